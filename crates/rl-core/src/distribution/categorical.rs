@@ -1,0 +1,132 @@
+//! Independent categorical heads, optionally masked.
+
+use burn::tensor::{activation::log_softmax, backend::Backend, Bool, Int, Tensor};
+use rand::Rng;
+use rl_functional::{gumbel_noise, masked_log_softmax};
+
+use super::Distribution;
+use crate::{Action, CoreError};
+
+/// A independent categorical distributions per row, from logits `[N, A, n]`.
+///
+/// Actions are `[N, A]` integers in `0..n`. With a mask, masked categories get a logit of about
+/// `f32::MIN` (finite, as rl8 does), so they are never sampled, their probability is 0 and the
+/// entropy stays finite. A row whose categories are all masked becomes uniform.
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Bool, Tensor};
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use rl_core::{Categorical, Distribution};
+///
+/// let d = Default::default();
+/// let logits = Tensor::<NdArray, 3>::zeros([2, 1, 3], &d);
+/// // Row 0 may only take action 2, row 1 anything but action 0.
+/// let mask = Tensor::<NdArray, 2, Bool>::from_data([[false, false, true], [false, true, true]], &d);
+/// let dist = Categorical::masked(logits, mask).unwrap();
+/// let actions = dist.sample(&mut StdRng::seed_from_u64(7));
+/// let a = actions.to_host_discrete().unwrap();
+/// assert_eq!(a[0], 2);
+/// assert!(a[1] != 0);
+/// let entropy: Vec<f32> = dist.entropy().into_data().to_vec().unwrap();
+/// assert!(entropy[0].abs() < 1e-6 && (entropy[1] - 2f32.ln()).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Categorical<B: Backend> {
+    /// Normalized log-probabilities `[N, A, n]`.
+    log_probs: Tensor<B, 3>,
+}
+
+impl<B: Backend> Categorical<B> {
+    /// Unmasked categorical heads from logits `[N, A, n]`.
+    pub fn new(logits: Tensor<B, 3>) -> Self {
+        Self {
+            log_probs: log_softmax(logits, 2),
+        }
+    }
+
+    /// Masked categorical heads: `mask` is `[N, A * n]` (row-major over heads, then
+    /// categories, as in [`crate::Observation::action_mask`]), true = allowed.
+    ///
+    /// # Errors
+    /// If the mask does not have `N` rows of `A * n` entries.
+    pub fn masked(logits: Tensor<B, 3>, mask: Tensor<B, 2, Bool>) -> Result<Self, CoreError> {
+        let [n, heads, categories] = logits.dims();
+        let dims = mask.dims();
+        if dims != [n, heads * categories] {
+            return Err(CoreError::Shape {
+                what: "action mask".into(),
+                expected: format!("[{n}, {}] (N, heads * categories)", heads * categories),
+                actual: dims.to_vec(),
+            });
+        }
+        let mask = mask.float().reshape([n, heads, categories]);
+        let log_probs = masked_log_softmax(logits, Some(mask), 2)?;
+        Ok(Self { log_probs })
+    }
+
+    /// The normalized log-probabilities `[N, A, n]`.
+    pub fn log_probs(&self) -> Tensor<B, 3> {
+        self.log_probs.clone()
+    }
+
+    fn to_actions(indices: Tensor<B, 3, Int>) -> Action<B> {
+        let [n, heads, _] = indices.dims();
+        Action::Discrete(indices.reshape([n, heads]))
+    }
+}
+
+impl<B: Backend> Distribution<B> for Categorical<B> {
+    /// Gumbel-max sampling: `argmax(log p + g)` with Gumbel noise `g` from `rng`.
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
+        let noise = gumbel_noise(self.log_probs.dims(), &self.log_probs.device(), rng);
+        Self::to_actions((self.log_probs.clone() + noise).argmax(2))
+    }
+
+    /// The most likely category of each head (the first on ties).
+    fn mode(&self) -> Action<B> {
+        Self::to_actions(self.log_probs.clone().argmax(2))
+    }
+
+    fn log_prob(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
+        let [n, heads, categories] = self.log_probs.dims();
+        let actions = actions.as_discrete()?;
+        let dims = actions.dims();
+        if dims != [n, heads] {
+            return Err(CoreError::Shape {
+                what: "categorical actions".into(),
+                expected: format!("[{n}, {heads}]"),
+                actual: dims.to_vec(),
+            });
+        }
+        let host = Action::Discrete(actions.clone()).to_host_discrete()?;
+        if let Some((row, &a)) = host
+            .iter()
+            .enumerate()
+            .find(|(_, &a)| a < 0 || a >= categories as i64)
+        {
+            return Err(CoreError::Space {
+                what: "categorical actions".into(),
+                reason: format!("action {a} at element {row} is outside 0..{categories}"),
+            });
+        }
+        let chosen = self
+            .log_probs
+            .clone()
+            .gather(2, actions.clone().reshape([n, heads, 1]));
+        Ok(chosen.reshape([n, heads]).sum_dim(1))
+    }
+
+    /// `-sum_k p_k * max(log p_k, f32::MIN)`, summed over heads (torch's clamped form).
+    fn entropy(&self) -> Tensor<B, 2> {
+        let [n, heads, _] = self.log_probs.dims();
+        let p = self.log_probs.clone().exp();
+        let plogp = p * self.log_probs.clone().clamp_min(f32::MIN);
+        plogp.sum_dim(2).reshape([n, heads]).sum_dim(1).neg()
+    }
+
+    fn batch_size(&self) -> usize {
+        self.log_probs.dims()[0]
+    }
+}

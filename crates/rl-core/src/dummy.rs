@@ -1,0 +1,474 @@
+//! rl8's dummy environments: the simplest possible tasks, for tests and smoke runs.
+//!
+//! Each of the N environments holds a 1-D position `state`; the observation is the state
+//! (`[N, 1]`, an unbounded `Box` of shape `[1]`), and the reward is `-|state|` after the move,
+//! so the optimal policy walks towards 0. The episode never ends (infinite horizon: `terminated`
+//! and `truncated` are always false and `final_obs` is `None`).
+//!
+//! [`Env::reset`] reads one config key, `"bounds"` (default 100): the new value is kept for
+//! later resets, must be finite and positive, and every state is drawn uniformly from
+//! `[-bounds, bounds)` with the environment's own seeded generator.
+//!
+//! The state lives on the host; each step reads the action back once and builds the output
+//! tensors once.
+
+use burn::tensor::{backend::Backend, Bool, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::env::check_action;
+use crate::host::first_non_finite_row;
+use crate::{Action, CoreError, Env, EnvConfig, Observation, Result, Space, Transition};
+
+/// The default half-width of the initial state range.
+const DEFAULT_BOUNDS: f32 = 100.0;
+
+/// The state and logic shared by both dummy environments.
+#[derive(Debug)]
+struct DummyCore<B: Backend> {
+    name: &'static str,
+    num_envs: usize,
+    bounds: f32,
+    state: Option<Vec<f32>>,
+    rng: StdRng,
+    device: B::Device,
+    observation_space: Space,
+    action_space: Space,
+}
+
+impl<B: Backend> DummyCore<B> {
+    fn new(
+        name: &'static str,
+        num_envs: usize,
+        seed: u64,
+        device: &B::Device,
+        action_space: Space,
+    ) -> Result<Self> {
+        if num_envs == 0 {
+            return Err(CoreError::Env {
+                env: name.to_string(),
+                message: "num_envs must be at least 1".to_string(),
+            });
+        }
+        Ok(Self {
+            name,
+            num_envs,
+            bounds: DEFAULT_BOUNDS,
+            state: None,
+            rng: StdRng::seed_from_u64(seed),
+            device: device.clone(),
+            observation_space: Space::unbounded(vec![1])?,
+            action_space,
+        })
+    }
+
+    fn error(&self, message: String) -> CoreError {
+        CoreError::Env {
+            env: self.name.to_string(),
+            message,
+        }
+    }
+
+    fn observation(&self, state: &[f32]) -> Observation<B> {
+        // `state` always holds `num_envs` values, so the data matches the shape.
+        let data = TensorData::new(state.to_vec(), [self.num_envs, 1]);
+        Observation::new(Tensor::from_data(data, &self.device))
+    }
+
+    fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        if let Some(&bounds) = config.and_then(|c| c.get("bounds")) {
+            let as_f32 = bounds as f32;
+            if !(as_f32.is_finite() && as_f32 > 0.0) {
+                return Err(self.error(format!(
+                    "config `bounds` = {bounds} must be finite and positive (as f32)"
+                )));
+            }
+            self.bounds = as_f32;
+        }
+        let bounds = self.bounds;
+        // `bounds * (2u - 1)` with u in [0, 1) is uniform on [-bounds, bounds) and, unlike
+        // `-bounds + 2 * bounds * u`, cannot overflow for bounds near f32::MAX.
+        let state: Vec<f32> = (0..self.num_envs)
+            .map(|_| bounds * (2.0 * self.rng.random::<f32>() - 1.0))
+            .collect();
+        let obs = self.observation(&state);
+        self.state = Some(state);
+        Ok(obs)
+    }
+
+    /// Moves every state by its delta and returns the transition.
+    fn step(&mut self, deltas: &[f32]) -> Result<Transition<B>> {
+        let Some(state) = &self.state else {
+            return Err(self.error("step called before reset".to_string()));
+        };
+        let next: Vec<f32> = state.iter().zip(deltas).map(|(s, d)| s + d).collect();
+        if let Some(index) = first_non_finite_row(&next, 1) {
+            return Err(CoreError::NonFinite {
+                what: format!("{} state after the action", self.name),
+                index,
+            });
+        }
+        let n = self.num_envs;
+        let reward: Vec<f32> = next.iter().map(|s| -s.abs()).collect();
+        let obs = self.observation(&next);
+        self.state = Some(next);
+        // Each buffer holds `num_envs` values, so the data matches the shape.
+        let reward = Tensor::from_data(TensorData::new(reward, [n]), &self.device);
+        let never =
+            Tensor::<B, 1, Bool>::from_data(TensorData::new(vec![false; n], [n]), &self.device);
+        Ok(Transition {
+            obs,
+            reward,
+            terminated: never.clone(),
+            truncated: never,
+            final_obs: None,
+        })
+    }
+}
+
+/// rl8's `DiscreteDummyEnv`: each step moves the state by `2 * action - 1` for an action in
+/// `{0, 1}` (`Discrete { n: 2 }`, actions `[N, 1]`), then rewards `-|state|`.
+///
+/// See the [module docs](self) for the shared rules.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Int, Tensor};
+/// use rl_core::{DiscreteDummyEnv, Env, EnvConfig};
+///
+/// let device = Default::default();
+/// let mut env = DiscreteDummyEnv::<NdArray>::new(4, 7, &device)?;
+/// let config = EnvConfig::from([("bounds".to_string(), 1.0)]);
+/// let obs = env.reset(Some(&config))?;
+/// assert_eq!(obs.features.dims(), [4, 1]);
+/// let action = Tensor::<NdArray, 2, Int>::from_ints([[1], [0], [1], [0]], &device).into();
+/// let step = env.step(&action)?;
+/// assert_eq!(step.reward.dims(), [4]);
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct DiscreteDummyEnv<B: Backend> {
+    core: DummyCore<B>,
+}
+
+impl<B: Backend> DiscreteDummyEnv<B> {
+    /// `num_envs` environments (at least 1) whose resets draw from a generator seeded with
+    /// `seed`. Call [`Env::reset`] before the first step.
+    pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
+        let core = DummyCore::new(
+            "DiscreteDummyEnv",
+            num_envs,
+            seed,
+            device,
+            Space::discrete(2)?,
+        )?;
+        Ok(Self { core })
+    }
+
+    /// The current half-width of the reset range.
+    pub fn bounds(&self) -> f32 {
+        self.core.bounds
+    }
+}
+
+impl<B: Backend> Env<B> for DiscreteDummyEnv<B> {
+    fn name(&self) -> &str {
+        self.core.name
+    }
+
+    fn num_envs(&self) -> usize {
+        self.core.num_envs
+    }
+
+    fn observation_space(&self) -> &Space {
+        &self.core.observation_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.core.action_space
+    }
+
+    fn device(&self) -> &B::Device {
+        &self.core.device
+    }
+
+    fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        self.core.reset(config)
+    }
+
+    fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
+        check_action(&self.core.action_space, self.core.num_envs, action)?;
+        let deltas: Vec<f32> = action
+            .to_host_discrete()?
+            .into_iter()
+            // `check_action` ensured every action is 0 or 1.
+            .map(|a| (2 * a - 1) as f32)
+            .collect();
+        self.core.step(&deltas)
+    }
+}
+
+/// rl8's `ContinuousDummyEnv`: each step moves the state by the action (an unbounded `Box`
+/// of shape `[1]`, actions `[N, 1]`), then rewards `-|state|`.
+///
+/// See the [module docs](self) for the shared rules. A NaN or infinite action is refused with
+/// [`CoreError::NonFinite`], as is a step whose new state would overflow to infinity (the
+/// state is then left unchanged).
+#[derive(Debug)]
+pub struct ContinuousDummyEnv<B: Backend> {
+    core: DummyCore<B>,
+}
+
+impl<B: Backend> ContinuousDummyEnv<B> {
+    /// `num_envs` environments (at least 1) whose resets draw from a generator seeded with
+    /// `seed`. Call [`Env::reset`] before the first step.
+    pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
+        let core = DummyCore::new(
+            "ContinuousDummyEnv",
+            num_envs,
+            seed,
+            device,
+            Space::unbounded(vec![1])?,
+        )?;
+        Ok(Self { core })
+    }
+
+    /// The current half-width of the reset range.
+    pub fn bounds(&self) -> f32 {
+        self.core.bounds
+    }
+}
+
+impl<B: Backend> Env<B> for ContinuousDummyEnv<B> {
+    fn name(&self) -> &str {
+        self.core.name
+    }
+
+    fn num_envs(&self) -> usize {
+        self.core.num_envs
+    }
+
+    fn observation_space(&self) -> &Space {
+        &self.core.observation_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.core.action_space
+    }
+
+    fn device(&self) -> &B::Device {
+        &self.core.device
+    }
+
+    fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        self.core.reset(config)
+    }
+
+    fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
+        check_action(&self.core.action_space, self.core.num_envs, action)?;
+        let deltas = action.to_host_continuous()?;
+        self.core.step(&deltas)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{read_bool, read_f32};
+    use burn::backend::NdArray;
+    use burn::tensor::Int;
+
+    type B = NdArray<f32>;
+
+    fn dev() -> burn::tensor::ops::Device<B> {
+        Default::default()
+    }
+
+    fn bounds(b: f64) -> EnvConfig {
+        EnvConfig::from([("bounds".to_string(), b)])
+    }
+
+    fn features(obs: &Observation<B>) -> Vec<f32> {
+        read_f32(obs.features.clone(), "obs").unwrap()
+    }
+
+    fn discrete(v: &[i64]) -> Action<B> {
+        Tensor::<B, 1, Int>::from_ints(v, &dev())
+            .reshape([v.len(), 1])
+            .into()
+    }
+
+    fn continuous(v: &[f32]) -> Action<B> {
+        Tensor::<B, 1>::from_floats(v, &dev())
+            .reshape([v.len(), 1])
+            .into()
+    }
+
+    #[test]
+    fn construction_and_spaces() {
+        assert!(matches!(
+            DiscreteDummyEnv::<B>::new(0, 0, &dev()),
+            Err(CoreError::Env { .. })
+        ));
+        assert!(ContinuousDummyEnv::<B>::new(0, 0, &dev()).is_err());
+        let d = DiscreteDummyEnv::<B>::new(3, 0, &dev()).unwrap();
+        assert_eq!(d.num_envs(), 3);
+        assert_eq!(d.name(), "DiscreteDummyEnv");
+        assert_eq!(d.action_space(), &Space::Discrete { n: 2 });
+        assert_eq!(d.observation_space(), &Space::unbounded(vec![1]).unwrap());
+        assert_eq!(d.bounds(), 100.0);
+        let c = ContinuousDummyEnv::<B>::new(3, 0, &dev()).unwrap();
+        assert_eq!(c.action_space(), &Space::unbounded(vec![1]).unwrap());
+    }
+
+    #[test]
+    fn reset_shape_range_and_seed() {
+        let mut env = DiscreteDummyEnv::<B>::new(64, 1, &dev()).unwrap();
+        let obs = env.reset(None).unwrap();
+        assert_eq!(obs.features.dims(), [64, 1]);
+        let s = features(&obs);
+        assert!(s.iter().all(|x| (-100.0..100.0).contains(x)));
+        // Spread over the range, not all the same.
+        assert!(s.iter().any(|&x| x > 10.0) && s.iter().any(|&x| x < -10.0));
+
+        let s_small = features(&env.reset(Some(&bounds(0.5))).unwrap());
+        assert!(s_small.iter().all(|x| (-0.5..0.5).contains(x)));
+        // The new bounds persist.
+        assert_eq!(env.bounds(), 0.5);
+        let s_again = features(&env.reset(None).unwrap());
+        assert!(s_again.iter().all(|x| (-0.5..0.5).contains(x)));
+        assert_ne!(s_small, s_again);
+
+        // Same seed, same draws; another seed, other draws.
+        let mut twin = DiscreteDummyEnv::<B>::new(64, 1, &dev()).unwrap();
+        assert_eq!(features(&twin.reset(None).unwrap()), s);
+        let mut other = DiscreteDummyEnv::<B>::new(64, 2, &dev()).unwrap();
+        assert_ne!(features(&other.reset(None).unwrap()), s);
+    }
+
+    #[test]
+    fn reset_rejects_bad_bounds() {
+        let mut env = ContinuousDummyEnv::<B>::new(2, 0, &dev()).unwrap();
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 1e-300] {
+            assert!(
+                matches!(
+                    env.reset(Some(&bounds(bad))),
+                    Err(CoreError::Env { env, .. }) if env == "ContinuousDummyEnv"
+                ),
+                "bounds {bad} accepted"
+            );
+        }
+        assert_eq!(env.bounds(), 100.0);
+        // Unknown keys are ignored.
+        let config = EnvConfig::from([("other".to_string(), 3.0)]);
+        assert!(env.reset(Some(&config)).is_ok());
+    }
+
+    #[test]
+    fn discrete_step_semantics() {
+        let mut env = DiscreteDummyEnv::<B>::new(4, 3, &dev()).unwrap();
+        let s0 = features(&env.reset(Some(&bounds(2.0))).unwrap());
+        let t = env.step(&discrete(&[1, 0, 1, 0])).unwrap();
+        let expected: Vec<f32> = s0
+            .iter()
+            .zip([1.0, -1.0, 1.0, -1.0])
+            .map(|(s, d)| s + d)
+            .collect();
+        assert_eq!(features(&t.obs), expected);
+        let rewards = read_f32(t.reward.clone(), "reward").unwrap();
+        let expected_rewards: Vec<f32> = expected.iter().map(|s| -s.abs()).collect();
+        assert_eq!(rewards, expected_rewards);
+        assert_eq!(read_bool(t.terminated, "t").unwrap(), vec![false; 4]);
+        assert_eq!(read_bool(t.truncated, "t").unwrap(), vec![false; 4]);
+        assert!(t.final_obs.is_none());
+        // The state carries over to the next step.
+        let t2 = env.step(&discrete(&[1, 1, 1, 1])).unwrap();
+        let expected2: Vec<f32> = expected.iter().map(|s| s + 1.0).collect();
+        assert_eq!(features(&t2.obs), expected2);
+    }
+
+    #[test]
+    fn continuous_step_semantics() {
+        let mut env = ContinuousDummyEnv::<B>::new(3, 4, &dev()).unwrap();
+        let s0 = features(&env.reset(Some(&bounds(1.0))).unwrap());
+        let a = [0.25, -3.0, 10.0];
+        let t = env.step(&continuous(&a)).unwrap();
+        let expected: Vec<f32> = s0.iter().zip(a).map(|(s, d)| s + d).collect();
+        assert_eq!(features(&t.obs), expected);
+        let expected_rewards: Vec<f32> = expected.iter().map(|s| -s.abs()).collect();
+        assert_eq!(read_f32(t.reward, "reward").unwrap(), expected_rewards);
+        assert!(t.final_obs.is_none());
+    }
+
+    #[test]
+    fn step_before_reset_is_an_error() {
+        let mut env = DiscreteDummyEnv::<B>::new(2, 0, &dev()).unwrap();
+        assert!(matches!(
+            env.step(&discrete(&[0, 1])),
+            Err(CoreError::Env { .. })
+        ));
+    }
+
+    #[test]
+    fn discrete_env_rejects_bad_actions() {
+        let mut env = DiscreteDummyEnv::<B>::new(2, 0, &dev()).unwrap();
+        env.reset(None).unwrap();
+        assert!(matches!(
+            env.step(&continuous(&[0.0, 1.0])),
+            Err(CoreError::ActionKind {
+                expected: "discrete",
+                actual: "continuous"
+            })
+        ));
+        assert!(matches!(
+            env.step(&discrete(&[0, 1, 1])),
+            Err(CoreError::Shape { actual, .. }) if actual == vec![3, 1]
+        ));
+        let wide: Action<B> = Tensor::<B, 2, Int>::from_ints([[0, 1], [1, 0]], &dev()).into();
+        assert!(matches!(env.step(&wide), Err(CoreError::Shape { .. })));
+        match env.step(&discrete(&[1, 2])) {
+            Err(CoreError::Space { reason, .. }) => assert!(reason.contains("row 1")),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            env.step(&discrete(&[-1, 0])),
+            Err(CoreError::Space { .. })
+        ));
+    }
+
+    #[test]
+    fn continuous_env_rejects_bad_actions() {
+        let mut env = ContinuousDummyEnv::<B>::new(2, 0, &dev()).unwrap();
+        let s0 = features(&env.reset(Some(&bounds(1.0))).unwrap());
+        assert!(matches!(
+            env.step(&discrete(&[0, 1])),
+            Err(CoreError::ActionKind {
+                expected: "continuous",
+                actual: "discrete"
+            })
+        ));
+        assert!(matches!(
+            env.step(&continuous(&[0.0])),
+            Err(CoreError::Shape { .. })
+        ));
+        assert!(matches!(
+            env.step(&continuous(&[0.0, f32::NAN])),
+            Err(CoreError::NonFinite { index: 1, .. })
+        ));
+        assert!(matches!(
+            env.step(&continuous(&[f32::NEG_INFINITY, 0.0])),
+            Err(CoreError::NonFinite { index: 0, .. })
+        ));
+        // A huge but finite action is accepted; overflowing the state is refused and leaves
+        // the state as it was.
+        let big = env.step(&continuous(&[f32::MAX, 0.0])).unwrap();
+        let s1 = features(&big.obs);
+        assert_eq!(s1[1], s0[1]);
+        assert!(matches!(
+            env.step(&continuous(&[f32::MAX, 0.0])),
+            Err(CoreError::NonFinite { index: 0, .. })
+        ));
+        let t = env.step(&continuous(&[0.0, 0.5])).unwrap();
+        assert_eq!(features(&t.obs), vec![s1[0], s1[1] + 0.5]);
+    }
+}

@@ -1,0 +1,204 @@
+//! Batched environments: the [`Env`] trait, its step result [`Transition`] and
+//! [`check_action`].
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{backend::Backend, Bool, Tensor};
+
+use crate::host::first_non_finite_row;
+use crate::{Action, CoreError, Observation, Result, Space};
+
+/// Options passed to [`Env::reset`], e.g. for domain randomisation (rl8's reset config dict).
+///
+/// Each environment documents the keys it reads; unknown keys are ignored.
+pub type EnvConfig = BTreeMap<String, f64>;
+
+/// The result of one [`Env::step`] of N environments.
+///
+/// * `obs`: the observation after the step, N rows;
+/// * `reward`, `terminated`, `truncated`: `[N]`.
+///
+/// An infinite-horizon environment (the rl8 style) never sets `terminated` or `truncated`
+/// and leaves `final_obs` as `None`.
+///
+/// An episodic environment auto-resets the environments whose episode finished: for those
+/// rows `obs` holds the first observation of the new episode. `final_obs` is `Some` whenever
+/// any environment finished, and then holds, for every row, the observation the step reached
+/// before any reset (rows that did not finish equal `obs`). It is what a truncated episode
+/// bootstraps from: the value target of a truncated step is `r + gamma * V(final_obs)`, while a
+/// terminated step bootstraps nothing (the Gymnasium / torchrl convention: bootstrap on
+/// truncation, never on termination).
+#[derive(Clone, Debug)]
+pub struct Transition<B: Backend> {
+    /// Observation after the step (after auto-reset for finished rows), N rows.
+    pub obs: Observation<B>,
+    /// Reward of the step, `[N]`.
+    pub reward: Tensor<B, 1>,
+    /// Whether the episode reached a terminal state, `[N]`.
+    pub terminated: Tensor<B, 1, Bool>,
+    /// Whether the episode was cut short (e.g. a time limit), `[N]`.
+    pub truncated: Tensor<B, 1, Bool>,
+    /// Observation reached by the step before any auto-reset, N rows; `Some` when any row
+    /// finished.
+    pub final_obs: Option<Observation<B>>,
+}
+
+impl<B: Backend> Transition<B> {
+    /// `terminated | truncated`, `[N]`: the rows whose episode finished this step.
+    pub fn done(&self) -> Tensor<B, 1, Bool> {
+        self.terminated.clone().bool_or(self.truncated.clone())
+    }
+}
+
+/// A batch of `num_envs` environments stepped as one (IsaacGym style, as in rl8).
+///
+/// One call to [`Env::step`] steps every environment with one row of the action batch and
+/// returns one row per environment. Implementations should do a single pass over all
+/// environments on the host, or one set of tensor operations over the whole batch; never a
+/// loop of tensor operations per environment, which is what makes batched environments fast.
+///
+/// Shapes: observations have `num_envs` rows with features `[num_envs, flat_dim]` of
+/// [`Env::observation_space`]; actions are `[num_envs, flat_dim]` of [`Env::action_space`];
+/// rewards and flags are `[num_envs]`.
+///
+/// Implementations should reject an action outside the action space (see [`check_action`])
+/// rather than panic.
+pub trait Env<B: Backend> {
+    /// A short name used in error messages.
+    fn name(&self) -> &str;
+    /// The number of environments N in the batch.
+    fn num_envs(&self) -> usize;
+    /// The space of one environment's features (a `Box`).
+    fn observation_space(&self) -> &Space;
+    /// The space of one environment's action.
+    fn action_space(&self) -> &Space;
+    /// The device the environment's tensors live on.
+    fn device(&self) -> &B::Device;
+    /// Resets every environment and returns the first observations. `config` may change the
+    /// environment's parameters (keys are environment-specific).
+    fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>>;
+    /// Steps every environment with one row of `action` each.
+    fn step(&mut self, action: &Action<B>) -> Result<Transition<B>>;
+}
+
+/// Checks an action batch against an action space: its kind (discrete vs continuous), its
+/// shape `[num_envs, space.flat_dim()]` and, after reading it back to the host, its values.
+///
+/// Fails with [`CoreError::ActionKind`], [`CoreError::Shape`], [`CoreError::NonFinite`] (a NaN
+/// or infinite continuous action, even in an unbounded space) or [`CoreError::Space`]
+/// (a value outside the space, naming the first bad row).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Int, Tensor};
+/// use rl_core::{check_action, Action, CoreError, Space};
+///
+/// let device = Default::default();
+/// let space = Space::discrete(2)?;
+/// let ok: Action<NdArray> = Tensor::<NdArray, 2, Int>::from_ints([[0], [1]], &device).into();
+/// assert!(check_action(&space, 2, &ok).is_ok());
+/// let bad: Action<NdArray> = Tensor::<NdArray, 2, Int>::from_ints([[0], [2]], &device).into();
+/// assert!(matches!(check_action(&space, 2, &bad), Err(CoreError::Space { .. })));
+/// # Ok::<(), CoreError>(())
+/// ```
+pub fn check_action<B: Backend>(space: &Space, num_envs: usize, action: &Action<B>) -> Result<()> {
+    let expected_kind = space.kind_name();
+    if action.kind_name() != expected_kind {
+        return Err(CoreError::ActionKind {
+            expected: expected_kind,
+            actual: action.kind_name(),
+        });
+    }
+    let width = space.flat_dim();
+    if action.dims() != [num_envs, width] {
+        return Err(CoreError::Shape {
+            what: "action".to_string(),
+            expected: format!("[{num_envs}, {width}] (num_envs, action space flat_dim)"),
+            actual: action.dims().to_vec(),
+        });
+    }
+    match action {
+        Action::Discrete(_) => space.contains_discrete(&action.to_host_discrete()?),
+        Action::Continuous(_) => {
+            let values = action.to_host_continuous()?;
+            if let Some(index) = first_non_finite_row(&values, width) {
+                return Err(CoreError::NonFinite {
+                    what: "action".to_string(),
+                    index,
+                });
+            }
+            space.contains_continuous(&values)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::read_bool;
+    use burn::backend::NdArray;
+    use burn::tensor::Int;
+
+    type B = NdArray<f32>;
+
+    fn dev() -> burn::tensor::ops::Device<B> {
+        Default::default()
+    }
+
+    fn cont(v: [[f32; 2]; 2]) -> Action<B> {
+        Tensor::<B, 2>::from_floats(v, &dev()).into()
+    }
+
+    #[test]
+    fn check_action_rules() {
+        let space = Space::boxed(vec![2], vec![-1.0], vec![1.0]).unwrap();
+        assert!(check_action(&space, 2, &cont([[0.0, 1.0], [-1.0, 0.5]])).is_ok());
+        assert!(matches!(
+            check_action(&space, 3, &cont([[0.0, 1.0], [-1.0, 0.5]])),
+            Err(CoreError::Shape { actual, .. }) if actual == vec![2, 2]
+        ));
+        match check_action(&space, 2, &cont([[0.0, 1.0], [-1.0, 1.5]])) {
+            Err(CoreError::Space { reason, .. }) => assert!(reason.contains("row 1")),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            check_action(&space, 2, &cont([[0.0, 1.0], [f32::NAN, 0.0]])),
+            Err(CoreError::NonFinite { index: 1, .. })
+        ));
+        let unbounded = Space::unbounded(vec![2]).unwrap();
+        assert!(matches!(
+            check_action(&unbounded, 2, &cont([[f32::INFINITY, 1.0], [0.0, 0.0]])),
+            Err(CoreError::NonFinite { index: 0, .. })
+        ));
+        let ints: Action<B> = Tensor::<B, 2, Int>::from_ints([[0, 0], [0, 0]], &dev()).into();
+        assert!(matches!(
+            check_action(&space, 2, &ints),
+            Err(CoreError::ActionKind {
+                expected: "continuous",
+                actual: "discrete"
+            })
+        ));
+        let md = Space::multi_discrete(vec![2, 3]).unwrap();
+        assert!(check_action(&md, 2, &ints).is_ok());
+        assert!(matches!(
+            check_action(&md, 2, &cont([[0.0, 0.0], [0.0, 0.0]])),
+            Err(CoreError::ActionKind { .. })
+        ));
+    }
+
+    #[test]
+    fn done_is_terminated_or_truncated() {
+        let flags = |v: [bool; 3]| Tensor::<B, 1, Bool>::from_bool(v.into(), &dev());
+        let t = Transition {
+            obs: Observation::new(Tensor::<B, 2>::zeros([3, 1], &dev())),
+            reward: Tensor::<B, 1>::zeros([3], &dev()),
+            terminated: flags([true, false, false]),
+            truncated: flags([false, false, true]),
+            final_obs: None,
+        };
+        assert_eq!(
+            read_bool(t.done(), "done").unwrap(),
+            vec![true, false, true]
+        );
+    }
+}

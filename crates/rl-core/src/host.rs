@@ -1,0 +1,97 @@
+//! Reading tensors back to the host, and small checks on host buffers (crate-private).
+
+use burn::tensor::{backend::Backend, Element, Int, Tensor, TensorData};
+
+use crate::{CoreError, Result};
+
+/// The error for a failed device-to-host read of `what`.
+///
+/// `CoreError` has no dedicated variant for this; a failed read is reported as an `Env` error
+/// whose `env` is `"device"`.
+pub(crate) fn read_error(what: &str, err: impl core::fmt::Display) -> CoreError {
+    CoreError::Env {
+        env: "device".to_string(),
+        message: format!("reading `{what}` back to the host failed: {err}"),
+    }
+}
+
+fn data_to_vec<E: Element>(data: TensorData, what: &str) -> Result<Vec<E>> {
+    data.convert::<E>()
+        .into_vec::<E>()
+        .map_err(|err| read_error(what, format!("{err:?}")))
+}
+
+/// The values of a float tensor, row-major, as `f32`.
+pub(crate) fn read_f32<B: Backend, const D: usize>(
+    tensor: Tensor<B, D>,
+    what: &str,
+) -> Result<Vec<f32>> {
+    let data = tensor
+        .try_into_data()
+        .map_err(|err| read_error(what, format!("{err:?}")))?;
+    data_to_vec::<f32>(data, what)
+}
+
+/// The values of an int tensor, row-major, as `i64`.
+pub(crate) fn read_i64<B: Backend, const D: usize>(
+    tensor: Tensor<B, D, Int>,
+    what: &str,
+) -> Result<Vec<i64>> {
+    let data = tensor
+        .try_into_data()
+        .map_err(|err| read_error(what, format!("{err:?}")))?;
+    data_to_vec::<i64>(data, what)
+}
+
+/// The values of a bool tensor, row-major.
+#[cfg(test)]
+pub(crate) fn read_bool<B: Backend, const D: usize>(
+    tensor: Tensor<B, D, burn::tensor::Bool>,
+    what: &str,
+) -> Result<Vec<bool>> {
+    let data = tensor
+        .try_into_data()
+        .map_err(|err| read_error(what, format!("{err:?}")))?;
+    data_to_vec::<bool>(data, what)
+}
+
+/// The row (index along dimension 0) of the first non-finite value in a row-major buffer whose
+/// rows hold `row_len` values each.
+pub(crate) fn first_non_finite_row(values: &[f32], row_len: usize) -> Option<usize> {
+    values
+        .iter()
+        .position(|v| !v.is_finite())
+        .map(|i| i / row_len.max(1))
+}
+
+/// Clamps `range` to `0..n`, the way slicing clamps in NumPy and PyTorch; an inverted range
+/// becomes empty.
+pub(crate) fn clamp_range(range: core::ops::Range<usize>, n: usize) -> core::ops::Range<usize> {
+    let end = range.end.min(n);
+    let start = range.start.min(end);
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_rows() {
+        assert_eq!(first_non_finite_row(&[0.0, 1.0, 2.0, 3.0], 2), None);
+        assert_eq!(
+            first_non_finite_row(&[0.0, 1.0, 2.0, f32::NAN, f32::INFINITY], 2),
+            Some(1)
+        );
+        assert_eq!(first_non_finite_row(&[f32::NEG_INFINITY], 0), Some(0));
+    }
+
+    #[test]
+    #[allow(clippy::reversed_empty_ranges)] // an inverted range is one of the cases under test
+    fn ranges_clamp() {
+        assert_eq!(clamp_range(2..5, 10), 2..5);
+        assert_eq!(clamp_range(8..15, 10), 8..10);
+        assert_eq!(clamp_range(12..15, 10), 10..10);
+        assert_eq!(clamp_range(5..2, 10), 2..2);
+    }
+}

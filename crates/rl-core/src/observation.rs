@@ -1,0 +1,794 @@
+//! Structured observation batches: [`Observation`] and its named-tensor map [`TensorMap`].
+//!
+//! Every tensor of an observation batch has the batch (N) as its first dimension, and every
+//! batch operation ([`Observation::select`], [`Observation::slice_rows`], [`Observation::cat`])
+//! applies to all of them along that dimension.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{
+    backend::{AutodiffBackend, Backend},
+    Bool, Int, Tensor,
+};
+
+use crate::host::{clamp_range, first_non_finite_row, read_f32};
+use crate::{CoreError, Result};
+
+/// One tensor of a [`TensorMap`], stored flat as `[N, X]` with its trailing shape.
+#[derive(Clone, Debug)]
+struct Entry<B: Backend> {
+    data: Tensor<B, 2>,
+    trailing: Vec<usize>,
+}
+
+impl<B: Backend> Entry<B> {
+    fn rows(&self) -> usize {
+        self.data.dims()[0]
+    }
+
+    fn full_shape(&self) -> Vec<usize> {
+        let mut shape = vec![self.rows()];
+        shape.extend_from_slice(&self.trailing);
+        shape
+    }
+
+    fn map(&self, f: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>) -> Self {
+        Self {
+            data: f(self.data.clone()),
+            trailing: self.trailing.clone(),
+        }
+    }
+}
+
+/// An ordered map (by name) of float tensors of any rank that share their first dimension N.
+///
+/// Each tensor is stored as a 2-D `[N, X]` tensor (X = product of its trailing dimensions) plus
+/// its trailing shape, so the map can hold tensors of different ranks and still slice, select
+/// and concatenate them all along N.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use rl_core::TensorMap;
+///
+/// let device = Default::default();
+/// let mut map = TensorMap::<NdArray>::new();
+/// map.insert("image", Tensor::<NdArray, 4>::zeros([8, 3, 4, 4], &device))?;
+/// map.insert("goal", Tensor::<NdArray, 2>::zeros([8, 2], &device))?;
+/// assert_eq!(map.len(), 8);
+/// assert_eq!(map.names(), vec!["goal", "image"]);
+/// assert_eq!(map.get_flat("image")?.dims(), [8, 48]);
+/// assert_eq!(map.get::<4>("image")?.dims(), [8, 3, 4, 4]);
+/// // A tensor with another batch size is refused.
+/// assert!(map.insert("bad", Tensor::<NdArray, 1>::zeros([7], &device)).is_err());
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct TensorMap<B: Backend> {
+    entries: BTreeMap<String, Entry<B>>,
+}
+
+impl<B: Backend> Default for TensorMap<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Backend> TensorMap<B> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Inserts (or replaces) the tensor `name`, of shape `[N, ...]`.
+    ///
+    /// Fails if `D` is 0, or if N differs from the N of the other tensors in the map.
+    pub fn insert<const D: usize>(
+        &mut self,
+        name: impl Into<String>,
+        tensor: Tensor<B, D>,
+    ) -> Result<()> {
+        let name = name.into();
+        let dims = tensor.dims();
+        let Some((&rows, trailing)) = dims.split_first() else {
+            return Err(CoreError::Shape {
+                what: format!("tensor map entry `{name}`"),
+                expected: "rank at least 1, [N, ...]".to_string(),
+                actual: dims.to_vec(),
+            });
+        };
+        if let Some((other, entry)) = self.entries.iter().find(|(k, _)| **k != name) {
+            if entry.rows() != rows {
+                return Err(CoreError::Shape {
+                    what: format!("tensor map entry `{name}`"),
+                    expected: format!("[{}, ...] like entry `{other}`", entry.rows()),
+                    actual: dims.to_vec(),
+                });
+            }
+        }
+        let width = trailing
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| CoreError::Shape {
+                what: format!("tensor map entry `{name}`"),
+                expected: "trailing dimensions whose product fits in usize".to_string(),
+                actual: dims.to_vec(),
+            })?;
+        let entry = Entry {
+            data: tensor.reshape([rows, width]),
+            trailing: trailing.to_vec(),
+        };
+        self.entries.insert(name, entry);
+        Ok(())
+    }
+
+    fn entry(&self, name: &str) -> Result<&Entry<B>> {
+        self.entries.get(name).ok_or_else(|| CoreError::MissingKey {
+            key: name.to_string(),
+        })
+    }
+
+    /// The tensor `name` in its original shape `[N, ...]`.
+    ///
+    /// Fails with [`CoreError::MissingKey`] if there is no such tensor and with
+    /// [`CoreError::Shape`] if `D` is not its rank.
+    pub fn get<const D: usize>(&self, name: &str) -> Result<Tensor<B, D>> {
+        let entry = self.entry(name)?;
+        if entry.trailing.len() + 1 != D {
+            return Err(CoreError::Shape {
+                what: format!("tensor map entry `{name}` read as rank {D}"),
+                expected: format!("rank {}", entry.trailing.len() + 1),
+                actual: entry.full_shape(),
+            });
+        }
+        let mut dims = [0usize; D];
+        // `D == trailing.len() + 1` was checked above, so the lengths match.
+        dims.copy_from_slice(&entry.full_shape());
+        Ok(entry.data.clone().reshape(dims))
+    }
+
+    /// The tensor `name` flattened to `[N, X]`.
+    pub fn get_flat(&self, name: &str) -> Result<Tensor<B, 2>> {
+        Ok(self.entry(name)?.data.clone())
+    }
+
+    /// The full shape `[N, ...]` of the tensor `name`.
+    pub fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        Ok(self.entry(name)?.full_shape())
+    }
+
+    /// Whether the map holds a tensor called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// Removes the tensor `name`; returns whether it was there.
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.entries.remove(name).is_some()
+    }
+
+    /// The names of the tensors, in sorted order.
+    pub fn names(&self) -> Vec<&str> {
+        self.entries.keys().map(String::as_str).collect()
+    }
+
+    /// The batch size N shared by the tensors; 0 when the map is empty.
+    pub fn len(&self) -> usize {
+        self.entries.values().next().map_or(0, Entry::rows)
+    }
+
+    /// Whether the map holds no tensors at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The rows `indices` of every tensor.
+    ///
+    /// As with [`Tensor::select`], every index must be below N; out-of-range indices are not
+    /// checked (that would need a device read) and their result depends on the backend.
+    pub fn select(&self, indices: Tensor<B, 1, Int>) -> Self {
+        self.map(|t| t.select(0, indices.clone()))
+    }
+
+    /// The rows `range` of every tensor; the range is clamped to `0..N` (like slicing in
+    /// NumPy or PyTorch), so it never fails.
+    pub fn slice_rows(&self, range: core::ops::Range<usize>) -> Self {
+        let range = clamp_range(range, self.len());
+        self.map(|t| t.slice_dim(0, range.clone()))
+    }
+
+    fn map(&self, mut f: impl FnMut(Tensor<B, 2>) -> Tensor<B, 2>) -> Self {
+        Self {
+            entries: self
+                .entries
+                .iter()
+                .map(|(k, e)| (k.clone(), e.map(&mut f)))
+                .collect(),
+        }
+    }
+
+    /// Concatenates maps along N.
+    ///
+    /// Every map must hold the same names with the same trailing shapes. An empty `items`
+    /// gives an empty map.
+    pub fn cat(items: Vec<Self>) -> Result<Self> {
+        let Some(first) = items.first() else {
+            return Ok(Self::new());
+        };
+        let mut columns: BTreeMap<String, (Vec<usize>, Vec<Tensor<B, 2>>)> = first
+            .entries
+            .iter()
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    (e.trailing.clone(), Vec::with_capacity(items.len())),
+                )
+            })
+            .collect();
+        for (i, item) in items.iter().enumerate() {
+            if item.entries.len() != first.entries.len() {
+                return Err(names_mismatch(i, first, item));
+            }
+            for (name, entry) in &item.entries {
+                let Some((trailing, parts)) = columns.get_mut(name) else {
+                    return Err(names_mismatch(i, first, item));
+                };
+                if *trailing != entry.trailing {
+                    let mut expected = vec!["N".to_string()];
+                    expected.extend(trailing.iter().map(usize::to_string));
+                    return Err(CoreError::Shape {
+                        what: format!("cat: tensor `{name}` of item {i}"),
+                        expected: format!("[{}] like item 0", expected.join(", ")),
+                        actual: entry.full_shape(),
+                    });
+                }
+                parts.push(entry.data.clone());
+            }
+        }
+        let entries = columns
+            .into_iter()
+            .map(|(name, (trailing, parts))| {
+                let data = Tensor::cat(parts, 0);
+                (name, Entry { data, trailing })
+            })
+            .collect();
+        let out = Self { entries };
+        out.check_rows()?;
+        Ok(out)
+    }
+
+    /// Checks that every tensor has the same N (the public API keeps this true; `cat` uses it
+    /// to catch items that were inconsistent to begin with).
+    fn check_rows(&self) -> Result<()> {
+        let n = self.len();
+        match self.entries.iter().find(|(_, e)| e.rows() != n) {
+            Some((name, e)) => Err(CoreError::Shape {
+                what: format!("tensor map entry `{name}`"),
+                expected: format!("[{n}, ...] like the other entries"),
+                actual: e.full_shape(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads every tensor back and fails with [`CoreError::NonFinite`] on the first NaN or
+    /// infinity (`what` is `"{prefix}.{name}"`).
+    fn check_finite(&self, prefix: &str) -> Result<()> {
+        for (name, entry) in &self.entries {
+            let what = format!("{prefix}.{name}");
+            let values = read_f32(entry.data.clone(), &what)?;
+            let width = entry.data.dims()[1];
+            if let Some(index) = first_non_finite_row(&values, width) {
+                return Err(CoreError::NonFinite { what, index });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn names_mismatch<B: Backend>(i: usize, first: &TensorMap<B>, item: &TensorMap<B>) -> CoreError {
+    CoreError::Shape {
+        what: format!("cat: item {i} holds tensors {:?}", item.names()),
+        expected: format!("the same tensors as item 0: {:?}", first.names()),
+        actual: vec![item.len()],
+    }
+}
+
+impl<B: AutodiffBackend> TensorMap<B> {
+    /// Moves a map of the inner (non-autodiff) backend onto the autodiff backend (as leaves that
+    /// do not require gradients).
+    pub fn from_inner(map: TensorMap<B::InnerBackend>) -> Self {
+        let entries = map
+            .entries
+            .into_iter()
+            .map(|(k, e)| {
+                let entry = Entry {
+                    data: Tensor::from_inner(e.data),
+                    trailing: e.trailing,
+                };
+                (k, entry)
+            })
+            .collect();
+        Self { entries }
+    }
+
+    /// The same tensors on the inner (non-autodiff) backend, detached from the graph.
+    pub fn inner(&self) -> TensorMap<B::InnerBackend> {
+        let entries = self
+            .entries
+            .iter()
+            .map(|(k, e)| {
+                let entry = Entry {
+                    data: e.data.clone().inner(),
+                    trailing: e.trailing.clone(),
+                };
+                (k.clone(), entry)
+            })
+            .collect();
+        TensorMap { entries }
+    }
+}
+
+/// A batch of N observations, one row per environment (or per time step).
+///
+/// * `features`: `[N, F]`, the flat feature vector that most models read;
+/// * `action_mask`: optional `[N, M]`, `true` where an action is allowed. For categorical
+///   action heads `M = A * n`, row-major over heads then categories (the same layout as the
+///   logits `[N, A, n]` flattened);
+/// * `extra`: any further named tensors `[N, ...]` (images, goals, ...) the model needs, so
+///   that structured observations need not be flattened by hand (rl8 uses TensorDicts for this).
+///
+/// The fields are public; the constructors check that every tensor has the same N, and
+/// [`Observation::validate`] re-checks an observation built by hand.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Bool, Int, Tensor};
+/// use rl_core::Observation;
+///
+/// let device = Default::default();
+/// let features = Tensor::<NdArray, 2>::from_floats([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], &device);
+/// let mask = Tensor::<NdArray, 2, Bool>::from_bool([[true, false], [true, true], [false, true]].into(), &device);
+/// let obs = Observation::new(features).with_action_mask(mask)?;
+/// assert_eq!(obs.batch_size(), 3);
+///
+/// let rows = obs.select(Tensor::<NdArray, 1, Int>::from_ints([2, 0], &device));
+/// assert_eq!(rows.features.to_data().to_vec::<f32>().unwrap(), vec![4.0, 5.0, 0.0, 1.0]);
+///
+/// let both = Observation::cat(vec![obs.slice_rows(0..1), obs.slice_rows(1..3)])?;
+/// assert_eq!(both.batch_size(), 3);
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Observation<B: Backend> {
+    /// Flat features, `[N, F]`.
+    pub features: Tensor<B, 2>,
+    /// Which actions are valid, `[N, M]` (`true` = valid); `None` means all are.
+    pub action_mask: Option<Tensor<B, 2, Bool>>,
+    /// Further named tensors, each `[N, ...]`.
+    pub extra: TensorMap<B>,
+}
+
+impl<B: Backend> Observation<B> {
+    /// An observation with only features `[N, F]`.
+    pub fn new(features: Tensor<B, 2>) -> Self {
+        Self {
+            features,
+            action_mask: None,
+            extra: TensorMap::new(),
+        }
+    }
+
+    /// Adds an action mask `[N, M]`. Fails if its N differs from the features'.
+    pub fn with_action_mask(mut self, mask: Tensor<B, 2, Bool>) -> Result<Self> {
+        let dims = mask.dims();
+        if dims[0] != self.batch_size() {
+            return Err(CoreError::Shape {
+                what: "action_mask".to_string(),
+                expected: format!("[{}, M] like the features", self.batch_size()),
+                actual: dims.to_vec(),
+            });
+        }
+        self.action_mask = Some(mask);
+        Ok(self)
+    }
+
+    /// Adds (or replaces) the extra tensor `name`, `[N, ...]`. Fails if its N differs from the
+    /// features' or its rank is 0.
+    pub fn with_extra<const D: usize>(
+        mut self,
+        name: impl Into<String>,
+        tensor: Tensor<B, D>,
+    ) -> Result<Self> {
+        let name = name.into();
+        let dims = tensor.dims();
+        if dims.first().is_some_and(|&n| n != self.batch_size()) {
+            return Err(CoreError::Shape {
+                what: format!("extra tensor `{name}`"),
+                expected: format!("[{}, ...] like the features", self.batch_size()),
+                actual: dims.to_vec(),
+            });
+        }
+        self.extra.insert(name, tensor)?;
+        Ok(self)
+    }
+
+    /// The batch size N (rows of `features`).
+    pub fn batch_size(&self) -> usize {
+        self.features.dims()[0]
+    }
+
+    /// Checks that the mask and every extra tensor have the features' N.
+    pub fn validate(&self) -> Result<()> {
+        let n = self.batch_size();
+        if let Some(mask) = &self.action_mask {
+            if mask.dims()[0] != n {
+                return Err(CoreError::Shape {
+                    what: "action_mask".to_string(),
+                    expected: format!("[{n}, M] like the features"),
+                    actual: mask.dims().to_vec(),
+                });
+            }
+        }
+        self.extra.check_rows()?;
+        if !self.extra.is_empty() && self.extra.len() != n {
+            return Err(CoreError::Shape {
+                what: "extra tensors".to_string(),
+                expected: format!("[{n}, ...] like the features"),
+                actual: vec![self.extra.len()],
+            });
+        }
+        Ok(())
+    }
+
+    /// The rows `indices` of every tensor.
+    ///
+    /// As with [`Tensor::select`], every index must be below N; out-of-range indices are not
+    /// checked (that would need a device read) and their result depends on the backend.
+    pub fn select(&self, indices: Tensor<B, 1, Int>) -> Self {
+        Self {
+            features: self.features.clone().select(0, indices.clone()),
+            action_mask: self
+                .action_mask
+                .as_ref()
+                .map(|m| m.clone().select(0, indices.clone())),
+            extra: self.extra.select(indices),
+        }
+    }
+
+    /// The rows `range` of every tensor; the range is clamped to `0..N` (like slicing in
+    /// NumPy or PyTorch), so it never fails.
+    pub fn slice_rows(&self, range: core::ops::Range<usize>) -> Self {
+        let range = clamp_range(range, self.batch_size());
+        Self {
+            features: self.features.clone().slice_dim(0, range.clone()),
+            action_mask: self
+                .action_mask
+                .as_ref()
+                .map(|m| m.clone().slice_dim(0, range.clone())),
+            extra: self.extra.slice_rows(range),
+        }
+    }
+
+    /// Concatenates observations along N.
+    ///
+    /// All items must have the same structure: the same feature width, a mask on all or none
+    /// (of the same width), and the same extra tensors. Fails on an empty `items`.
+    pub fn cat(items: Vec<Self>) -> Result<Self> {
+        let Some(first) = items.first() else {
+            return Err(CoreError::Shape {
+                what: "Observation::cat: items".to_string(),
+                expected: "at least one observation".to_string(),
+                actual: vec![0],
+            });
+        };
+        let width = first.features.dims()[1];
+        let mask_width = first.action_mask.as_ref().map(|m| m.dims()[1]);
+        for (i, item) in items.iter().enumerate() {
+            item.validate()?;
+            let dims = item.features.dims();
+            if dims[1] != width {
+                return Err(CoreError::Shape {
+                    what: format!("Observation::cat: features of item {i}"),
+                    expected: format!("[N, {width}] like item 0"),
+                    actual: dims.to_vec(),
+                });
+            }
+            let item_mask = item.action_mask.as_ref().map(|m| m.dims());
+            if item_mask.map(|d| d[1]) != mask_width {
+                return Err(CoreError::Shape {
+                    what: format!("Observation::cat: action_mask of item {i}"),
+                    expected: match mask_width {
+                        Some(m) => format!("[N, {m}] like item 0"),
+                        None => "no mask, like item 0".to_string(),
+                    },
+                    actual: item_mask.map_or_else(Vec::new, |d| d.to_vec()),
+                });
+            }
+        }
+        let mut features = Vec::with_capacity(items.len());
+        let mut masks = Vec::with_capacity(items.len());
+        let mut extras = Vec::with_capacity(items.len());
+        for item in items {
+            features.push(item.features);
+            masks.extend(item.action_mask);
+            extras.push(item.extra);
+        }
+        Ok(Self {
+            features: Tensor::cat(features, 0),
+            action_mask: (!masks.is_empty()).then(|| Tensor::cat(masks, 0)),
+            extra: TensorMap::cat(extras)?,
+        })
+    }
+
+    /// Reads `features` and every extra tensor back to the host and fails with
+    /// [`CoreError::NonFinite`] naming the first row that holds a NaN or infinity.
+    ///
+    /// `what` names the observation in the error (e.g. `"observation"`); extra tensors are
+    /// reported as `"{what}.{name}"`.
+    pub fn check_finite(&self, what: &str) -> Result<()> {
+        let values = read_f32(self.features.clone(), what)?;
+        if let Some(index) = first_non_finite_row(&values, self.features.dims()[1]) {
+            return Err(CoreError::NonFinite {
+                what: what.to_string(),
+                index,
+            });
+        }
+        self.extra.check_finite(what)
+    }
+}
+
+impl<B: AutodiffBackend> Observation<B> {
+    /// Moves an observation of the inner (non-autodiff) backend onto the autodiff backend.
+    pub fn from_inner(obs: Observation<B::InnerBackend>) -> Self {
+        Self {
+            features: Tensor::from_inner(obs.features),
+            action_mask: obs.action_mask.map(Tensor::from_inner),
+            extra: TensorMap::from_inner(obs.extra),
+        }
+    }
+
+    /// The same observation on the inner (non-autodiff) backend, detached from the graph.
+    pub fn inner(&self) -> Observation<B::InnerBackend> {
+        Observation {
+            features: self.features.clone().inner(),
+            action_mask: self.action_mask.clone().map(Tensor::inner),
+            extra: self.extra.inner(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{read_bool, read_f32};
+    use burn::backend::{Autodiff, NdArray};
+
+    type B = NdArray<f32>;
+
+    fn dev() -> burn::tensor::ops::Device<B> {
+        Default::default()
+    }
+
+    fn rows(n: usize, f: usize) -> Tensor<B, 2> {
+        let v: Vec<f32> = (0..n * f).map(|i| i as f32).collect();
+        Tensor::<B, 1>::from_floats(v.as_slice(), &dev()).reshape([n, f])
+    }
+
+    fn floats<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+        read_f32(t, "test").unwrap()
+    }
+
+    fn ints(v: &[i64]) -> Tensor<B, 1, Int> {
+        Tensor::from_ints(v, &dev())
+    }
+
+    #[test]
+    fn tensor_map_round_trips_any_rank() {
+        let mut map = TensorMap::<B>::new();
+        assert!(map.is_empty());
+        assert_eq!(map.len(), 0);
+        let cube = rows(2, 12).reshape([2, 3, 2, 2]);
+        map.insert("cube", cube.clone()).unwrap();
+        map.insert("vec", Tensor::<B, 1>::from_floats([5.0, 6.0], &dev()))
+            .unwrap();
+        assert_eq!(map.len(), 2);
+        assert!(!map.is_empty());
+        assert_eq!(map.names(), vec!["cube", "vec"]);
+        assert_eq!(map.shape("cube").unwrap(), vec![2, 3, 2, 2]);
+        assert_eq!(map.get_flat("cube").unwrap().dims(), [2, 12]);
+        assert_eq!(map.get_flat("vec").unwrap().dims(), [2, 1]);
+        let back = map.get::<4>("cube").unwrap();
+        assert_eq!(back.dims(), [2, 3, 2, 2]);
+        assert_eq!(floats(back), floats(cube));
+        assert_eq!(floats(map.get::<1>("vec").unwrap()), vec![5.0, 6.0]);
+    }
+
+    #[test]
+    fn tensor_map_errors() {
+        let mut map = TensorMap::<B>::new();
+        map.insert("a", rows(3, 2)).unwrap();
+        assert!(matches!(
+            map.insert("b", rows(4, 2)),
+            Err(CoreError::Shape { actual, .. }) if actual == vec![4, 2]
+        ));
+        assert!(!map.contains("b"));
+        // Replacing the only entry may change N.
+        map.insert("a", rows(5, 1)).unwrap();
+        assert_eq!(map.len(), 5);
+        assert!(matches!(
+            map.get::<2>("nope"),
+            Err(CoreError::MissingKey { key }) if key == "nope"
+        ));
+        assert!(matches!(
+            map.get::<3>("a"),
+            Err(CoreError::Shape { actual, .. }) if actual == vec![5, 1]
+        ));
+        assert!(map.remove("a"));
+        assert!(!map.remove("a"));
+        assert!(map.is_empty());
+    }
+
+    #[test]
+    fn tensor_map_batch_ops() {
+        let mut map = TensorMap::<B>::new();
+        map.insert("x", rows(4, 2).reshape([4, 2, 1])).unwrap();
+        let picked = map.select(ints(&[3, 1]));
+        assert_eq!(picked.shape("x").unwrap(), vec![2, 2, 1]);
+        assert_eq!(
+            floats(picked.get_flat("x").unwrap()),
+            vec![6.0, 7.0, 2.0, 3.0]
+        );
+        let sliced = map.slice_rows(1..3);
+        assert_eq!(
+            floats(sliced.get_flat("x").unwrap()),
+            vec![2.0, 3.0, 4.0, 5.0]
+        );
+        assert_eq!(map.slice_rows(3..10).len(), 1);
+        let joined = TensorMap::cat(vec![sliced, picked]).unwrap();
+        assert_eq!(joined.shape("x").unwrap(), vec![4, 2, 1]);
+
+        let mut other = TensorMap::<B>::new();
+        other.insert("y", rows(1, 2).reshape([1, 2, 1])).unwrap();
+        assert!(matches!(
+            TensorMap::cat(vec![map.clone(), other]),
+            Err(CoreError::Shape { .. })
+        ));
+        let mut wrong_shape = TensorMap::<B>::new();
+        wrong_shape.insert("x", rows(1, 2)).unwrap();
+        assert!(matches!(
+            TensorMap::cat(vec![map, wrong_shape]),
+            Err(CoreError::Shape { .. })
+        ));
+    }
+
+    fn mask(v: &[bool], n: usize) -> Tensor<B, 2, Bool> {
+        Tensor::<B, 1, Bool>::from_bool(v.into(), &dev()).reshape([n, v.len() / n])
+    }
+
+    fn sample_obs() -> Observation<B> {
+        Observation::new(rows(3, 2))
+            .with_action_mask(mask(&[true, false, false, true, true, true], 3))
+            .unwrap()
+            .with_extra("img", rows(3, 4).reshape([3, 2, 2]))
+            .unwrap()
+    }
+
+    #[test]
+    fn observation_constructors_check_batch() {
+        assert!(matches!(
+            Observation::new(rows(3, 2)).with_action_mask(mask(&[true; 4], 2)),
+            Err(CoreError::Shape { .. })
+        ));
+        assert!(matches!(
+            Observation::new(rows(3, 2)).with_extra("e", rows(2, 1)),
+            Err(CoreError::Shape { .. })
+        ));
+        let obs = sample_obs();
+        assert_eq!(obs.batch_size(), 3);
+        obs.validate().unwrap();
+        let mut broken = obs.clone();
+        broken.features = rows(2, 2);
+        assert!(broken.validate().is_err());
+    }
+
+    #[test]
+    fn observation_select_and_slice_apply_to_all_tensors() {
+        let obs = sample_obs();
+        let picked = obs.select(ints(&[2, 0]));
+        assert_eq!(picked.batch_size(), 2);
+        assert_eq!(floats(picked.features), vec![4.0, 5.0, 0.0, 1.0]);
+        assert_eq!(
+            read_bool(picked.action_mask.unwrap(), "m").unwrap(),
+            vec![true, true, true, false]
+        );
+        assert_eq!(
+            floats(picked.extra.get_flat("img").unwrap()),
+            vec![8.0, 9.0, 10.0, 11.0, 0.0, 1.0, 2.0, 3.0]
+        );
+
+        let sliced = obs.slice_rows(1..2);
+        assert_eq!(floats(sliced.features.clone()), vec![2.0, 3.0]);
+        assert_eq!(
+            read_bool(sliced.action_mask.clone().unwrap(), "m").unwrap(),
+            vec![false, true]
+        );
+        assert_eq!(sliced.extra.shape("img").unwrap(), vec![1, 2, 2]);
+        assert_eq!(obs.slice_rows(2..99).batch_size(), 1);
+        assert_eq!(obs.slice_rows(5..9).batch_size(), 0);
+    }
+
+    #[test]
+    fn observation_cat_checks_structure() {
+        let obs = sample_obs();
+        let joined = Observation::cat(vec![obs.slice_rows(2..3), obs.slice_rows(0..2)]).unwrap();
+        assert_eq!(floats(joined.features), vec![4.0, 5.0, 0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(
+            read_bool(joined.action_mask.unwrap(), "m").unwrap(),
+            vec![true, true, true, false, false, true]
+        );
+        assert_eq!(joined.extra.shape("img").unwrap(), vec![3, 2, 2]);
+
+        let no_mask = Observation {
+            action_mask: None,
+            ..obs.clone()
+        };
+        assert!(matches!(
+            Observation::cat(vec![obs.clone(), no_mask]),
+            Err(CoreError::Shape { .. })
+        ));
+        let no_extra = Observation {
+            extra: TensorMap::new(),
+            ..obs.clone()
+        };
+        assert!(Observation::cat(vec![obs.clone(), no_extra]).is_err());
+        let wide = Observation::new(rows(3, 5))
+            .with_action_mask(mask(&[true; 6], 3))
+            .unwrap();
+        assert!(Observation::cat(vec![obs, wide]).is_err());
+        assert!(Observation::<B>::cat(vec![]).is_err());
+    }
+
+    #[test]
+    fn check_finite_finds_first_bad_row() {
+        let obs = sample_obs();
+        obs.check_finite("obs").unwrap();
+        let v = [0.0, 1.0, 2.0, 3.0, f32::NAN, f32::INFINITY];
+        let bad = Observation::new(Tensor::<B, 1>::from_floats(v, &dev()).reshape([3, 2]));
+        assert!(matches!(
+            bad.check_finite("obs"),
+            Err(CoreError::NonFinite { what, index: 2 }) if what == "obs"
+        ));
+        let extra_bad = Observation::new(rows(2, 1))
+            .with_extra(
+                "goal",
+                Tensor::<B, 1>::from_floats([1.0, f32::NEG_INFINITY], &dev()),
+            )
+            .unwrap();
+        assert!(matches!(
+            extra_bad.check_finite("obs"),
+            Err(CoreError::NonFinite { what, index: 1 }) if what == "obs.goal"
+        ));
+    }
+
+    #[test]
+    fn autodiff_round_trip() {
+        type A = Autodiff<B>;
+        let obs = sample_obs();
+        let ad = Observation::<A>::from_inner(obs.clone());
+        assert_eq!(ad.batch_size(), 3);
+        assert_eq!(ad.extra.shape("img").unwrap(), vec![3, 2, 2]);
+        let back = ad.inner();
+        assert_eq!(floats(back.features), floats(obs.features));
+        assert_eq!(
+            read_bool(back.action_mask.unwrap(), "m").unwrap(),
+            read_bool(obs.action_mask.unwrap(), "m").unwrap()
+        );
+        assert_eq!(
+            floats(back.extra.get_flat("img").unwrap()),
+            floats(obs.extra.get_flat("img").unwrap())
+        );
+    }
+}

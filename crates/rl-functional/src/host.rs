@@ -1,0 +1,109 @@
+//! Moving tensors to and from the host, and checking shapes.
+//!
+//! The recursions of this crate (GAE, TD(lambda), V-trace) run as one scan over host memory
+//! instead of T small tensor ops: see `benches/gae.rs` for the measurements behind that choice.
+
+use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
+
+use crate::{Error, Result};
+
+/// Reads a float tensor back to the host as row-major `f32`s.
+pub(crate) fn read_f32<B: Backend, const D: usize>(
+    tensor: Tensor<B, D>,
+    function: &'static str,
+    argument: &'static str,
+) -> Result<Vec<f32>> {
+    let data = tensor.try_into_data().map_err(|e| Error::Read {
+        function,
+        argument,
+        message: format!("{e:?}"),
+    })?;
+    data.convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| Error::Read {
+            function,
+            argument,
+            message: format!("{e:?}"),
+        })
+}
+
+/// Reads a bool tensor back to the host.
+pub(crate) fn read_bool<B: Backend, const D: usize>(
+    tensor: Tensor<B, D, Bool>,
+    function: &'static str,
+    argument: &'static str,
+) -> Result<Vec<bool>> {
+    Ok(read_f32(tensor.float(), function, argument)?
+        .into_iter()
+        .map(|v| v != 0.0)
+        .collect())
+}
+
+/// Reads an int tensor back to the host as `i64`s.
+pub(crate) fn read_i64<B: Backend, const D: usize>(
+    tensor: Tensor<B, D, Int>,
+    function: &'static str,
+    argument: &'static str,
+) -> Result<Vec<i64>> {
+    let data = tensor.try_into_data().map_err(|e| Error::Read {
+        function,
+        argument,
+        message: format!("{e:?}"),
+    })?;
+    data.convert::<i64>()
+        .into_vec::<i64>()
+        .map_err(|e| Error::Read {
+            function,
+            argument,
+            message: format!("{e:?}"),
+        })
+}
+
+/// Builds a float tensor from host values.
+pub(crate) fn upload<B: Backend, const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// Fails unless `actual == expected`.
+pub(crate) fn expect_shape(
+    function: &'static str,
+    argument: &'static str,
+    actual: &[usize],
+    expected: &[usize],
+) -> Result<()> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::Shape {
+            function,
+            argument,
+            actual: actual.to_vec(),
+            expected: format!("{expected:?}"),
+        })
+    }
+}
+
+/// Fails unless `value` lies in `[low, high]` (and is not NaN).
+pub(crate) fn expect_range(
+    function: &'static str,
+    argument: &'static str,
+    value: f32,
+    low: f32,
+    high: f32,
+    rule: &'static str,
+) -> Result<()> {
+    if value >= low && value <= high {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            function,
+            argument,
+            value: value.to_string(),
+            rule,
+        })
+    }
+}
