@@ -1,1 +1,19 @@
-//! facade
+//! On-policy reinforcement learning on [Burn](burn).
+//!
+//! `rl` is a facade over the three crates of the workspace:
+//!
+//! * [`core`] (`rl-core`): environments, spaces, observations, actions, models and action
+//!   distributions;
+//! * [`functional`] (`rl-functional`): pure tensor functions (advantage estimators, V-trace,
+//!   PPO and other losses, masked operations), checked against the reference Python libraries;
+//! * [`algo`] (`rl-algo`): the training loops.
+#![warn(missing_docs)]
+
+/// Traits and data types: environments, spaces, observations, actions, models, distributions.
+pub use rl_core as core;
+
+/// Pure functions over Burn tensors: advantage estimators, V-trace, losses, masks.
+pub use rl_functional as functional;
+
+/// Training algorithms built on [`core`] and [`functional`].
+pub use rl_algo as algo;

@@ -328,10 +328,14 @@ mod tests {
     fn autodiff_round_trip_and_detach() {
         type A = Autodiff<B>;
         let s = RecurrentState::<A>::from_inner(state(2, 0.0));
-        let tracked = RecurrentState::new(vec![s.tensors[0].clone().require_grad()]);
-        assert!(tracked.tensors[0].is_require_grad());
-        assert!(!tracked.detach().tensors[0].is_require_grad());
         assert_eq!(floats(s.inner().tensors[1].clone()), vec![100.0, 101.0]);
+
+        let x = s.tensors[0].clone().require_grad();
+        let tracked = RecurrentState::new(vec![x.clone() * 2.0]);
+        let grads = tracked.tensors[0].clone().sum().backward();
+        assert!(x.grad(&grads).is_some());
+        let grads = tracked.detach().tensors[0].clone().sum().backward();
+        assert!(x.grad(&grads).is_none());
     }
 
     /// A distribution that always plays its stored mean: enough to implement the traits.

@@ -107,7 +107,11 @@ impl<B: Backend> Distribution<B> for Normal<B> {
     }
 
     fn entropy(&self) -> Tensor<B, 2> {
-        self.std.clone().log().add_scalar(0.5 + HALF_LN_2PI).sum_dim(1)
+        self.std
+            .clone()
+            .log()
+            .add_scalar(0.5 + HALF_LN_2PI)
+            .sum_dim(1)
     }
 
     fn batch_size(&self) -> usize {
@@ -179,12 +183,21 @@ impl<B: Backend> Distribution<B> for SquashedNormal<B> {
         let yc = y.clone().clamp(-1.0 + eps, 1.0 - eps);
         let u = (yc.clone().log1p() - yc.neg().log1p()).mul_scalar(0.5);
         let base = self.normal.log_density(u).clamp(-100.0, 100.0).sum_dim(1);
-        let jacobian = y.powi_scalar(2).neg().add_scalar(1.0 + eps).log().sum_dim(1);
+        let jacobian = y
+            .powi_scalar(2)
+            .neg()
+            .add_scalar(1.0 + eps)
+            .log()
+            .sum_dim(1);
         Ok(base - jacobian)
     }
 
     fn entropy(&self) -> Tensor<B, 2> {
-        let scaled_std = self.normal.std.clone().mul_scalar(core::f32::consts::SQRT_2);
+        let scaled_std = self
+            .normal
+            .std
+            .clone()
+            .mul_scalar(core::f32::consts::SQRT_2);
         let inv_sqrt_pi = 1.0 / core::f32::consts::PI.sqrt();
         let mut expectation: Option<Tensor<B, 2>> = None;
         for (x, w) in GAUSS_HERMITE {
@@ -226,7 +239,10 @@ mod tests {
         let mean = Tensor::<B, 2>::full([n, 1], 1.5, &d);
         let log_std = Tensor::<B, 2>::full([n, 1], 0.5f32.ln(), &d);
         let dist = Normal::new(mean, log_std).unwrap();
-        let x = dist.sample(&mut StdRng::seed_from_u64(1)).to_host_continuous().unwrap();
+        let x = dist
+            .sample(&mut StdRng::seed_from_u64(1))
+            .to_host_continuous()
+            .unwrap();
         let m = x.iter().sum::<f32>() / n as f32;
         let v = x.iter().map(|a| (a - m).powi(2)).sum::<f32>() / (n - 1) as f32;
         assert!((m - 1.5).abs() < 0.02, "mean {m}");
@@ -236,7 +252,11 @@ mod tests {
     #[test]
     fn normal_entropy_is_half_log_2pi_e_sigma_sq() {
         let d = Default::default();
-        let dist = Normal::new(Tensor::<B, 2>::zeros([1, 3], &d), Tensor::<B, 2>::full([1, 3], 0.3, &d)).unwrap();
+        let dist = Normal::new(
+            Tensor::<B, 2>::zeros([1, 3], &d),
+            Tensor::<B, 2>::full([1, 3], 0.3, &d),
+        )
+        .unwrap();
         let h = host(dist.entropy())[0];
         let want = 3.0 * (0.5 * (2.0 * std::f32::consts::PI * std::f32::consts::E).ln() + 0.3);
         assert!((h - want).abs() < 1e-5, "{h} vs {want}");
@@ -247,7 +267,10 @@ mod tests {
         let d = Default::default();
         let mean = Tensor::<B, 2>::from_floats([[3.0, -0.5]], &d).repeat_dim(0, 1000);
         let dist = SquashedNormal::new(mean, Tensor::<B, 2>::full([1000, 2], 1.0, &d)).unwrap();
-        let y = dist.sample(&mut StdRng::seed_from_u64(2)).to_host_continuous().unwrap();
+        let y = dist
+            .sample(&mut StdRng::seed_from_u64(2))
+            .to_host_continuous()
+            .unwrap();
         assert!(y.iter().all(|v| *v > -1.0 && *v < 1.0 || v.abs() == 1.0));
         let mode = dist.mode().to_host_continuous().unwrap();
         assert!((mode[0] - 3f32.tanh()).abs() < 1e-6 && (mode[1] + 0.5f32.tanh()).abs() < 1e-6);
@@ -275,14 +298,21 @@ mod tests {
             // Exact log-density of y = tanh(u) (no clamps): log N(u) - ln(1 - tanh(u)^2).
             let lp = big.normal.log_density(u.clone()) - log_one_minus_tanh_sq(u);
             let mc = -host(lp).iter().map(|v| *v as f64).sum::<f64>() / n as f64;
-            assert!((estimate as f64 - mc).abs() < 2e-2, "mu {mu} log_std {log_std}: {estimate} vs MC {mc}");
+            assert!(
+                (estimate as f64 - mc).abs() < 2e-2,
+                "mu {mu} log_std {log_std}: {estimate} vs MC {mc}"
+            );
         }
     }
 
     #[test]
     fn squashed_log_prob_inverts_the_squash() {
         let d = Default::default();
-        let dist = SquashedNormal::new(Tensor::<B, 2>::zeros([1, 1], &d), Tensor::<B, 2>::zeros([1, 1], &d)).unwrap();
+        let dist = SquashedNormal::new(
+            Tensor::<B, 2>::zeros([1, 1], &d),
+            Tensor::<B, 2>::zeros([1, 1], &d),
+        )
+        .unwrap();
         let y = Action::Continuous(Tensor::<B, 2>::from_floats([[0.5f32.tanh()]], &d));
         let lp = host(dist.log_prob(&y).unwrap())[0];
         let want = -0.5 * 0.25 - HALF_LN_2PI - (1.0 - 0.5f32.tanh().powi(2) + f32::EPSILON).ln();
@@ -292,11 +322,25 @@ mod tests {
     #[test]
     fn shape_mismatch_is_an_error() {
         let d = Default::default();
-        assert!(Normal::new(Tensor::<B, 2>::zeros([2, 1], &d), Tensor::<B, 2>::zeros([2, 2], &d)).is_err());
-        let dist = Normal::new(Tensor::<B, 2>::zeros([2, 1], &d), Tensor::<B, 2>::zeros([2, 1], &d)).unwrap();
+        assert!(Normal::new(
+            Tensor::<B, 2>::zeros([2, 1], &d),
+            Tensor::<B, 2>::zeros([2, 2], &d)
+        )
+        .is_err());
+        let dist = Normal::new(
+            Tensor::<B, 2>::zeros([2, 1], &d),
+            Tensor::<B, 2>::zeros([2, 1], &d),
+        )
+        .unwrap();
         let wrong = Action::Continuous(Tensor::<B, 2>::zeros([3, 1], &d));
-        assert!(matches!(dist.log_prob(&wrong), Err(CoreError::Shape { .. })));
+        assert!(matches!(
+            dist.log_prob(&wrong),
+            Err(CoreError::Shape { .. })
+        ));
         let discrete = Action::Discrete(Tensor::zeros([2, 1], &d));
-        assert!(matches!(dist.log_prob(&discrete), Err(CoreError::ActionKind { .. })));
+        assert!(matches!(
+            dist.log_prob(&discrete),
+            Err(CoreError::ActionKind { .. })
+        ));
     }
 }
