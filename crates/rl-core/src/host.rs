@@ -1,6 +1,7 @@
 //! Reading tensors back to the host, and small checks on host buffers (crate-private).
 
-use burn::tensor::{backend::Backend, Element, Int, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Int, Tensor};
+use rl_functional::host;
 
 use crate::{CoreError, Result};
 
@@ -15,21 +16,12 @@ pub(crate) fn read_error(what: &str, err: impl core::fmt::Display) -> CoreError 
     }
 }
 
-fn data_to_vec<E: Element>(data: TensorData, what: &str) -> Result<Vec<E>> {
-    data.convert::<E>()
-        .into_vec::<E>()
-        .map_err(|err| read_error(what, format!("{err:?}")))
-}
-
 /// The values of a float tensor, row-major, as `f32`.
 pub(crate) fn read_f32<B: Backend, const D: usize>(
     tensor: Tensor<B, D>,
     what: &str,
 ) -> Result<Vec<f32>> {
-    let data = tensor
-        .try_into_data()
-        .map_err(|err| read_error(what, format!("{err:?}")))?;
-    data_to_vec::<f32>(data, what)
+    host::read_f32(tensor, "rl-core", "tensor").map_err(|err| read_error(what, err))
 }
 
 /// The values of an int tensor, row-major, as `i64`.
@@ -37,10 +29,7 @@ pub(crate) fn read_i64<B: Backend, const D: usize>(
     tensor: Tensor<B, D, Int>,
     what: &str,
 ) -> Result<Vec<i64>> {
-    let data = tensor
-        .try_into_data()
-        .map_err(|err| read_error(what, format!("{err:?}")))?;
-    data_to_vec::<i64>(data, what)
+    host::read_i64(tensor, "rl-core", "tensor").map_err(|err| read_error(what, err))
 }
 
 /// The values of a bool tensor, row-major.
@@ -49,10 +38,7 @@ pub(crate) fn read_bool<B: Backend, const D: usize>(
     tensor: Tensor<B, D, burn::tensor::Bool>,
     what: &str,
 ) -> Result<Vec<bool>> {
-    let data = tensor
-        .try_into_data()
-        .map_err(|err| read_error(what, format!("{err:?}")))?;
-    data_to_vec::<bool>(data, what)
+    host::read_bool(tensor, "rl-core", "tensor").map_err(|err| read_error(what, err))
 }
 
 /// The row (index along dimension 0) of the first non-finite value in a row-major buffer whose

@@ -60,8 +60,7 @@ pub mod space;
 
 pub use action::Action;
 pub use distribution::Distribution;
-// TODO(distributions): enable once distribution/ defines these types.
-// pub use distribution::{Categorical, Normal, SquashedNormal};
+pub use distribution::{Categorical, Normal, SquashedNormal};
 pub use dummy::{ContinuousDummyEnv, DiscreteDummyEnv};
 pub use env::{check_action, Env, EnvConfig, Transition};
 pub use error::{CoreError, Result};

@@ -199,7 +199,8 @@ impl Space {
     /// Checks that `values`, a flat row-major batch of `flat_dim()`-element rows, lies in this
     /// discrete space.
     ///
-    /// Fails with [`CoreError::ActionKind`] for a `Box` space, [`CoreError::Shape`] if the
+    /// Fails with [`CoreError::ActionKind`] for a `Box` space, [`CoreError::Space`] if the space
+    /// itself is invalid (see [`Space::validate`]), [`CoreError::Shape`] if the
     /// length is not a multiple of `flat_dim()`, and [`CoreError::Space`] naming the first bad
     /// row and value otherwise.
     pub fn contains_discrete(&self, values: &[i64]) -> Result<()> {
@@ -209,6 +210,7 @@ impl Space {
                 actual: "discrete",
             });
         };
+        self.validate()?;
         let dim = categories.len();
         self.check_len(values.len())?;
         for (i, &v) in values.iter().enumerate() {
@@ -230,7 +232,8 @@ impl Space {
     /// Checks that `values`, a flat row-major batch of `flat_dim()`-element rows, lies in this
     /// box. NaN is never contained.
     ///
-    /// Fails with [`CoreError::ActionKind`] for a discrete space, [`CoreError::Shape`] if the
+    /// Fails with [`CoreError::ActionKind`] for a discrete space, [`CoreError::Space`] if the
+    /// space itself is invalid (see [`Space::validate`]), [`CoreError::Shape`] if the
     /// length is not a multiple of `flat_dim()`, and [`CoreError::Space`] naming the first bad
     /// row and value otherwise.
     pub fn contains_continuous(&self, values: &[f32]) -> Result<()> {
@@ -240,6 +243,8 @@ impl Space {
                 actual: "continuous",
             });
         };
+        // A validated box has `flat_dim` bounds of each kind, so the indexing below is in range.
+        self.validate()?;
         self.check_len(values.len())?;
         let dim = low.len().max(1);
         for (i, &v) in values.iter().enumerate() {
@@ -400,6 +405,15 @@ mod tests {
         };
         assert!(is_space_err(bad.validate()));
         assert!(is_space_err(Space::Discrete { n: 0 }.validate()));
+        // Membership checks refuse an invalid space instead of indexing out of range.
+        let short = Space::Box {
+            shape: vec![2],
+            low: vec![],
+            high: vec![],
+        };
+        assert!(is_space_err(short.contains_continuous(&[0.0, 0.0])));
+        let empty = Space::MultiDiscrete { nvec: vec![] };
+        assert!(is_space_err(empty.contains_discrete(&[0])));
     }
 
     #[test]

@@ -105,8 +105,22 @@ pub fn generalized_advantage_estimate<B: Backend, const D: usize>(
             expected: "[B, T+1, ...] with T >= 1".into(),
         });
     }
-    expect_range(FN_GAE, "gamma", options.gamma, 0.0, 1.0, "must be in [0, 1]")?;
-    expect_range(FN_GAE, "lambda", options.lambda, 0.0, 1.0, "must be in [0, 1]")?;
+    expect_range(
+        FN_GAE,
+        "gamma",
+        options.gamma,
+        0.0,
+        1.0,
+        "must be in [0, 1]",
+    )?;
+    expect_range(
+        FN_GAE,
+        "lambda",
+        options.lambda,
+        0.0,
+        1.0,
+        "must be in [0, 1]",
+    )?;
     expect_range(
         FN_GAE,
         "reward_scale",

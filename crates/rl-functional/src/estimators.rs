@@ -133,7 +133,11 @@ pub fn gae<B: Backend>(
             advantages[i] = acc;
         }
     }
-    let targets = advantages.iter().zip(&h.values).map(|(a, v)| a + v).collect();
+    let targets = advantages
+        .iter()
+        .zip(&h.values)
+        .map(|(a, v)| a + v)
+        .collect();
     let device = trajectories.rewards.device();
     Ok(ValueEstimate {
         advantages: upload(advantages, [h.n, h.t], &device),
@@ -306,8 +310,22 @@ pub fn vtrace_advantage_estimate<B: Backend>(
     c_thresh: f32,
 ) -> Result<VTraceEstimate<B>> {
     expect_range(FN_VTA, "gamma", gamma, 0.0, 1.0, "must be in [0, 1]")?;
-    expect_range(FN_VTA, "rho_thresh", rho_thresh, f32::MIN_POSITIVE, f32::INFINITY, "must be > 0")?;
-    expect_range(FN_VTA, "c_thresh", c_thresh, f32::MIN_POSITIVE, f32::INFINITY, "must be > 0")?;
+    expect_range(
+        FN_VTA,
+        "rho_thresh",
+        rho_thresh,
+        f32::MIN_POSITIVE,
+        f32::INFINITY,
+        "must be > 0",
+    )?;
+    expect_range(
+        FN_VTA,
+        "c_thresh",
+        c_thresh,
+        f32::MIN_POSITIVE,
+        f32::INFINITY,
+        "must be > 0",
+    )?;
     let dims = trajectories.checked_dims(FN_VTA)?;
     expect_shape(FN_VTA, "log_pi", &log_pi.dims(), &dims)?;
     expect_shape(FN_VTA, "log_mu", &log_mu.dims(), &dims)?;
@@ -323,7 +341,8 @@ pub fn vtrace_advantage_estimate<B: Backend>(
             let rho = log_rho[i].exp();
             let bootstrap = if h.terminated[i] { 0.0 } else { gamma };
             let trace = if h.done[i] { 0.0 } else { gamma };
-            let delta = rho.min(rho_thresh) * (h.rewards[i] + bootstrap * h.next_values[i] - h.values[i]);
+            let delta =
+                rho.min(rho_thresh) * (h.rewards[i] + bootstrap * h.next_values[i] - h.values[i]);
             acc = delta + trace * rho.min(c_thresh) * acc;
             vs[i] = acc + h.values[i];
         }

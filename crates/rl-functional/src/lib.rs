@@ -28,7 +28,7 @@ mod advantage;
 mod error;
 mod estimators;
 mod grad;
-mod host;
+pub mod host;
 mod loss;
 mod mask;
 mod skip;

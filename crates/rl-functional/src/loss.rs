@@ -108,16 +108,51 @@ impl PpoLossConfig {
             });
         }
         if let Some(c) = self.dual_clip_param {
-            expect_range(F, "dual_clip_param", c, 1.0 + f32::EPSILON, f32::MAX, "must be > 1")?;
+            expect_range(
+                F,
+                "dual_clip_param",
+                c,
+                1.0 + f32::EPSILON,
+                f32::MAX,
+                "must be > 1",
+            )?;
         }
         if let Some(c) = self.vf_clip_param {
-            expect_range(F, "vf_clip_param", c, f32::MIN_POSITIVE, f32::INFINITY, "must be > 0")?;
+            expect_range(
+                F,
+                "vf_clip_param",
+                c,
+                f32::MIN_POSITIVE,
+                f32::INFINITY,
+                "must be > 0",
+            )?;
         }
         if let Some(c) = self.value_clip {
-            expect_range(F, "value_clip", c, f32::MIN_POSITIVE, f32::INFINITY, "must be > 0")?;
+            expect_range(
+                F,
+                "value_clip",
+                c,
+                f32::MIN_POSITIVE,
+                f32::INFINITY,
+                "must be > 0",
+            )?;
         }
-        expect_range(F, "entropy_coeff", self.entropy_coeff, f32::MIN, f32::MAX, "must be finite")?;
-        expect_range(F, "vf_coeff", self.vf_coeff, 0.0, f32::MAX, "must be finite and >= 0")?;
+        expect_range(
+            F,
+            "entropy_coeff",
+            self.entropy_coeff,
+            f32::MIN,
+            f32::MAX,
+            "must be finite",
+        )?;
+        expect_range(
+            F,
+            "vf_coeff",
+            self.vf_coeff,
+            0.0,
+            f32::MAX,
+            "must be finite and >= 0",
+        )?;
         Ok(())
     }
 }
@@ -237,7 +272,11 @@ pub fn ppo_losses<B: Backend, const D: usize>(
     )
     .mean();
 
-    let mut per_sample_vf = value_loss(batch.values.clone(), batch.returns.clone(), config.value_loss);
+    let mut per_sample_vf = value_loss(
+        batch.values.clone(),
+        batch.returns.clone(),
+        config.value_loss,
+    );
     if let Some(c) = config.value_clip {
         let old = batch.old_values.ok_or(Error::InvalidArgument {
             function: FN_PPO,
@@ -342,7 +381,10 @@ pub fn approx_kl<B: Backend, const D: usize>(log_ratio: Tensor<B, D>) -> Tensor<
 /// let r = Tensor::<NdArray, 1>::from_floats([0.0, 0.5, -0.5, 0.1], &Default::default());
 /// assert_eq!(rl_functional::clip_fraction(r, 0.2).into_scalar(), 0.5);
 /// ```
-pub fn clip_fraction<B: Backend, const D: usize>(log_ratio: Tensor<B, D>, clip: f32) -> Tensor<B, 1> {
+pub fn clip_fraction<B: Backend, const D: usize>(
+    log_ratio: Tensor<B, D>,
+    clip: f32,
+) -> Tensor<B, 1> {
     let low = (-clip).ln_1p();
     let high = clip.ln_1p();
     let outside = log_ratio.clone().lower_elem(low).float() + log_ratio.greater_elem(high).float();
@@ -372,7 +414,10 @@ pub fn explained_variance<B: Backend, const D: usize>(
         let mean = x.clone().mean();
         (x - expand_scalar::<B, D>(mean)).powi_scalar(2).mean()
     };
-    var(residual).div(var(target).add_scalar(f32::EPSILON)).neg().add_scalar(1.0)
+    var(residual)
+        .div(var(target).add_scalar(f32::EPSILON))
+        .neg()
+        .add_scalar(1.0)
 }
 
 const FN_PG: &str = "policy_gradient_loss";

@@ -48,7 +48,10 @@ fn check_dim<const D: usize>(function: &'static str, dim: usize) -> Result<()> {
 }
 
 /// `x + clamp(ln(mask), f32::MIN, f32::MAX)`: rl8's additive mask.
-fn apply_additive_mask<B: Backend, const D: usize>(x: Tensor<B, D>, mask: Tensor<B, D>) -> Tensor<B, D> {
+fn apply_additive_mask<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    mask: Tensor<B, D>,
+) -> Tensor<B, D> {
     x + mask.log().clamp(f32::MIN, f32::MAX)
 }
 
@@ -262,7 +265,10 @@ pub fn masked_max<B: Backend, const D: usize, const DM: usize>(
 /// let m: Vec<bool> = mask.into_data().to_vec().unwrap();
 /// assert_eq!(m, vec![false, false, false, true, true, false]);
 /// ```
-pub fn mask_from_lengths<B: Backend>(lengths: Tensor<B, 1, Int>, max_len: usize) -> Tensor<B, 2, Bool> {
+pub fn mask_from_lengths<B: Backend>(
+    lengths: Tensor<B, 1, Int>,
+    max_len: usize,
+) -> Tensor<B, 2, Bool> {
     let [batch] = lengths.dims();
     let device = lengths.device();
     let steps = Tensor::<B, 1, Int>::arange(0..max_len as i64, &device)
@@ -302,6 +308,8 @@ pub fn binary_mask_to_float_mask<B: Backend, const D: usize>(mask: Tensor<B, D>)
 /// let b: Vec<bool> = rl_functional::float_mask_to_binary_mask(m).into_data().to_vec().unwrap();
 /// assert_eq!(b, vec![true, false, true]);
 /// ```
-pub fn float_mask_to_binary_mask<B: Backend, const D: usize>(mask: Tensor<B, D>) -> Tensor<B, D, Bool> {
+pub fn float_mask_to_binary_mask<B: Backend, const D: usize>(
+    mask: Tensor<B, D>,
+) -> Tensor<B, D, Bool> {
     mask.equal_elem(f32::NEG_INFINITY).bool_not()
 }

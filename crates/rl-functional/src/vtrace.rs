@@ -123,7 +123,12 @@ pub(crate) fn check_actions<B: Backend>(
 /// ```
 pub fn vtrace_from_logits<B: Backend>(input: VTraceInput<B>) -> Result<VTraceOutput<B>> {
     let [n, t, a] = input.target_logits.dims();
-    expect_shape(FN, "behaviour_logits", &input.behaviour_logits.dims(), &[n, t, a])?;
+    expect_shape(
+        FN,
+        "behaviour_logits",
+        &input.behaviour_logits.dims(),
+        &[n, t, a],
+    )?;
     expect_shape(FN, "actions", &input.actions.dims(), &[n, t])?;
     expect_shape(FN, "discounts", &input.discounts.dims(), &[n, t])?;
     expect_shape(FN, "rewards", &input.rewards.dims(), &[n, t])?;
@@ -152,10 +157,10 @@ pub fn vtrace_from_logits<B: Backend>(input: VTraceInput<B>) -> Result<VTraceOut
     let clip = |x: f32, c: Option<f32>| c.map_or(x, |c| x.min(c));
     let mut vs = vec![0.0f32; n * t];
     let mut pg = vec![0.0f32; n * t];
-    for row in 0..n {
+    for (row, &boot) in bootstrap.iter().enumerate() {
         let next = |vals: &[f32], i: usize, step: usize| {
             if step + 1 == t {
-                bootstrap[row]
+                boot
             } else {
                 vals[i + 1]
             }

@@ -20,7 +20,9 @@ fn random(rng: &mut StdRng, shape: [usize; 2]) -> Tensor<B, 2> {
 }
 
 fn random_bool(rng: &mut StdRng, shape: [usize; 2], p: f64) -> Vec<bool> {
-    (0..shape[0] * shape[1]).map(|_| rng.random::<f64>() < p).collect()
+    (0..shape[0] * shape[1])
+        .map(|_| rng.random::<f64>() < p)
+        .collect()
 }
 
 fn bools(v: Vec<bool>, shape: [usize; 2]) -> Tensor<B, 2, Bool> {
@@ -34,7 +36,10 @@ fn host<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
 fn assert_close(a: &[f32], b: &[f32], tol: f32) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "element {i}: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "element {i}: {x} vs {y}"
+        );
     }
 }
 
@@ -50,10 +55,17 @@ fn no_norm(gamma: f32, lambda: f32) -> GaeOptions {
 #[test]
 fn rl8_gae_scan_matches_the_op_by_op_reference() {
     let mut rng = StdRng::seed_from_u64(0);
-    for (gamma, lambda) in [(0.95, 0.95), (0.99, 0.9), (1.0, 1.0), (0.9, 0.0), (0.0, 0.5)] {
+    for (gamma, lambda) in [
+        (0.95, 0.95),
+        (0.99, 0.9),
+        (1.0, 1.0),
+        (0.9, 0.0),
+        (0.0, 0.5),
+    ] {
         let r = random(&mut rng, [5, 13]);
         let v = random(&mut rng, [5, 13]);
-        let fast = generalized_advantage_estimate(r.clone(), v.clone(), &no_norm(gamma, lambda)).unwrap();
+        let fast =
+            generalized_advantage_estimate(r.clone(), v.clone(), &no_norm(gamma, lambda)).unwrap();
         let (adv, ret) = generalized_advantage_estimate_reference(r, v, gamma, lambda).unwrap();
         assert_close(&host(fast.advantages), &host(adv), 1e-5);
         assert_close(&host(fast.returns), &host(ret), 1e-5);
@@ -68,9 +80,17 @@ fn rl8_gae_limits_lambda_zero_and_one() {
     let v = random(&mut rng, [b, c]);
     let (rh, vh) = (host(r.clone()), host(v.clone()));
     // lambda = 0: A_t is the one-step TD error.
-    let a0 = host(generalized_advantage_estimate(r.clone(), v.clone(), &no_norm(0.9, 0.0)).unwrap().advantages);
+    let a0 = host(
+        generalized_advantage_estimate(r.clone(), v.clone(), &no_norm(0.9, 0.0))
+            .unwrap()
+            .advantages,
+    );
     // gamma = lambda = 1: A_t = sum_{k >= t} r_k + V_T - V_t.
-    let a1 = host(generalized_advantage_estimate(r, v, &no_norm(1.0, 1.0)).unwrap().advantages);
+    let a1 = host(
+        generalized_advantage_estimate(r, v, &no_norm(1.0, 1.0))
+            .unwrap()
+            .advantages,
+    );
     for row in 0..b {
         assert_eq!(a0[row * c + c - 1], 0.0);
         assert_eq!(a1[row * c + c - 1], 0.0);
@@ -78,7 +98,8 @@ fn rl8_gae_limits_lambda_zero_and_one() {
             let i = row * c + t;
             let td = rh[i] + 0.9 * vh[i + 1] - vh[i];
             assert!((a0[i] - td).abs() < 1e-5);
-            let mc: f32 = (t..c - 1).map(|k| rh[row * c + k]).sum::<f32>() + vh[row * c + c - 1] - vh[i];
+            let mc: f32 =
+                (t..c - 1).map(|k| rh[row * c + k]).sum::<f32>() + vh[row * c + c - 1] - vh[i];
             assert!((a1[i] - mc).abs() < 1e-4, "{} vs {mc}", a1[i]);
         }
     }
@@ -95,7 +116,10 @@ fn rl8_gae_normalization_standardizes_all_but_the_bootstrap_column() {
     )
     .unwrap();
     let a = host(out.advantages);
-    let body: Vec<f64> = (0..b).flat_map(|r| a[r * c..r * c + c - 1].to_vec()).map(f64::from).collect();
+    let body: Vec<f64> = (0..b)
+        .flat_map(|r| a[r * c..r * c + c - 1].to_vec())
+        .map(f64::from)
+        .collect();
     let mean = body.iter().sum::<f64>() / body.len() as f64;
     let var = body.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (body.len() - 1) as f64;
     assert!(mean.abs() < 1e-6 && (var.sqrt() - 1.0).abs() < 1e-5);
@@ -107,7 +131,10 @@ fn rl8_gae_reward_scale_divides_rewards_only() {
     let d = dev();
     let r = Tensor::<B, 2>::from_floats([[2.0, 0.0]], &d);
     let v = Tensor::<B, 2>::from_floats([[1.0, 3.0]], &d);
-    let options = GaeOptions { reward_scale: 4.0, ..no_norm(0.5, 1.0) };
+    let options = GaeOptions {
+        reward_scale: 4.0,
+        ..no_norm(0.5, 1.0)
+    };
     let out = generalized_advantage_estimate(r, v, &options).unwrap();
     // delta = 2 / 4 + 0.5 * 3 - 1 = 1.
     assert_close(&host(out.advantages), &[1.0, 0.0], 1e-6);
@@ -119,19 +146,43 @@ fn rl8_gae_rejects_bad_shapes_and_options() {
     let d = dev();
     let r = Tensor::<B, 2>::zeros([2, 3], &d);
     assert!(matches!(
-        generalized_advantage_estimate(r.clone(), Tensor::zeros([2, 4], &d), &GaeOptions::default()),
-        Err(Error::Shape { argument: "values", .. })
+        generalized_advantage_estimate(
+            r.clone(),
+            Tensor::zeros([2, 4], &d),
+            &GaeOptions::default()
+        ),
+        Err(Error::Shape {
+            argument: "values",
+            ..
+        })
     ));
-    assert!(generalized_advantage_estimate(Tensor::<B, 2>::zeros([2, 1], &d), Tensor::zeros([2, 1], &d), &GaeOptions::default()).is_err());
-    let bad = GaeOptions { gamma: 1.5, ..Default::default() };
+    assert!(generalized_advantage_estimate(
+        Tensor::<B, 2>::zeros([2, 1], &d),
+        Tensor::zeros([2, 1], &d),
+        &GaeOptions::default()
+    )
+    .is_err());
+    let bad = GaeOptions {
+        gamma: 1.5,
+        ..Default::default()
+    };
     assert!(matches!(
         generalized_advantage_estimate(r.clone(), r, &bad),
-        Err(Error::InvalidArgument { argument: "gamma", .. })
+        Err(Error::InvalidArgument {
+            argument: "gamma",
+            ..
+        })
     ));
 }
 
 /// A batch with consistent next values: `next_values[t] = values[t + 1]` inside a trajectory.
-fn consistent(rng: &mut StdRng, n: usize, t: usize, done: Vec<bool>, terminated: Vec<bool>) -> Trajectories<B> {
+fn consistent(
+    rng: &mut StdRng,
+    n: usize,
+    t: usize,
+    done: Vec<bool>,
+    terminated: Vec<bool>,
+) -> Trajectories<B> {
     let values = random(rng, [n, t]);
     let boot = random(rng, [n, 1]);
     let vh = host(values.clone());
@@ -140,7 +191,11 @@ fn consistent(rng: &mut StdRng, n: usize, t: usize, done: Vec<bool>, terminated:
     for row in 0..n {
         for k in 0..t {
             // After a done the next value is the (independent) value of the final observation.
-            next[row * t + k] = if k + 1 == t || done[row * t + k] { bh[row] + k as f32 } else { vh[row * t + k + 1] };
+            next[row * t + k] = if k + 1 == t || done[row * t + k] {
+                bh[row] + k as f32
+            } else {
+                vh[row * t + k + 1]
+            };
         }
     }
     Trajectories {
@@ -159,7 +214,13 @@ fn episodic_gae_without_dones_equals_rl8_gae() {
     let traj = consistent(&mut rng, n, t, vec![false; n * t], vec![false; n * t]);
     let est = gae(&traj, 0.97, 0.9).unwrap();
     // rl8 layout: [N, T+1] with the bootstrap value in column T.
-    let v = Tensor::cat(vec![traj.values.clone(), traj.next_values.clone().slice([0..n, t - 1..t])], 1);
+    let v = Tensor::cat(
+        vec![
+            traj.values.clone(),
+            traj.next_values.clone().slice([0..n, t - 1..t]),
+        ],
+        1,
+    );
     let r = Tensor::cat(vec![traj.rewards.clone(), Tensor::zeros([n, 1], &dev())], 1);
     let rl8 = generalized_advantage_estimate(r, v, &no_norm(0.97, 0.9)).unwrap();
     let rl8_adv = host(rl8.advantages.slice([0..n, 0..t]));
@@ -193,7 +254,8 @@ fn td_lambda_equals_gae_targets_and_td0_at_the_limits() {
     let traj = consistent(&mut rng, n, t, done, terminated);
     for lambda in [0.0, 0.5, 0.95, 1.0] {
         let targets = host(gae(&traj, 0.9, lambda).unwrap().value_targets);
-        let returns = host(td_lambda_return_estimate(&traj, Discount::Constant(0.9), lambda).unwrap());
+        let returns =
+            host(td_lambda_return_estimate(&traj, Discount::Constant(0.9), lambda).unwrap());
         assert_close(&returns, &targets, 1e-5);
     }
     let td0 = host(td0_return_estimate(&traj, 0.9).unwrap());
@@ -218,7 +280,12 @@ fn vtrace_from_logits_on_policy_gives_discounted_returns() {
     let mut rng = StdRng::seed_from_u64(6);
     let (n, t, a) = (2, 5, 3);
     let logits = Tensor::<B, 3>::from_data(
-        TensorData::new((0..n * t * a).map(|_| rng.random::<f32>()).collect::<Vec<_>>(), [n, t, a]),
+        TensorData::new(
+            (0..n * t * a)
+                .map(|_| rng.random::<f32>())
+                .collect::<Vec<_>>(),
+            [n, t, a],
+        ),
         &dev(),
     );
     let actions: Vec<i64> = (0..n * t).map(|_| rng.random_range(0..a as i64)).collect();
@@ -249,14 +316,29 @@ fn vtrace_from_logits_on_policy_gives_discounted_returns() {
 #[test]
 fn estimators_reject_mismatched_shapes_and_bad_actions() {
     let d = dev();
-    let mut traj = consistent(&mut StdRng::seed_from_u64(7), 2, 3, vec![false; 6], vec![false; 6]);
+    let mut traj = consistent(
+        &mut StdRng::seed_from_u64(7),
+        2,
+        3,
+        vec![false; 6],
+        vec![false; 6],
+    );
     traj.values = Tensor::zeros([2, 4], &d);
-    assert!(matches!(gae(&traj, 0.9, 0.9), Err(Error::Shape { argument: "values", .. })));
+    assert!(matches!(
+        gae(&traj, 0.9, 0.9),
+        Err(Error::Shape {
+            argument: "values",
+            ..
+        })
+    ));
     let logits = Tensor::<B, 3>::zeros([1, 1, 2], &d);
     let bad = Tensor::<B, 2, Int>::from_ints([[2]], &d);
     assert!(matches!(
         policy_gradient_loss(logits, bad, Tensor::zeros([1, 1], &d)),
-        Err(Error::InvalidArgument { argument: "actions", .. })
+        Err(Error::InvalidArgument {
+            argument: "actions",
+            ..
+        })
     ));
 }
 
@@ -278,7 +360,8 @@ fn masked_sampling_follows_the_masked_probabilities() {
     let k = 20_000;
     let x = Tensor::<B, 2>::from_floats([[0.0, 1.0, 2.0, 0.5]], &d).repeat_dim(0, k);
     let mask = Tensor::<B, 2>::from_floats([[1.0, 0.0, 1.0, 1.0]], &d).repeat_dim(0, k);
-    let (_, idx) = masked_categorical_sample(x, Some(mask), 1, &mut StdRng::seed_from_u64(8)).unwrap();
+    let (_, idx) =
+        masked_categorical_sample(x, Some(mask), 1, &mut StdRng::seed_from_u64(8)).unwrap();
     let idx: Vec<i64> = idx.into_data().convert::<i64>().to_vec().unwrap();
     let mut counts = [0usize; 4];
     idx.iter().for_each(|&i| counts[i as usize] += 1);
@@ -286,7 +369,10 @@ fn masked_sampling_follows_the_masked_probabilities() {
     let z = 1.0 + 2f64.exp() + 0.5f64.exp();
     for (c, p) in [(0, 1.0 / z), (2, 2f64.exp() / z), (3, 0.5f64.exp() / z)] {
         let freq = counts[c] as f64 / k as f64;
-        assert!((freq - p).abs() < 5.0 * (p * (1.0 - p) / k as f64).sqrt(), "{c}: {freq} vs {p}");
+        assert!(
+            (freq - p).abs() < 5.0 * (p * (1.0 - p) / k as f64).sqrt(),
+            "{c}: {freq} vs {p}"
+        );
     }
 }
 
@@ -299,7 +385,10 @@ fn masked_avg_and_max_with_broadcast_masks() {
     assert_eq!(avg, vec![3.0, 30.0]);
     let (v, i) = masked_max(x, Some(mask), 1).unwrap();
     assert_eq!(host(v), vec![5.0, 50.0]);
-    assert_eq!(i.into_data().convert::<i64>().to_vec::<i64>().unwrap(), vec![2, 2]);
+    assert_eq!(
+        i.into_data().convert::<i64>().to_vec::<i64>().unwrap(),
+        vec![2, 2]
+    );
     let wrong = Tensor::<B, 2>::ones([1, 4], &d);
     assert!(masked_avg(Tensor::<B, 2>::zeros([1, 3], &d), Some(wrong), 1).is_err());
 }
@@ -321,7 +410,10 @@ fn ppo_surrogate_dual_clip_and_value_clamp() {
                 old_values: None,
                 entropy: None,
             },
-            &PpoLossConfig { dual_clip_param: dual, ..Default::default() },
+            &PpoLossConfig {
+                dual_clip_param: dual,
+                ..Default::default()
+            },
         )
         .unwrap();
         losses.policy.into_scalar()
@@ -365,12 +457,39 @@ fn ppo_losses_requires_what_the_config_uses() {
         old_values: None,
         entropy: None,
     };
-    let entropy = PpoLossConfig { entropy_coeff: 0.01, ..Default::default() };
-    assert!(matches!(ppo_losses(batch.clone(), &entropy), Err(Error::InvalidArgument { argument: "entropy", .. })));
-    let clip = PpoLossConfig { value_clip: Some(0.2), ..Default::default() };
-    assert!(matches!(ppo_losses(batch.clone(), &clip), Err(Error::InvalidArgument { argument: "old_values", .. })));
-    let bad = PpoLossConfig { clip_param: 1.0, ..Default::default() };
-    assert!(matches!(ppo_losses(batch, &bad), Err(Error::InvalidArgument { argument: "clip_param", .. })));
+    let entropy = PpoLossConfig {
+        entropy_coeff: 0.01,
+        ..Default::default()
+    };
+    assert!(matches!(
+        ppo_losses(batch.clone(), &entropy),
+        Err(Error::InvalidArgument {
+            argument: "entropy",
+            ..
+        })
+    ));
+    let clip = PpoLossConfig {
+        value_clip: Some(0.2),
+        ..Default::default()
+    };
+    assert!(matches!(
+        ppo_losses(batch.clone(), &clip),
+        Err(Error::InvalidArgument {
+            argument: "old_values",
+            ..
+        })
+    ));
+    let bad = PpoLossConfig {
+        clip_param: 1.0,
+        ..Default::default()
+    };
+    assert!(matches!(
+        ppo_losses(batch, &bad),
+        Err(Error::InvalidArgument {
+            argument: "clip_param",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -401,9 +520,19 @@ fn global_grad_norm_clipping_scales_every_parameter_by_one_factor() {
     assert_eq!(linear.num_params(), 8);
 
     // Below the threshold nothing changes.
-    let grads = GradientsParams::from_grads(linear.forward(Tensor::<AD, 2>::zeros([1, 3], &d)).sum().backward(), &linear);
+    let grads = GradientsParams::from_grads(
+        linear
+            .forward(Tensor::<AD, 2>::zeros([1, 3], &d))
+            .sum()
+            .backward(),
+        &linear,
+    );
     let (unclipped, _) = clip_grad_norm(&linear, grads, 100.0);
-    assert_close(&host(unclipped.get::<NdArray, 1>(bias).unwrap()), &[1.0, 1.0], 1e-6);
+    assert_close(
+        &host(unclipped.get::<NdArray, 1>(bias).unwrap()),
+        &[1.0, 1.0],
+        1e-6,
+    );
 }
 
 #[test]
@@ -411,9 +540,15 @@ fn mask_conversions_follow_rl8() {
     let d = dev();
     let lengths = Tensor::<B, 1, Int>::from_ints([-1, 0, 2, 9], &d);
     let m: Vec<bool> = mask_from_lengths(lengths, 3).into_data().to_vec().unwrap();
-    assert_eq!(m, vec![false, false, false, false, false, false, true, true, false, true, true, true]);
+    assert_eq!(
+        m,
+        vec![false, false, false, false, false, false, true, true, false, true, true, true]
+    );
     let f = Tensor::<B, 1>::from_floats([0.0, 1.0, 2.0], &d);
-    assert_eq!(host(binary_mask_to_float_mask(f)), vec![f32::NEG_INFINITY, 0.0, 2.0]);
+    assert_eq!(
+        host(binary_mask_to_float_mask(f)),
+        vec![f32::NEG_INFINITY, 0.0, 2.0]
+    );
     let b = Tensor::<B, 1>::from_floats([f32::NEG_INFINITY, f32::NAN, -1.0], &d);
     let b: Vec<bool> = float_mask_to_binary_mask(b).into_data().to_vec().unwrap();
     assert_eq!(b, vec![false, true, true]);

@@ -119,16 +119,17 @@ impl<B: Backend> Distribution<B> for Normal<B> {
     }
 }
 
-/// Gauss-Hermite nodes and weights (8 points) for expectations over a standard normal.
+/// Positive Gauss-Hermite nodes and their weights (16-point rule, symmetric about 0), for
+/// expectations over a standard normal: `E[f(Z)] ~ sum_i w_i (f(sqrt2 x_i) + f(-sqrt2 x_i)) / sqrt(pi)`.
 const GAUSS_HERMITE: [(f32, f32); 8] = [
-    (-2.930_637_4, 0.000_199_604_07),
-    (-1.981_656_8, 0.017_077_983),
-    (-1.157_193_7, 0.207_802_33),
-    (-0.381_187, 0.661_147_03),
-    (0.381_187, 0.661_147_03),
-    (1.157_193_7, 0.207_802_33),
-    (1.981_656_8, 0.017_077_983),
-    (2.930_637_4, 0.000_199_604_07),
+    (2.734_810_5e-1, 5.079_294_8e-1),
+    (8.229_514_5e-1, 2.806_474_6e-1),
+    (1.380_258_5, 8.381_004e-2),
+    (1.951_788, 1.288_031_2e-2),
+    (2.546_202_2, 9.322_840_1e-4),
+    (3.176_999_2, 2.711_860_1e-5),
+    (3.869_447_9, 2.320_980_8e-7),
+    (4.688_739, 2.654_807_5e-10),
 ];
 
 /// A tanh-squashed diagonal normal: `y = tanh(u)`, `u ~ Normal(mean, exp(log_std))`, for
@@ -139,9 +140,9 @@ const GAUSS_HERMITE: [(f32, f32); 8] = [
 /// `log p(y) = sum_A clamp(log N(u), -100, 100) - sum_A ln(1 - y^2 + eps)`.
 ///
 /// `entropy` is an estimate where rl8 raises: `H(y) = H(u) + E[ln(1 - tanh(u)^2)]`, the
-/// expectation computed per element with 8-point Gauss-Hermite quadrature. It is
-/// deterministic, differentiable and within about 1e-3 of a Monte-Carlo estimate for
-/// `std <= e` (the range rl8's default models produce).
+/// expectation computed per element with 16-point Gauss-Hermite quadrature. It is
+/// deterministic and differentiable; for `|mean| <= 3` and `std` in `[1/e, e]` (the range rl8's
+/// default models produce) it is within 0.015 nats of the exact value per element.
 #[derive(Debug, Clone)]
 pub struct SquashedNormal<B: Backend> {
     normal: Normal<B>,
@@ -201,12 +202,14 @@ impl<B: Backend> Distribution<B> for SquashedNormal<B> {
         let inv_sqrt_pi = 1.0 / core::f32::consts::PI.sqrt();
         let mut expectation: Option<Tensor<B, 2>> = None;
         for (x, w) in GAUSS_HERMITE {
-            let u = self.normal.mean.clone() + scaled_std.clone().mul_scalar(x);
-            let term = log_one_minus_tanh_sq(u).mul_scalar(w * inv_sqrt_pi);
-            expectation = Some(match expectation {
-                Some(e) => e + term,
-                None => term,
-            });
+            for node in [x, -x] {
+                let u = self.normal.mean.clone() + scaled_std.clone().mul_scalar(node);
+                let term = log_one_minus_tanh_sq(u).mul_scalar(w * inv_sqrt_pi);
+                expectation = Some(match expectation {
+                    Some(e) => e + term,
+                    None => term,
+                });
+            }
         }
         let per_element = expectation.map(|e| e.sum_dim(1));
         match per_element {
