@@ -121,15 +121,15 @@ impl<B: Backend> Distribution<B> for Normal<B> {
 
 /// Positive Gauss-Hermite nodes and their weights (16-point rule, symmetric about 0), for
 /// expectations over a standard normal: `E[f(Z)] ~ sum_i w_i (f(sqrt2 x_i) + f(-sqrt2 x_i)) / sqrt(pi)`.
-const GAUSS_HERMITE: [(f32, f32); 8] = [
-    (2.734_810_5e-1, 5.079_294_8e-1),
-    (8.229_514_5e-1, 2.806_474_6e-1),
-    (1.380_258_5, 8.381_004e-2),
-    (1.951_788, 1.288_031_2e-2),
-    (2.546_202_2, 9.322_840_1e-4),
-    (3.176_999_2, 2.711_860_1e-5),
-    (3.869_447_9, 2.320_980_8e-7),
-    (4.688_739, 2.654_807_5e-10),
+const GAUSS_HERMITE: [(f64, f64); 8] = [
+    (2.734_810_461e-1, 5.079_294_790e-1),
+    (8.229_514_491e-1, 2.806_474_585e-1),
+    (1.380_258_539, 8.381_004_140e-2),
+    (1.951_787_991, 1.288_031_154e-2),
+    (2.546_202_158, 9.322_840_086e-4),
+    (3.176_999_162, 2.711_860_093e-5),
+    (3.869_447_905, 2.320_980_845e-7),
+    (4.688_738_939, 2.654_807_474e-10),
 ];
 
 /// A tanh-squashed diagonal normal: `y = tanh(u)`, `u ~ Normal(mean, exp(log_std))`, for
@@ -202,9 +202,9 @@ impl<B: Backend> Distribution<B> for SquashedNormal<B> {
         let inv_sqrt_pi = 1.0 / core::f32::consts::PI.sqrt();
         let mut expectation: Option<Tensor<B, 2>> = None;
         for (x, w) in GAUSS_HERMITE {
-            for node in [x, -x] {
+            for node in [x as f32, -x as f32] {
                 let u = self.normal.mean.clone() + scaled_std.clone().mul_scalar(node);
-                let term = log_one_minus_tanh_sq(u).mul_scalar(w * inv_sqrt_pi);
+                let term = log_one_minus_tanh_sq(u).mul_scalar(w as f32 * inv_sqrt_pi);
                 expectation = Some(match expectation {
                     Some(e) => e + term,
                     None => term,
