@@ -17,3 +17,8 @@ pub use rl_functional as functional;
 
 /// Training algorithms built on [`core`] and [`functional`].
 pub use rl_algo as algo;
+
+/// The README's code, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

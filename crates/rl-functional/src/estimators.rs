@@ -13,6 +13,7 @@
 
 use burn::tensor::{backend::Backend, Bool, Tensor};
 
+use crate::advantage::BLOCK;
 use crate::host::{expect_range, expect_shape, read_bool, read_f32, upload};
 use crate::Result;
 
@@ -122,15 +123,20 @@ pub fn gae<B: Backend>(
     let h = trajectories.to_host(FN_GAE)?;
     let mut advantages = vec![0.0f32; h.n * h.t];
     let gamma_lambda = gamma * lambda;
-    for row in 0..h.n {
-        let mut acc = 0.0f32;
+    // BLOCK independent rows side by side, as in `generalized_advantage_estimate`.
+    for first in (0..h.n).step_by(BLOCK) {
+        let rows = first..(first + BLOCK).min(h.n);
+        let mut acc = [0.0f32; BLOCK];
         for t in (0..h.t).rev() {
-            let i = row * h.t + t;
-            let not_terminated = if h.terminated[i] { 0.0 } else { 1.0 };
-            let not_done = if h.done[i] { 0.0 } else { 1.0 };
-            let delta = (h.rewards[i] + gamma * not_terminated * h.next_values[i]) - h.values[i];
-            acc = delta + acc * gamma_lambda * not_done;
-            advantages[i] = acc;
+            for (k, row) in rows.clone().enumerate() {
+                let i = row * h.t + t;
+                let not_terminated = if h.terminated[i] { 0.0 } else { 1.0 };
+                let not_done = if h.done[i] { 0.0 } else { 1.0 };
+                let delta =
+                    (h.rewards[i] + gamma * not_terminated * h.next_values[i]) - h.values[i];
+                acc[k] = delta + acc[k] * gamma_lambda * not_done;
+                advantages[i] = acc[k];
+            }
         }
     }
     let targets = advantages
