@@ -14,9 +14,9 @@
 
 use std::time::{Duration, Instant};
 
-use burn::tensor::{backend::Backend, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 use rl::functional::{
-    generalized_advantage_estimate, generalized_advantage_estimate_reference, GaeOptions,
+    GaeOptions, generalized_advantage_estimate, generalized_advantage_estimate_reference,
 };
 
 const GAMMA: f32 = 0.99;

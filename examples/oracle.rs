@@ -23,16 +23,16 @@
 //! `max_rel` is `|got - want| / |want|` over the finite entries with `want != 0`.
 
 use std::collections::BTreeSet;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
-use rand::{rngs::StdRng, SeedableRng};
-use rl::core::distribution::{Categorical, Distribution, Normal};
+use rand::{SeedableRng, rngs::StdRng};
 use rl::core::Action;
+use rl::core::distribution::{Categorical, Distribution, Normal};
 use rl::functional as rlf;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -1727,7 +1727,7 @@ fn run_ndarray(_: &Path, _: Option<&str>) -> Option<bool> {
 
 #[cfg(feature = "wgpu")]
 fn run_wgpu(dir: &Path, filter: Option<&str>) -> Option<bool> {
-    use burn::backend::{wgpu::WgpuDevice, Autodiff, Wgpu};
+    use burn::backend::{Autodiff, Wgpu, wgpu::WgpuDevice};
     Some(run::<Autodiff<Wgpu>>(
         dir,
         filter,

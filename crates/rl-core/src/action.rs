@@ -1,8 +1,8 @@
 //! Batched actions.
 
 use burn::tensor::{
-    backend::{AutodiffBackend, Backend},
     Int, Tensor,
+    backend::{AutodiffBackend, Backend},
 };
 
 use crate::host::{clamp_range, read_f32, read_i64};

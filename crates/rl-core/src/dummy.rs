@@ -12,7 +12,7 @@
 //! The state lives on the host; each step reads the action back once and builds the output
 //! tensors once.
 
-use burn::tensor::{backend::Backend, Bool, Tensor, TensorData};
+use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

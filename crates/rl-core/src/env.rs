@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::{backend::Backend, Bool, Tensor};
+use burn::tensor::{Bool, Tensor, backend::Backend};
 
 use crate::host::first_non_finite_row;
 use crate::{Action, CoreError, Observation, Result, Space};

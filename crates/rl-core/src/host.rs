@@ -1,6 +1,6 @@
 //! Reading tensors back to the host, and small checks on host buffers (crate-private).
 
-use burn::tensor::{backend::Backend, Int, Tensor};
+use burn::tensor::{Int, Tensor, backend::Backend};
 use rl_functional::host;
 
 use crate::{CoreError, Result};

@@ -62,7 +62,7 @@ pub use action::Action;
 pub use distribution::Distribution;
 pub use distribution::{Categorical, Normal, SquashedNormal};
 pub use dummy::{ContinuousDummyEnv, DiscreteDummyEnv};
-pub use env::{check_action, Env, EnvConfig, Transition};
+pub use env::{Env, EnvConfig, Transition, check_action};
 pub use error::{CoreError, Result};
 pub use model::*;
 pub use observation::{Observation, TensorMap};

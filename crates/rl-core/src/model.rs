@@ -14,8 +14,8 @@
 
 use burn::module::Module;
 use burn::tensor::{
-    backend::{AutodiffBackend, Backend},
     Bool, Int, Tensor,
+    backend::{AutodiffBackend, Backend},
 };
 
 use crate::host::clamp_range;
@@ -235,8 +235,8 @@ pub trait RecurrentModel<B: Backend>: Module<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::read_f32;
     use crate::Action;
+    use crate::host::read_f32;
     use burn::backend::{Autodiff, NdArray};
     use burn::nn::{Linear, LinearConfig};
     use rand::Rng;

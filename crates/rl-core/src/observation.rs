@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::{
-    backend::{AutodiffBackend, Backend},
     Bool, Int, Tensor,
+    backend::{AutodiffBackend, Backend},
 };
 
 use crate::host::{clamp_range, first_non_finite_row, read_f32};

@@ -1,6 +1,6 @@
 //! rl8's generalized advantage estimate over an infinite-horizon buffer `[B, T+1]`.
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{Tensor, backend::Backend};
 
 use crate::host::{expect_range, expect_shape, read_f32, upload};
 use crate::{Error, Result};
@@ -219,6 +219,18 @@ pub(crate) fn gae_scan(
 ///
 /// # Errors
 /// If the shapes differ or there are fewer than 2 columns.
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+///
+/// let d = Default::default();
+/// let r = Tensor::<NdArray, 2>::from_floats([[1.0, 1.0, 0.0]], &d);
+/// let v = Tensor::<NdArray, 2>::zeros([1, 3], &d);
+/// let (a, _) = rl_functional::generalized_advantage_estimate_reference(r, v, 0.5, 1.0).unwrap();
+/// assert_eq!(a.into_data().to_vec::<f32>().unwrap(), vec![1.5, 1.0, 0.0]);
+/// ```
 pub fn generalized_advantage_estimate_reference<B: Backend>(
     rewards: Tensor<B, 2>,
     values: Tensor<B, 2>,

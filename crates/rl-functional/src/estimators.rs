@@ -11,11 +11,11 @@
 //! - `done` = terminated or truncated: the recursion is cut at `t`. A truncated step
 //!   (`done && !terminated`) still bootstraps from `next_values[n, t]`.
 
-use burn::tensor::{backend::Backend, Bool, Tensor};
+use burn::tensor::{Bool, Tensor, backend::Backend};
 
+use crate::Result;
 use crate::advantage::BLOCK;
 use crate::host::{expect_range, expect_shape, read_bool, read_f32, upload};
-use crate::Result;
 
 /// N trajectories of T steps, batch-major `[N, T]`; see the [module docs](self) for the
 /// meaning of each field.
@@ -307,6 +307,28 @@ const FN_VTA: &str = "vtrace_advantage_estimate";
 ///
 /// # Errors
 /// If a shape differs from `rewards`', gamma is outside `[0, 1]` or a threshold is not > 0.
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Bool, Tensor};
+/// use rl_functional::{vtrace_advantage_estimate, Trajectories};
+///
+/// let d = Default::default();
+/// let traj = Trajectories::<NdArray> {
+///     rewards: Tensor::from_floats([[1.0, 1.0]], &d),
+///     values: Tensor::zeros([1, 2], &d),
+///     next_values: Tensor::from_floats([[0.0, 2.0]], &d),
+///     done: Tensor::<NdArray, 2, Bool>::from_data([[false, false]], &d),
+///     terminated: Tensor::<NdArray, 2, Bool>::from_data([[false, false]], &d),
+/// };
+/// // Off-policy: the target policy took these actions twice as often (rho = 2, clipped to 1).
+/// let log_mu = Tensor::<NdArray, 2>::full([1, 2], -1.0, &d);
+/// let log_pi = log_mu.clone().add_scalar(2f32.ln());
+/// let out = vtrace_advantage_estimate(&traj, log_pi, log_mu, 0.5, 1.0, 1.0).unwrap();
+/// // vs_1 = 1 + 0.5 * 2 = 2, vs_0 = 1 + 0.5 * 0 + 0.5 * 1 * (vs_1 - V_1) = 2.
+/// assert_eq!(out.vs.into_data().to_vec::<f32>().unwrap(), vec![2.0, 2.0]);
+/// ```
 pub fn vtrace_advantage_estimate<B: Backend>(
     trajectories: &Trajectories<B>,
     log_pi: Tensor<B, 2>,

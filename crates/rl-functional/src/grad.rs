@@ -2,7 +2,7 @@
 
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::{backend::AutodiffBackend, Tensor};
+use burn::tensor::{Tensor, backend::AutodiffBackend};
 
 use crate::advantage::expand_scalar;
 

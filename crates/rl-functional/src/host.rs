@@ -5,7 +5,7 @@
 //! behind that choice. These readers are public so that other crates read tensors the same
 //! (fast) way; `function` and `argument` name the caller and the tensor in the error.
 
-use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Int, Tensor, TensorData, backend::Backend};
 
 use crate::{Error, Result};
 
@@ -13,6 +13,21 @@ use crate::{Error, Result};
 ///
 /// # Errors
 /// If the backend fails to read the tensor.
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Bool, Int, Tensor};
+/// use rl_functional::host::{read_bool, read_f32, read_i64};
+///
+/// let d = Default::default();
+/// let x = Tensor::<NdArray, 2>::from_floats([[1.0, -0.0]], &d);
+/// assert_eq!(read_f32(x, "example", "x").unwrap(), vec![1.0, -0.0]);
+/// let i = Tensor::<NdArray, 1, Int>::from_ints([3, -1], &d);
+/// assert_eq!(read_i64(i, "example", "i").unwrap(), vec![3, -1]);
+/// let b = Tensor::<NdArray, 1, Bool>::from_data([true, false], &d);
+/// assert_eq!(read_bool(b, "example", "b").unwrap(), vec![true, false]);
+/// ```
 pub fn read_f32<B: Backend, const D: usize>(
     tensor: Tensor<B, D>,
     function: &'static str,

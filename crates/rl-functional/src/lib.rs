@@ -35,23 +35,22 @@ mod skip;
 mod vtrace;
 
 pub use advantage::{
-    generalized_advantage_estimate, generalized_advantage_estimate_reference, normalize,
-    GaeOptions, GaeOutput,
+    GaeOptions, GaeOutput, generalized_advantage_estimate,
+    generalized_advantage_estimate_reference, normalize,
 };
 pub use error::{Error, Result};
 pub use estimators::{
-    gae, td0_return_estimate, td_lambda_return_estimate, vtrace_advantage_estimate, Discount,
-    Trajectories, VTraceEstimate, ValueEstimate,
+    Discount, Trajectories, VTraceEstimate, ValueEstimate, gae, td_lambda_return_estimate,
+    td0_return_estimate, vtrace_advantage_estimate,
 };
 pub use grad::clip_grad_norm;
 pub use loss::{
-    approx_kl, clip_fraction, clipped_surrogate, entropy_loss, explained_variance,
-    policy_gradient_loss, ppo_losses, value_loss, PpoBatch, PpoLossConfig, PpoLosses,
-    ValueLossKind,
+    PpoBatch, PpoLossConfig, PpoLosses, ValueLossKind, approx_kl, clip_fraction, clipped_surrogate,
+    entropy_loss, explained_variance, policy_gradient_loss, ppo_losses, value_loss,
 };
 pub use mask::{
     binary_mask_to_float_mask, float_mask_to_binary_mask, gumbel_noise, mask_from_lengths,
     masked_avg, masked_categorical_sample, masked_log_softmax, masked_max, normal_noise,
 };
-pub use skip::{skip_connection, SkipKind};
-pub use vtrace::{vtrace_from_logits, VTraceInput, VTraceOutput};
+pub use skip::{SkipKind, skip_connection};
+pub use vtrace::{VTraceInput, VTraceOutput, vtrace_from_logits};

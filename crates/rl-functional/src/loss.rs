@@ -2,9 +2,9 @@
 //! losses, diagnostics, and pytorch_seed_rl's policy-gradient and entropy losses.
 
 use burn::tensor::{
+    Int, Tensor,
     activation::{log_softmax, softmax},
     backend::Backend,
-    Int, Tensor,
 };
 
 use crate::advantage::expand_scalar;
@@ -96,6 +96,18 @@ impl Default for PpoLossConfig {
 
 impl PpoLossConfig {
     /// Checks every field, naming the first one that breaks its rule.
+    ///
+    /// # Errors
+    /// The first field outside its range.
+    ///
+    /// # Example
+    /// ```
+    /// use rl_functional::{Error, PpoLossConfig};
+    ///
+    /// assert!(PpoLossConfig::default().validate().is_ok());
+    /// let bad = PpoLossConfig { dual_clip_param: Some(0.5), ..Default::default() };
+    /// assert!(matches!(bad.validate(), Err(Error::InvalidArgument { argument: "dual_clip_param", .. })));
+    /// ```
     pub fn validate(&self) -> Result<()> {
         const F: &str = "PpoLossConfig";
         let open_unit = self.clip_param > 0.0 && self.clip_param < 1.0;
@@ -303,7 +315,7 @@ pub fn ppo_losses<B: Backend, const D: usize>(
                 argument: "entropy",
                 value: "None".into(),
                 rule: "required when entropy_coeff != 0",
-            })
+            });
         }
         None => Tensor::zeros([1], &device),
     };

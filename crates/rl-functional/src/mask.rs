@@ -8,7 +8,7 @@
 //! Masked logits get `clamp(ln(mask), f32::MIN, f32::MAX)` added, a *finite* minimum rather than
 //! `-inf`, so entropies and gradients stay finite. A fully masked row therefore becomes uniform.
 
-use burn::tensor::{activation::log_softmax, backend::Backend, Bool, Int, Tensor};
+use burn::tensor::{Bool, Int, Tensor, activation::log_softmax, backend::Backend};
 use rand::Rng;
 
 use crate::host::upload;
@@ -142,7 +142,17 @@ pub fn masked_categorical_sample<B: Backend, const D: usize, const DM: usize, R:
 }
 
 /// Standard Gumbel noise `-ln(-ln(u))`, `u` uniform on the open interval (0, 1), drawn on the
-/// host from `rng`.
+/// host from `rng`. `argmax(logits + noise)` is a sample of the categorical distribution.
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use rand::{rngs::StdRng, SeedableRng};
+///
+/// let g = rl_functional::gumbel_noise::<NdArray, 1, _>([10_000], &Default::default(), &mut StdRng::seed_from_u64(0));
+/// let mean = g.mean().into_scalar(); // the Euler-Mascheroni constant, 0.5772...
+/// assert!((mean - 0.5772).abs() < 0.05);
+/// ```
 pub fn gumbel_noise<B: Backend, const D: usize, R: Rng + ?Sized>(
     shape: [usize; D],
     device: &B::Device,
@@ -159,7 +169,17 @@ pub fn gumbel_noise<B: Backend, const D: usize, R: Rng + ?Sized>(
     upload(noise, shape, device)
 }
 
-/// Standard normal noise drawn on the host from `rng` (Box-Muller).
+/// Standard normal noise drawn on the host from `rng` (Box-Muller on 24-bit uniforms).
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use rand::{rngs::StdRng, SeedableRng};
+///
+/// let z = rl_functional::normal_noise::<NdArray, 1, _>([10_000], &Default::default(), &mut StdRng::seed_from_u64(0));
+/// assert!(z.clone().mean().into_scalar().abs() < 0.05);
+/// assert!((z.powi_scalar(2).mean().into_scalar() - 1.0).abs() < 0.05);
+/// ```
 pub fn normal_noise<B: Backend, const D: usize, R: Rng + ?Sized>(
     shape: [usize; D],
     device: &B::Device,

@@ -2,7 +2,7 @@
 
 use core::str::FromStr;
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{Tensor, backend::Backend};
 
 use crate::host::expect_shape;
 use crate::{Error, Result};
@@ -22,6 +22,13 @@ impl FromStr for SkipKind {
     type Err = Error;
 
     /// Parses rl8's names: `"residual"`, `"cat"` and `"none"`.
+    ///
+    /// ```
+    /// use rl_functional::SkipKind;
+    ///
+    /// assert_eq!("cat".parse::<SkipKind>().unwrap(), SkipKind::Cat);
+    /// assert!("sum".parse::<SkipKind>().is_err());
+    /// ```
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "residual" => Ok(Self::Residual),

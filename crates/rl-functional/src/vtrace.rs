@@ -1,6 +1,6 @@
 //! V-trace from policy logits, with pytorch_seed_rl's (IMPALA's) semantics.
 
-use burn::tensor::{activation::log_softmax, backend::Backend, Int, Tensor};
+use burn::tensor::{Int, Tensor, activation::log_softmax, backend::Backend};
 
 use crate::host::{expect_range, expect_shape, read_f32, upload};
 use crate::{Error, Result};
@@ -159,11 +159,7 @@ pub fn vtrace_from_logits<B: Backend>(input: VTraceInput<B>) -> Result<VTraceOut
     let mut pg = vec![0.0f32; n * t];
     for (row, &boot) in bootstrap.iter().enumerate() {
         let next = |vals: &[f32], i: usize, step: usize| {
-            if step + 1 == t {
-                boot
-            } else {
-                vals[i + 1]
-            }
+            if step + 1 == t { boot } else { vals[i + 1] }
         };
         let mut acc = 0.0f32;
         for step in (0..t).rev() {

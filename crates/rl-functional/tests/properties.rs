@@ -4,7 +4,7 @@
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
-use rand::{rngs::StdRng, Rng, RngExt, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng, rngs::StdRng};
 use rl_functional::*;
 
 type B = NdArray;
@@ -156,12 +156,14 @@ fn rl8_gae_rejects_bad_shapes_and_options() {
             ..
         })
     ));
-    assert!(generalized_advantage_estimate(
-        Tensor::<B, 2>::zeros([2, 1], &d),
-        Tensor::zeros([2, 1], &d),
-        &GaeOptions::default()
-    )
-    .is_err());
+    assert!(
+        generalized_advantage_estimate(
+            Tensor::<B, 2>::zeros([2, 1], &d),
+            Tensor::zeros([2, 1], &d),
+            &GaeOptions::default()
+        )
+        .is_err()
+    );
     let bad = GaeOptions {
         gamma: 1.5,
         ..Default::default()
@@ -542,7 +544,9 @@ fn mask_conversions_follow_rl8() {
     let m: Vec<bool> = mask_from_lengths(lengths, 3).into_data().to_vec().unwrap();
     assert_eq!(
         m,
-        vec![false, false, false, false, false, false, true, true, false, true, true, true]
+        vec![
+            false, false, false, false, false, false, true, true, false, true, true, true
+        ]
     );
     let f = Tensor::<B, 1>::from_floats([0.0, 1.0, 2.0], &d);
     assert_eq!(

@@ -1,6 +1,6 @@
 //! Independent categorical heads, optionally masked.
 
-use burn::tensor::{activation::log_softmax, backend::Backend, Bool, Int, Tensor};
+use burn::tensor::{Bool, Int, Tensor, activation::log_softmax, backend::Backend};
 use rand::Rng;
 use rl_functional::{gumbel_noise, masked_log_softmax};
 
@@ -104,7 +104,7 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
         if let Some((row, &a)) = host
             .iter()
             .enumerate()
-            .find(|(_, &a)| a < 0 || a >= categories as i64)
+            .find(|&(_, &a)| a < 0 || a >= categories as i64)
         {
             return Err(CoreError::Space {
                 what: "categorical actions".into(),
@@ -135,7 +135,7 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
 mod tests {
     use super::*;
     use burn::backend::NdArray;
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
 
     type B = NdArray;
 

@@ -11,7 +11,7 @@
 //! | actions | `[N, A]` (`Int` for categorical, float otherwise) |
 //! | `log_prob`, `entropy` | `[N, 1]`: summed over the A action elements |
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{Tensor, backend::Backend};
 use rand::Rng;
 
 use crate::{Action, CoreError};

@@ -1,6 +1,6 @@
 //! Diagonal normal and tanh-squashed normal distributions.
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{Tensor, backend::Backend};
 use rand::Rng;
 use rl_functional::normal_noise;
 
@@ -227,7 +227,7 @@ impl<B: Backend> Distribution<B> for SquashedNormal<B> {
 mod tests {
     use super::*;
     use burn::backend::NdArray;
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
 
     type B = NdArray;
 
@@ -325,11 +325,13 @@ mod tests {
     #[test]
     fn shape_mismatch_is_an_error() {
         let d = Default::default();
-        assert!(Normal::new(
-            Tensor::<B, 2>::zeros([2, 1], &d),
-            Tensor::<B, 2>::zeros([2, 2], &d)
-        )
-        .is_err());
+        assert!(
+            Normal::new(
+                Tensor::<B, 2>::zeros([2, 1], &d),
+                Tensor::<B, 2>::zeros([2, 2], &d)
+            )
+            .is_err()
+        );
         let dist = Normal::new(
             Tensor::<B, 2>::zeros([2, 1], &d),
             Tensor::<B, 2>::zeros([2, 1], &d),
