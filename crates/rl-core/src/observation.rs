@@ -99,14 +99,14 @@ impl<B: Backend> TensorMap<B> {
                 actual: dims.to_vec(),
             });
         };
-        if let Some((other, entry)) = self.entries.iter().find(|(k, _)| **k != name) {
-            if entry.rows() != rows {
-                return Err(CoreError::Shape {
-                    what: format!("tensor map entry `{name}`"),
-                    expected: format!("[{}, ...] like entry `{other}`", entry.rows()),
-                    actual: dims.to_vec(),
-                });
-            }
+        if let Some((other, entry)) = self.entries.iter().find(|(k, _)| **k != name)
+            && entry.rows() != rows
+        {
+            return Err(CoreError::Shape {
+                what: format!("tensor map entry `{name}`"),
+                expected: format!("[{}, ...] like entry `{other}`", entry.rows()),
+                actual: dims.to_vec(),
+            });
         }
         let width = trailing
             .iter()
@@ -423,14 +423,14 @@ impl<B: Backend> Observation<B> {
     /// Checks that the mask and every extra tensor have the features' N.
     pub fn validate(&self) -> Result<()> {
         let n = self.batch_size();
-        if let Some(mask) = &self.action_mask {
-            if mask.dims()[0] != n {
-                return Err(CoreError::Shape {
-                    what: "action_mask".to_string(),
-                    expected: format!("[{n}, M] like the features"),
-                    actual: mask.dims().to_vec(),
-                });
-            }
+        if let Some(mask) = &self.action_mask
+            && mask.dims()[0] != n
+        {
+            return Err(CoreError::Shape {
+                what: "action_mask".to_string(),
+                expected: format!("[{n}, M] like the features"),
+                actual: mask.dims().to_vec(),
+            });
         }
         self.extra.check_rows()?;
         if !self.extra.is_empty() && self.extra.len() != n {
