@@ -12,6 +12,8 @@
 //! The state lives on the host; each step reads the action back once and builds the output
 //! tensors once.
 
+use core::marker::PhantomData;
+
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -126,7 +128,7 @@ impl<B: Backend> DummyCore<B> {
     }
 }
 
-/// rl8's `DiscreteDummyEnv`: each step moves the state by `2 * action - 1` for an action in
+/// rl8's `DiscreteDummyEnv` (a [`DummyEnv`] with [`DiscreteMove`]): each step moves the state by `2 * action - 1` for an action in
 /// `{0, 1}` (`Discrete { n: 2 }`, actions `[N, 1]`), then rewards `-|state|`.
 ///
 /// See the [module docs](self) for the shared rules.
@@ -146,91 +148,85 @@ impl<B: Backend> DummyCore<B> {
 /// assert_eq!(step.reward.dims(), [4]);
 /// # Ok::<(), rl_core::CoreError>(())
 /// ```
-#[derive(Debug)]
-pub struct DiscreteDummyEnv<B: Backend> {
-    core: DummyCore<B>,
-}
+pub type DiscreteDummyEnv<B> = DummyEnv<B, DiscreteMove>;
 
-impl<B: Backend> DiscreteDummyEnv<B> {
-    /// `num_envs` environments (at least 1) whose resets draw from a generator seeded with
-    /// `seed`. Call [`Env::reset`] before the first step.
-    pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
-        let core = DummyCore::new(
-            "DiscreteDummyEnv",
-            num_envs,
-            seed,
-            device,
-            Space::discrete(2)?,
-        )?;
-        Ok(Self { core })
-    }
-
-    /// The current half-width of the reset range.
-    pub fn bounds(&self) -> f32 {
-        self.core.bounds
-    }
-}
-
-impl<B: Backend> Env<B> for DiscreteDummyEnv<B> {
-    fn name(&self) -> &str {
-        self.core.name
-    }
-
-    fn num_envs(&self) -> usize {
-        self.core.num_envs
-    }
-
-    fn observation_space(&self) -> &Space {
-        &self.core.observation_space
-    }
-
-    fn action_space(&self) -> &Space {
-        &self.core.action_space
-    }
-
-    fn device(&self) -> &B::Device {
-        &self.core.device
-    }
-
-    fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        self.core.reset(config)
-    }
-
-    fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
-        check_action(&self.core.action_space, self.core.num_envs, action)?;
-        let deltas: Vec<f32> = action
-            .to_host_discrete()?
-            .into_iter()
-            // `check_action` ensured every action is 0 or 1.
-            .map(|a| (2 * a - 1) as f32)
-            .collect();
-        self.core.step(&deltas)
-    }
-}
-
-/// rl8's `ContinuousDummyEnv`: each step moves the state by the action (an unbounded `Box`
-/// of shape `[1]`, actions `[N, 1]`), then rewards `-|state|`.
+/// rl8's `ContinuousDummyEnv` (a [`DummyEnv`] with [`ContinuousMove`]): each step moves the
+/// state by the action (an unbounded `Box` of shape `[1]`, actions `[N, 1]`), then rewards
+/// `-|state|`.
 ///
 /// See the [module docs](self) for the shared rules. A NaN or infinite action is refused with
 /// [`CoreError::NonFinite`], as is a step whose new state would overflow to infinity (the
 /// state is then left unchanged).
-#[derive(Debug)]
-pub struct ContinuousDummyEnv<B: Backend> {
-    core: DummyCore<B>,
+pub type ContinuousDummyEnv<B> = DummyEnv<B, ContinuousMove>;
+
+/// How a dummy environment turns actions into moves: the one thing the two dummy environments
+/// do differently.
+pub trait DummyMove {
+    /// The environment's name, as rl8 spells it.
+    const NAME: &'static str;
+    /// The action space of one environment.
+    fn action_space() -> Result<Space>;
+    /// The move of each environment for `action`, already checked against the action space.
+    fn deltas<B: Backend>(action: &Action<B>) -> Result<Vec<f32>>;
 }
 
-impl<B: Backend> ContinuousDummyEnv<B> {
+/// Discrete moves: action `a` in `{0, 1}` moves the state by `2a - 1`.
+#[derive(Debug, Clone, Copy)]
+pub struct DiscreteMove;
+
+impl DummyMove for DiscreteMove {
+    const NAME: &'static str = "DiscreteDummyEnv";
+
+    fn action_space() -> Result<Space> {
+        Space::discrete(2)
+    }
+
+    fn deltas<B: Backend>(action: &Action<B>) -> Result<Vec<f32>> {
+        Ok(action
+            .to_host_discrete()?
+            .into_iter()
+            // `check_action` ensured every action is 0 or 1.
+            .map(|a| (2 * a - 1) as f32)
+            .collect())
+    }
+}
+
+/// Continuous moves: the action is the move.
+#[derive(Debug, Clone, Copy)]
+pub struct ContinuousMove;
+
+impl DummyMove for ContinuousMove {
+    const NAME: &'static str = "ContinuousDummyEnv";
+
+    fn action_space() -> Result<Space> {
+        Space::unbounded(vec![1])
+    }
+
+    fn deltas<B: Backend>(action: &Action<B>) -> Result<Vec<f32>> {
+        action.to_host_continuous()
+    }
+}
+
+/// One of rl8's dummy environments; use the aliases [`DiscreteDummyEnv`] and
+/// [`ContinuousDummyEnv`].
+#[derive(Debug)]
+pub struct DummyEnv<B: Backend, M: DummyMove> {
+    core: DummyCore<B>,
+    _move: PhantomData<M>,
+}
+
+impl<B: Backend, M: DummyMove> DummyEnv<B, M> {
     /// `num_envs` environments (at least 1) whose resets draw from a generator seeded with
     /// `seed`. Call [`Env::reset`] before the first step.
+    ///
+    /// # Errors
+    /// If `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
-        let core = DummyCore::new(
-            "ContinuousDummyEnv",
-            num_envs,
-            seed,
-            device,
-            Space::unbounded(vec![1])?,
-        )?;
-        Ok(Self { core })
+        let core = DummyCore::new(M::NAME, num_envs, seed, device, M::action_space()?)?;
+        Ok(Self {
+            core,
+            _move: PhantomData,
+        })
     }
 
     /// The current half-width of the reset range.
@@ -239,7 +235,7 @@ impl<B: Backend> ContinuousDummyEnv<B> {
     }
 }
 
-impl<B: Backend> Env<B> for ContinuousDummyEnv<B> {
+impl<B: Backend, M: DummyMove> Env<B> for DummyEnv<B, M> {
     fn name(&self) -> &str {
         self.core.name
     }
@@ -266,7 +262,7 @@ impl<B: Backend> Env<B> for ContinuousDummyEnv<B> {
 
     fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
         check_action(&self.core.action_space, self.core.num_envs, action)?;
-        let deltas = action.to_host_continuous()?;
+        let deltas = M::deltas(action)?;
         self.core.step(&deltas)
     }
 }

@@ -61,7 +61,9 @@ pub mod space;
 pub use action::Action;
 pub use distribution::Distribution;
 pub use distribution::{Categorical, Normal, SquashedNormal};
-pub use dummy::{ContinuousDummyEnv, DiscreteDummyEnv};
+pub use dummy::{
+    ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
+};
 pub use env::{Env, EnvConfig, Transition, check_action};
 pub use error::{CoreError, Result};
 pub use model::*;

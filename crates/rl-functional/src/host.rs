@@ -5,7 +5,10 @@
 //! behind that choice. These readers are public so that other crates read tensors the same
 //! (fast) way; `function` and `argument` name the caller and the tensor in the error.
 
-use burn::tensor::{Bool, Int, Tensor, TensorData, backend::Backend};
+use burn::tensor::{
+    Bool, Element, Int, Tensor, TensorData,
+    backend::{Backend, ExecutionError},
+};
 
 use crate::{Error, Result};
 
@@ -37,21 +40,24 @@ pub fn read_f32<B: Backend, const D: usize>(
     // element at a time through a dynamic-rank iterator, about 30 ns per element; the result of
     // any elementwise op owns its buffer and is moved out instead (100x faster on [8192, 33]).
     // Multiplying by 1 is exact for every value, NaN, infinities and -0 included.
-    let data = tensor
-        .mul_scalar(1.0)
-        .try_into_data()
-        .map_err(|e| Error::Read {
-            function,
-            argument,
-            message: format!("{e:?}"),
-        })?;
-    data.convert::<f32>()
-        .into_vec::<f32>()
-        .map_err(|e| Error::Read {
-            function,
-            argument,
-            message: format!("{e:?}"),
-        })
+    into_vec(tensor.mul_scalar(1.0).try_into_data(), function, argument)
+}
+
+/// The values of a finished read as `E`s, or the read's error.
+fn into_vec<E: Element>(
+    data: core::result::Result<TensorData, ExecutionError>,
+    function: &'static str,
+    argument: &'static str,
+) -> Result<Vec<E>> {
+    let error = |message: String| Error::Read {
+        function,
+        argument,
+        message,
+    };
+    data.map_err(|e| error(format!("{e:?}")))?
+        .convert::<E>()
+        .into_vec::<E>()
+        .map_err(|e| error(format!("{e:?}")))
 }
 
 /// Reads a bool tensor back to the host, row-major.
@@ -79,21 +85,7 @@ pub fn read_i64<B: Backend, const D: usize>(
     argument: &'static str,
 ) -> Result<Vec<i64>> {
     // See `read_f32` for why the multiplication.
-    let data = tensor
-        .mul_scalar(1)
-        .try_into_data()
-        .map_err(|e| Error::Read {
-            function,
-            argument,
-            message: format!("{e:?}"),
-        })?;
-    data.convert::<i64>()
-        .into_vec::<i64>()
-        .map_err(|e| Error::Read {
-            function,
-            argument,
-            message: format!("{e:?}"),
-        })
+    into_vec(tensor.mul_scalar(1).try_into_data(), function, argument)
 }
 
 /// Builds a float tensor from host values.
