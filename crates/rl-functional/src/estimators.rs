@@ -17,8 +17,18 @@ use crate::Result;
 use crate::advantage::BLOCK;
 use crate::host::{expect_range, expect_shape, read_bool, read_f32, upload};
 
-/// N trajectories of T steps, batch-major `[N, T]`; see the [module docs](self) for the
-/// meaning of each field.
+/// N trajectories of T steps, batch-major `[N, T]`, the input of the done-aware estimators
+/// ([`gae`], [`td0_return_estimate`], [`td_lambda_return_estimate`],
+/// [`vtrace_advantage_estimate`]), with torchrl's conventions.
+///
+/// Flatten any further batch dims into N. `rewards[n, t]`, `done[n, t]` and `terminated[n, t]`
+/// belong to the transition `s_t -> s_{t+1}`; `values[n, t] = V(s_t)` and
+/// `next_values[n, t] = V(s_{t+1})`. After an auto-reset, `next_values[n, t]` must be the value
+/// of the *final* observation of the finished episode, not of the first observation of the next.
+///
+/// - `terminated`: the episode really ended; the next value is not bootstrapped (`x 0`).
+/// - `done` = terminated or truncated: the recursion is cut at `t`. A truncated step
+///   (`done && !terminated`) still bootstraps from `next_values[n, t]`.
 #[derive(Debug, Clone)]
 pub struct Trajectories<B: Backend> {
     /// `r_t`, `[N, T]`.
