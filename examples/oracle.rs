@@ -2,13 +2,13 @@
 //! cases produced by the reference Python libraries (rl8, torchrl, pytorch_seed_rl).
 //!
 //! ```text
-//! cargo run --release --example oracle -- [DIR] [--backend ndarray|wgpu] [--filter SUBSTRING]
+//! cargo run --release --example oracle -- [DIR] [--backend ndarray|wgpu|flex] [--filter SUBSTRING]
 //! ```
 //!
 //! `DIR` defaults to `../shared/oracle/cases`; its format is described in the `README.md` next
 //! to it, and `validate.py` there is the executable spec this harness mirrors. `--filter`
-//! keeps the cases whose `file_stem/case_name` contains the substring. `--backend wgpu` needs
-//! the `wgpu` cargo feature.
+//! keeps the cases whose `file_stem/case_name` contains the substring. `--backend wgpu` (or
+//! `flex`) needs the cargo feature of that name.
 //!
 //! Every case prints one line `file case key-summary max_abs=.. max_rel=.. PASS|FAIL` (the
 //! summary names the worst key: the one closest to, or furthest past, its tolerance), followed
@@ -604,9 +604,11 @@ impl<'c> Report<'c> {
     }
 
     fn print(&self, stem: &str) {
+        // The first key wins ties (max_by keeps the last, hence rev).
         let worst = self
             .results
             .iter()
+            .rev()
             .max_by(|a, b| a.ratio.total_cmp(&b.ratio));
         let summary = match worst {
             Some(w) => format!("{} keys (worst {})", self.results.len(), w.key),
@@ -1673,7 +1675,7 @@ struct Args {
     filter: Option<String>,
 }
 
-const USAGE: &str = "usage: oracle [DIR] [--backend ndarray|wgpu] [--filter SUBSTRING]";
+const USAGE: &str = "usage: oracle [DIR] [--backend ndarray|wgpu|flex] [--filter SUBSTRING]";
 
 fn parse_args() -> Res<Args> {
     let mut args = Args {
@@ -1741,6 +1743,22 @@ fn run_wgpu(_: &Path, _: Option<&str>) -> Option<bool> {
     None
 }
 
+#[cfg(feature = "flex")]
+fn run_flex(dir: &Path, filter: Option<&str>) -> Option<bool> {
+    use burn::backend::{Autodiff, Flex};
+    Some(run::<Autodiff<Flex>>(
+        dir,
+        filter,
+        &Default::default(),
+        "flex",
+    ))
+}
+
+#[cfg(not(feature = "flex"))]
+fn run_flex(_: &Path, _: Option<&str>) -> Option<bool> {
+    None
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -1753,6 +1771,7 @@ fn main() -> ExitCode {
     let outcome = match args.backend.as_str() {
         "ndarray" => run_ndarray(&args.dir, filter),
         "wgpu" => run_wgpu(&args.dir, filter),
+        "flex" => run_flex(&args.dir, filter),
         other => {
             eprintln!("unknown backend {other}\n{USAGE}");
             return ExitCode::from(2);

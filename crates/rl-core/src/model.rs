@@ -168,7 +168,7 @@ impl<B: Backend> RecurrentState<B> {
                 actual: vec![init_rows],
             });
         }
-        let mask = reset.unsqueeze_dim::<2>(1);
+        let mask = rl_functional::reshape(reset, [n, 1]);
         let tensors = self
             .tensors
             .iter()

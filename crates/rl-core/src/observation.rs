@@ -117,7 +117,7 @@ impl<B: Backend> TensorMap<B> {
                 actual: dims.to_vec(),
             })?;
         let entry = Entry {
-            data: tensor.reshape([rows, width]),
+            data: rl_functional::reshape(tensor, [rows, width]),
             trailing: trailing.to_vec(),
         };
         self.entries.insert(name, entry);

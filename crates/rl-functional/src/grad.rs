@@ -85,11 +85,8 @@ pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
         return (grads, Tensor::zeros([1], &device));
     };
     let norm = squared.sqrt();
-    let factor = norm
-        .clone()
-        .add_scalar(1e-6)
-        .recip()
-        .mul_scalar(max_norm)
+    // A division, not `recip`: burn-ndarray's SIMD reciprocal is approximate.
+    let factor = (Tensor::full([1], max_norm, &norm.device()) / norm.clone().add_scalar(1e-6))
         .clamp_max(1.0);
     let mut scale = Scale::<B> { grads, factor };
     module.visit(&mut scale);

@@ -31,6 +31,7 @@ mod grad;
 pub mod host;
 mod loss;
 mod mask;
+mod reshape;
 mod skip;
 mod vtrace;
 
@@ -52,5 +53,6 @@ pub use mask::{
     binary_mask_to_float_mask, float_mask_to_binary_mask, gumbel_noise, mask_from_lengths,
     masked_avg, masked_categorical_sample, masked_log_softmax, masked_max, normal_noise,
 };
+pub use reshape::reshape;
 pub use skip::{SkipKind, skip_connection};
 pub use vtrace::{VTraceInput, VTraceOutput, vtrace_from_logits};

@@ -31,7 +31,7 @@ fn broadcast_mask<B: Backend, const DM: usize, const D: usize>(
     }
     let mut shape = [1usize; D];
     shape[..DM].copy_from_slice(&m);
-    Ok(mask.reshape(shape).expand(x_dims))
+    Ok(crate::reshape(mask, shape).expand(x_dims))
 }
 
 fn check_dim<const D: usize>(function: &'static str, dim: usize) -> Result<()> {
@@ -294,7 +294,7 @@ pub fn mask_from_lengths<B: Backend>(
     let steps = Tensor::<B, 1, Int>::arange(0..max_len as i64, &device)
         .reshape([1, max_len])
         .expand([batch, max_len]);
-    steps.lower(lengths.reshape([batch, 1]).expand([batch, max_len]))
+    steps.lower(crate::reshape(lengths, [batch, 1]).expand([batch, max_len]))
 }
 
 /// rl8's `binary_mask_to_float_mask`: 0 becomes `-inf`, 1 becomes 0, any other value passes

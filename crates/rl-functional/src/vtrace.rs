@@ -53,7 +53,7 @@ pub(crate) fn action_log_probs<B: Backend>(
 ) -> Tensor<B, 2> {
     let [n, t] = actions.dims();
     log_softmax(logits, 2)
-        .gather(2, actions.reshape([n, t, 1]))
+        .gather(2, crate::reshape(actions, [n, t, 1]))
         .reshape([n, t])
 }
 

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Bool, Int, Tensor, activation::log_softmax, backend::Backend};
 use rand::Rng;
-use rl_functional::{gumbel_noise, masked_log_softmax};
+use rl_functional::{gumbel_noise, masked_log_softmax, reshape};
 
 use super::Distribution;
 use crate::{Action, CoreError};
@@ -61,7 +61,7 @@ impl<B: Backend> Categorical<B> {
                 actual: dims.to_vec(),
             });
         }
-        let mask = mask.float().reshape([n, heads, categories]);
+        let mask = reshape(mask.float(), [n, heads, categories]);
         let log_probs = masked_log_softmax(logits, Some(mask), 2)?;
         Ok(Self { log_probs })
     }
@@ -114,7 +114,7 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
         let chosen = self
             .log_probs
             .clone()
-            .gather(2, actions.clone().reshape([n, heads, 1]));
+            .gather(2, reshape(actions.clone(), [n, heads, 1]));
         Ok(chosen.reshape([n, heads]).sum_dim(1))
     }
 
