@@ -14,7 +14,7 @@ use rand::Rng;
 use crate::host::upload;
 use crate::{Error, Result};
 
-/// Broadcasts a rank-DM mask to `x`'s shape by appending size-1 dims.
+/// Reshapes a rank-DM mask to rank D by appending size-1 dims, so it broadcasts against `x`.
 fn broadcast_mask<B: Backend, const DM: usize, const D: usize>(
     function: &'static str,
     mask: Tensor<B, DM>,
@@ -31,7 +31,7 @@ fn broadcast_mask<B: Backend, const DM: usize, const D: usize>(
     }
     let mut shape = [1usize; D];
     shape[..DM].copy_from_slice(&m);
-    Ok(crate::reshape(mask, shape).expand(x_dims))
+    Ok(crate::reshape(mask, shape))
 }
 
 fn check_dim<const D: usize>(function: &'static str, dim: usize) -> Result<()> {
@@ -263,7 +263,7 @@ pub fn masked_max<B: Backend, const D: usize, const DM: usize>(
     check_dim::<D>(FN_MAX, dim)?;
     let x = match mask {
         Some(m) => {
-            let m = broadcast_mask(FN_MAX, m, x.dims())?;
+            let m = broadcast_mask(FN_MAX, m, x.dims())?.expand(x.dims());
             x.mask_fill(m.equal_elem(0.0), f32::MIN)
         }
         None => x,
