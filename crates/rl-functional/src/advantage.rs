@@ -135,7 +135,7 @@ pub fn generalized_advantage_estimate<B: Backend, const D: usize>(
     let device = rewards.device();
     let rewards = read_f32(rewards, FN_GAE, "rewards")?;
     let values = read_f32(values, FN_GAE, "values")?;
-    let (advantages, returns) = gae_scan(&rewards, &values, dims[0], dims[1], options);
+    let (advantages, returns) = gae_scan(rewards, values, dims[0], dims[1], options);
     Ok(GaeOutput {
         advantages: upload(advantages, dims, &device),
         returns: upload(returns, dims, &device),
@@ -145,8 +145,8 @@ pub fn generalized_advantage_estimate<B: Backend, const D: usize>(
 /// The host scan behind [`generalized_advantage_estimate`]: row-major `[batch, cols, lanes]`
 /// slices in, `(advantages, returns)` out.
 pub(crate) fn gae_scan(
-    rewards: &[f32],
-    values: &[f32],
+    mut rewards: Vec<f32>,
+    mut values: Vec<f32>,
     batch: usize,
     cols: usize,
     options: &GaeOptions,
@@ -158,10 +158,13 @@ pub(crate) fn gae_scan(
     let gamma = options.gamma;
     let gamma_lambda = (options.gamma as f64 * options.lambda as f64) as f32;
 
-    let mut advantages = vec![0.0f32; rewards.len()];
+    // The outputs overwrite the inputs, so the scan allocates nothing: fresh pages cost more
+    // than the arithmetic here. `rewards[i]` becomes `A[i]` once read; `values[i]` becomes
+    // `A[i] + V[i]` one step later, after the step before it has read `V[i]`.
+    //
     // Each (row, lane) is an independent recursion along t. Run BLOCK of them side by side:
-    // one alone is bound by the latency of its dependency chain, several overlap (4x faster
-    // at T = 128), and a block's rows stay in the L1 cache.
+    // one alone is bound by the latency of its dependency chain, several overlap, and a
+    // block's rows stay in the L1 cache.
     let chains = batch * lanes;
     let base = |c: usize| (c / lanes) * cols * lanes + c % lanes;
     for first in (0..chains).step_by(BLOCK) {
@@ -169,6 +172,8 @@ pub(crate) fn gae_scan(
         let mut bases = [0usize; BLOCK];
         for (k, b) in bases.iter_mut().enumerate().take(count) {
             *b = base(first + k);
+            // A_T = 0, so returns_T = V_T (left as is).
+            rewards[*b + steps * lanes] = 0.0;
         }
         let mut acc = [0.0f32; BLOCK];
         for t in (0..steps).rev() {
@@ -176,11 +181,17 @@ pub(crate) fn gae_scan(
                 let i = bases[k] + t * lanes;
                 let delta = rewards[i] / scale + (gamma * values[i + lanes] - values[i]);
                 acc[k] = delta + gamma_lambda * acc[k];
-                advantages[i] = acc[k];
+                rewards[i] = acc[k];
+                if t + 1 < steps {
+                    values[i + lanes] += rewards[i + lanes];
+                }
             }
         }
+        for &i in &bases[..count] {
+            values[i] += rewards[i];
+        }
     }
-    let returns: Vec<f32> = advantages.iter().zip(values).map(|(a, v)| a + v).collect();
+    let (mut advantages, returns) = (rewards, values);
 
     if options.normalize_advantages {
         let body = |b: usize| b * cols * lanes..(b * cols + steps) * lanes;
