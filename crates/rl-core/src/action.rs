@@ -5,7 +5,7 @@ use burn::tensor::{
     backend::{AutodiffBackend, Backend},
 };
 
-use crate::host::{clamp_range, read_f32, read_i64};
+use crate::host::{clamp_range, first_item, read_f32, read_i64};
 use crate::{CoreError, Result};
 
 /// A batch of N actions of A elements each, `[N, A]`.
@@ -103,13 +103,7 @@ impl<B: Backend> Action<B> {
     /// Fails with [`CoreError::ActionKind`] if the kinds differ, and with [`CoreError::Shape`]
     /// if `items` is empty or the widths A differ.
     pub fn cat(items: Vec<Self>) -> Result<Self> {
-        let Some(first) = items.first() else {
-            return Err(CoreError::Shape {
-                what: "Action::cat: items".to_string(),
-                expected: "at least one action batch".to_string(),
-                actual: vec![0],
-            });
-        };
+        let first = first_item(&items, "Action::cat")?;
         let (kind, width) = (first.kind_name(), first.dims()[1]);
         for (i, item) in items.iter().enumerate() {
             if item.kind_name() != kind {

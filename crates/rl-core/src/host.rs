@@ -41,6 +41,16 @@ pub(crate) fn read_bool<B: Backend, const D: usize>(
     host::read_bool(tensor, "rl-core", "tensor").map_err(|err| read_error(what, err))
 }
 
+/// The first of `items`, or a shape error naming `what` (e.g. `"Action::cat"`) when there is
+/// none: every `cat` needs at least one batch.
+pub(crate) fn first_item<'a, T>(items: &'a [T], what: &str) -> Result<&'a T> {
+    items.first().ok_or_else(|| CoreError::Shape {
+        what: format!("{what}: items"),
+        expected: "at least one batch".to_string(),
+        actual: vec![0],
+    })
+}
+
 /// The row (index along dimension 0) of the first non-finite value in a row-major buffer whose
 /// rows hold `row_len` values each.
 pub(crate) fn first_non_finite_row(values: &[f32], row_len: usize) -> Option<usize> {

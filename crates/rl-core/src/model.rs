@@ -18,7 +18,7 @@ use burn::tensor::{
     backend::{AutodiffBackend, Backend},
 };
 
-use crate::host::clamp_range;
+use crate::host::{clamp_range, first_item};
 use crate::{CoreError, Distribution, Observation, Result};
 
 /// What a [`Model`] returns for N observations.
@@ -118,13 +118,7 @@ impl<B: Backend> RecurrentState<B> {
     /// Concatenates states along N. All items must hold the same number of tensors with the
     /// same widths; fails on an empty `items`.
     pub fn cat(items: Vec<Self>) -> Result<Self> {
-        let Some(first) = items.first() else {
-            return Err(CoreError::Shape {
-                what: "RecurrentState::cat: items".to_string(),
-                expected: "at least one state".to_string(),
-                actual: vec![0],
-            });
-        };
+        let first = first_item(&items, "RecurrentState::cat")?;
         for (i, item) in items.iter().enumerate() {
             let what = format!("RecurrentState::cat: item {i}");
             first.check_same_layout(item, &what)?;

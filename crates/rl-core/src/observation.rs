@@ -11,7 +11,7 @@ use burn::tensor::{
     backend::{AutodiffBackend, Backend},
 };
 
-use crate::host::{clamp_range, first_non_finite_row, read_f32};
+use crate::host::{clamp_range, first_item, first_non_finite_row, read_f32};
 use crate::{CoreError, Result};
 
 /// One tensor of a [`TensorMap`], stored flat as `[N, X]` with its trailing shape.
@@ -477,13 +477,7 @@ impl<B: Backend> Observation<B> {
     /// All items must have the same structure: the same feature width, a mask on all or none
     /// (of the same width), and the same extra tensors. Fails on an empty `items`.
     pub fn cat(items: Vec<Self>) -> Result<Self> {
-        let Some(first) = items.first() else {
-            return Err(CoreError::Shape {
-                what: "Observation::cat: items".to_string(),
-                expected: "at least one observation".to_string(),
-                actual: vec![0],
-            });
-        };
+        let first = first_item(&items, "Observation::cat")?;
         let width = first.features.dims()[1];
         let mask_width = first.action_mask.as_ref().map(|m| m.dims()[1]);
         for (i, item) in items.iter().enumerate() {

@@ -143,7 +143,7 @@ pub fn generalized_advantage_estimate<B: Backend, const D: usize>(
 }
 
 /// The host scan behind [`generalized_advantage_estimate`]: row-major `[batch, cols, lanes]`
-/// slices in, `(advantages, returns)` out.
+/// rewards and values in, `(advantages, returns)` out, written over the two input buffers.
 pub(crate) fn gae_scan(
     mut rewards: Vec<f32>,
     mut values: Vec<f32>,

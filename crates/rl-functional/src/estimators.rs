@@ -130,10 +130,11 @@ pub fn gae<B: Backend>(
 ) -> Result<ValueEstimate<B>> {
     expect_range(FN_GAE, "gamma", gamma, 0.0, 1.0, "must be in [0, 1]")?;
     expect_range(FN_GAE, "lambda", lambda, 0.0, 1.0, "must be in [0, 1]")?;
-    let h = trajectories.to_host(FN_GAE)?;
-    let mut advantages = vec![0.0f32; h.n * h.t];
+    let mut h = trajectories.to_host(FN_GAE)?;
     let gamma_lambda = gamma * lambda;
-    // BLOCK independent rows side by side, as in `generalized_advantage_estimate`.
+    // BLOCK independent rows side by side, as in `generalized_advantage_estimate`; the
+    // outputs overwrite the host copies (`rewards[i]` becomes `A[i]`, `values[i]` the target
+    // `A[i] + V[i]`) once each element has been read, so no fresh pages are touched.
     for first in (0..h.n).step_by(BLOCK) {
         let rows = first..(first + BLOCK).min(h.n);
         let mut acc = [0.0f32; BLOCK];
@@ -145,15 +146,12 @@ pub fn gae<B: Backend>(
                 let delta =
                     (h.rewards[i] + gamma * not_terminated * h.next_values[i]) - h.values[i];
                 acc[k] = delta + acc[k] * gamma_lambda * not_done;
-                advantages[i] = acc[k];
+                h.rewards[i] = acc[k];
+                h.values[i] += acc[k];
             }
         }
     }
-    let targets = advantages
-        .iter()
-        .zip(&h.values)
-        .map(|(a, v)| a + v)
-        .collect();
+    let (advantages, targets) = (h.rewards, h.values);
     let device = trajectories.rewards.device();
     Ok(ValueEstimate {
         advantages: upload(advantages, [h.n, h.t], &device),
