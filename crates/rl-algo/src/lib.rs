@@ -1,10 +1,34 @@
-//! Feedforward and recurrent PPO training loops (collect, then update).
+//! Feed-forward PPO training loops on Burn (collect, then update), their configs, schedules,
+//! stop conditions and a trainer.
 //!
-//! This crate is a skeleton for now: the algorithms, their configs, schedules, stop conditions
-//! and the trainer are the next milestone. The building blocks they use already exist:
-//! environments, models and distributions in [`rl_core`], advantage estimators and losses in
-//! [`rl_functional`].
+//! A newcomer reads four short files top to bottom:
+//!
+//! * `config.rs`: [`AlgorithmConfig`], every rl8 field with rl8's default, validated up front;
+//! * `algorithm.rs`: [`Algorithm::collect`] (one horizon of all environments) and
+//!   [`Algorithm::step`] (advantages, then PPO epochs);
+//! * `update.rs`: the PPO update core (minibatches, losses, clipping, optimizer);
+//! * `trainer.rs`: [`Trainer`], the collect/step loop with stop conditions, evaluation, a CSV
+//!   and a learning-curve PNG.
+//!
+//! The building blocks come from [`rl_core`] (environments, models, distributions) and
+//! [`rl_functional`] (advantage estimators, losses).
 #![warn(missing_docs)]
+
+pub mod algorithm;
+pub mod config;
+pub mod error;
+pub mod models;
+mod rollout;
+pub mod schedule;
+pub mod stats;
+mod update;
+
+pub use algorithm::{Algorithm, load_model, save_model};
+pub use config::{AlgorithmConfig, OptimizerConfig};
+pub use error::{AlgoError, Result};
+pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
+pub use schedule::{Schedule, ScheduleKind};
+pub use stats::{StatTracker, Stats};
 
 pub use rl_core;
 pub use rl_functional;

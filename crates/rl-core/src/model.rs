@@ -37,7 +37,11 @@ pub trait Model<B: Backend>: Module<B> {
     type Dist: Distribution<B>;
 
     /// The distribution (N rows) and values (`[N, 1]`) for a batch of N observations.
-    fn forward(&self, obs: &Observation<B>) -> PolicyOutput<B, Self::Dist>;
+    ///
+    /// # Errors
+    /// When the observation does not fit the model (e.g. an action mask of the wrong width):
+    /// models never panic on input they can reject.
+    fn forward(&self, obs: &Observation<B>) -> Result<PolicyOutput<B, Self::Dist>>;
 }
 
 /// The hidden state of a [`RecurrentModel`] for N sequences: a list of `[N, X]` tensors
@@ -218,12 +222,16 @@ pub trait RecurrentModel<B: Backend>: Module<B> {
     /// sequence `n`); `state` is each sequence's state before its first step (N rows).
     /// Returns the distribution and values for all `N * seq_len` rows and the state after
     /// each sequence's last step. Acting in an environment is the case `seq_len = 1`.
+    ///
+    /// # Errors
+    /// When the observation or state does not fit the model, e.g. a row count that is not
+    /// `N * seq_len`.
     fn forward(
         &self,
         obs: &Observation<B>,
         seq_len: usize,
         state: RecurrentState<B>,
-    ) -> RecurrentOutput<B, Self::Dist>;
+    ) -> Result<RecurrentOutput<B, Self::Dist>>;
 }
 
 #[cfg(test)]
@@ -365,13 +373,13 @@ mod tests {
 
     impl Model<B> for TinyModel<B> {
         type Dist = PointMass;
-        fn forward(&self, obs: &Observation<B>) -> PolicyOutput<B, PointMass> {
-            PolicyOutput {
+        fn forward(&self, obs: &Observation<B>) -> Result<PolicyOutput<B, PointMass>> {
+            Ok(PolicyOutput {
                 dist: PointMass {
                     mean: self.policy.forward(obs.features.clone()),
                 },
                 values: self.value.forward(obs.features.clone()),
-            }
+            })
         }
     }
 
@@ -381,7 +389,9 @@ mod tests {
             policy: LinearConfig::new(3, 2).init(&dev()),
             value: LinearConfig::new(3, 1).init(&dev()),
         };
-        let out = model.forward(&Observation::new(Tensor::zeros([5, 3], &dev())));
+        let out = model
+            .forward(&Observation::new(Tensor::zeros([5, 3], &dev())))
+            .unwrap();
         assert_eq!(out.values.dims(), [5, 1]);
         assert_eq!(out.dist.batch_size(), 5);
         assert_eq!(out.dist.mode().dims(), [5, 2]);

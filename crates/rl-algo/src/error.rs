@@ -1,0 +1,98 @@
+//! The error type of `rl-algo`.
+
+use std::path::PathBuf;
+
+use rl_core::CoreError;
+
+/// Everything that can go wrong when configuring, running or saving an algorithm.
+#[derive(Debug, thiserror::Error)]
+pub enum AlgoError {
+    /// A config value breaks a rule; nothing was built.
+    #[error("invalid `{field}` = {value}: {rule}")]
+    InvalidConfig {
+        /// The config field, e.g. `"clip_param"`.
+        field: String,
+        /// The offending value, printed.
+        value: String,
+        /// The rule it breaks.
+        rule: String,
+    },
+    /// The environment, a model or a distribution reported an error.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// A functional op (advantage, loss, gradient clipping) reported an error.
+    #[error(transparent)]
+    Functional(#[from] rl_functional::Error),
+    /// A reward, observation, loss or gradient norm was NaN or infinite; nothing was trained on
+    /// it.
+    #[error("non-finite {what}: {detail}")]
+    NonFinite {
+        /// What was not finite, e.g. `"reward"` or `"loss"`.
+        what: String,
+        /// Where: which environment, which update.
+        detail: String,
+    },
+    /// [`step`](crate::Algorithm::step) was called without a fresh
+    /// [`collect`](crate::Algorithm::collect).
+    #[error("step() needs a training collect() first: nothing is buffered")]
+    NotBuffered,
+    /// The environment and the model disagree about a shape or a space.
+    #[error("{what}: expected {expected}, got {actual}")]
+    Mismatch {
+        /// What was compared.
+        what: String,
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        actual: String,
+    },
+    /// A statistic a stop condition or CSV column asked for is missing.
+    #[error("statistic `{key}` is missing; available: {available}")]
+    MissingStat {
+        /// The key asked for.
+        key: String,
+        /// The keys present, comma-separated.
+        available: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{action} `{path}`: {source}")]
+    Io {
+        /// What was being done, e.g. `"create CSV"`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Saving or loading a model or config failed.
+    #[error("{action} `{path}`: {message}")]
+    Record {
+        /// `"save"` or `"load"`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Burn's message.
+        message: String,
+    },
+    /// Encoding a PNG image failed.
+    #[error("encode PNG `{path}`: {message}")]
+    Png {
+        /// The file.
+        path: PathBuf,
+        /// The encoder's message.
+        message: String,
+    },
+}
+
+/// `Result` with [`AlgoError`].
+pub type Result<T> = std::result::Result<T, AlgoError>;
+
+/// An [`AlgoError::InvalidConfig`].
+pub(crate) fn invalid(field: &str, value: impl ToString, rule: impl ToString) -> AlgoError {
+    AlgoError::InvalidConfig {
+        field: field.to_string(),
+        value: value.to_string(),
+        rule: rule.to_string(),
+    }
+}

@@ -1,0 +1,295 @@
+//! The default feed-forward model built from the spaces (rl8's `DefaultDiscreteModel` and
+//! `DefaultContinuousModel`), and the distribution it outputs.
+
+use burn::config::Config;
+use burn::module::{Initializer, Module, Param};
+use burn::nn::activation::{Activation, ActivationConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Tensor, backend::Backend};
+use rand::Rng;
+use rl_core::{
+    Action, Categorical, CoreError, Distribution, Model, Normal, Observation, PolicyOutput, Space,
+};
+
+use crate::error::{AlgoError, invalid};
+
+/// The sizes of the default model: rl8's `hiddens`, `activation_fn` and `bias`.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use rl_algo::DefaultModelConfig;
+/// use rl_core::Space;
+///
+/// let device = Default::default();
+/// let model = DefaultModelConfig::new()
+///     .with_hiddens(vec![64, 64])
+///     .init::<NdArray>(&Space::unbounded(vec![4])?, &Space::discrete(2)?, &device)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct DefaultModelConfig {
+    /// Hidden layer widths of both the policy and the value network (rl8: `(256, 256)`).
+    #[config(default = "vec![256, 256]")]
+    pub hiddens: Vec<usize>,
+    /// The activation after every hidden layer (rl8: ReLU).
+    #[config(default = "ActivationConfig::Relu")]
+    pub activation: ActivationConfig,
+    /// Whether the hidden layers have biases (the action head always has one, as in rl8).
+    #[config(default = true)]
+    pub bias: bool,
+}
+
+impl DefaultModelConfig {
+    /// Checks the sizes.
+    ///
+    /// # Errors
+    /// An empty `hiddens` or a zero width, named as `model.hiddens`.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.hiddens.is_empty() || self.hiddens.contains(&0) {
+            return Err(invalid(
+                "model.hiddens",
+                format!("{:?}", self.hiddens),
+                "needs at least one layer and no zero width",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the model for one environment's spaces: a categorical policy for
+    /// `Discrete`/`MultiDiscrete` actions (every head must have the same number of categories),
+    /// a normal policy for `Box` actions. The observation must be a `Box`; its flat size is the
+    /// input width.
+    ///
+    /// # Errors
+    /// Invalid sizes, a non-`Box` observation space, or `MultiDiscrete` heads of different sizes.
+    pub fn init<B: Backend>(
+        &self,
+        observation_space: &Space,
+        action_space: &Space,
+        device: &B::Device,
+    ) -> crate::Result<DefaultModel<B>> {
+        self.validate()?;
+        if observation_space.is_discrete() {
+            return Err(AlgoError::Mismatch {
+                what: "default model: observation space".into(),
+                expected: "a Box".into(),
+                actual: observation_space.kind_name().into(),
+            });
+        }
+        let input = observation_space.flat_dim();
+        let head = match action_space.num_categories() {
+            Some(nvec) => {
+                let n = nvec[0];
+                if nvec.iter().any(|&k| k != n) {
+                    return Err(AlgoError::Mismatch {
+                        what: "default model: MultiDiscrete action space".into(),
+                        expected: "the same number of categories in every head".into(),
+                        actual: format!("{nvec:?}"),
+                    });
+                }
+                Head::Categorical {
+                    heads: nvec.len(),
+                    categories: n,
+                }
+            }
+            None => Head::Normal {
+                dims: action_space.flat_dim(),
+            },
+        };
+        let outputs = match head {
+            Head::Categorical { heads, categories } => heads * categories,
+            Head::Normal { dims } => dims,
+        };
+        let log_std = match head {
+            Head::Normal { dims } => Some(Param::from_tensor(Tensor::zeros([dims], device))),
+            Head::Categorical { .. } => None,
+        };
+        Ok(DefaultModel {
+            policy: self.mlp(input, outputs, true, device),
+            value: self.mlp(input, 1, false, device),
+            log_std,
+            head,
+        })
+    }
+
+    fn mlp<B: Backend>(
+        &self,
+        input: usize,
+        output: usize,
+        small_head: bool,
+        device: &B::Device,
+    ) -> Mlp<B> {
+        let mut layers = Vec::with_capacity(self.hiddens.len() + 1);
+        let mut width = input;
+        for &h in &self.hiddens {
+            layers.push(
+                LinearConfig::new(width, h)
+                    .with_bias(self.bias)
+                    .init(device),
+            );
+            width = h;
+        }
+        let head = if small_head {
+            // rl8's action heads: weights ~ U(-1e-3, 1e-3), bias 0: near-uniform initial
+            // probabilities, near-zero initial means.
+            let mut linear = LinearConfig::new(width, output)
+                .with_initializer(Initializer::Uniform {
+                    min: -1e-3,
+                    max: 1e-3,
+                })
+                .init(device);
+            linear.bias = Some(Param::from_tensor(Tensor::zeros([output], device)));
+            linear
+        } else {
+            LinearConfig::new(width, output).init(device)
+        };
+        layers.push(head);
+        Mlp {
+            layers,
+            activation: self.activation.init(device),
+        }
+    }
+}
+
+/// A multi-layer perceptron with the activation after every layer but the last.
+#[derive(Module, Debug)]
+pub struct Mlp<B: Backend> {
+    layers: Vec<Linear<B>>,
+    activation: Activation<B>,
+}
+
+impl<B: Backend> Mlp<B> {
+    /// `[N, input]` to `[N, output]`.
+    pub fn forward(&self, mut x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let last = self.layers.len().saturating_sub(1);
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            if i < last {
+                x = self.activation.forward(x);
+            }
+        }
+        x
+    }
+}
+
+/// What the default model's policy head outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// `heads` categorical actions of `categories` each (logits `[N, heads, categories]`).
+    Categorical {
+        /// Number of action elements A.
+        heads: usize,
+        /// Categories per element n.
+        categories: usize,
+    },
+    /// A diagonal normal over `dims` real action elements.
+    Normal {
+        /// Number of action elements A.
+        dims: usize,
+    },
+}
+
+/// rl8's default model: **separate** policy and value MLPs over the observation features.
+///
+/// * Discrete actions: logits `[N, A, n]` from the policy MLP, masked by the observation's
+///   action mask when it has one ([`Categorical::masked`]).
+/// * Continuous actions: the mean from the policy MLP and a learned, state-independent
+///   log-std vector initialised at 0 (std 1). rl8 bounds a state-dependent log-std with `tanh`,
+///   so its std can never fall below e^-1 ≈ 0.37 (its bug list, item 20); we do not.
+///
+/// Build it with [`DefaultModelConfig::init`].
+#[derive(Module, Debug)]
+pub struct DefaultModel<B: Backend> {
+    policy: Mlp<B>,
+    value: Mlp<B>,
+    log_std: Option<Param<Tensor<B, 1>>>,
+    #[module(skip)]
+    head: Head,
+}
+
+impl<B: Backend> DefaultModel<B> {
+    /// What the policy head outputs.
+    pub fn head(&self) -> Head {
+        self.head
+    }
+}
+
+impl<B: Backend> Model<B> for DefaultModel<B> {
+    type Dist = DefaultDist<B>;
+
+    fn forward(&self, obs: &Observation<B>) -> rl_core::Result<PolicyOutput<B, DefaultDist<B>>> {
+        let x = obs.features.clone();
+        let n = x.dims()[0];
+        let out = self.policy.forward(x.clone());
+        let dist = match (self.head, &self.log_std) {
+            (Head::Categorical { heads, categories }, _) => {
+                let logits = rl_functional::reshape(out, [n, heads, categories]);
+                DefaultDist::Categorical(match &obs.action_mask {
+                    Some(mask) => Categorical::masked(logits, mask.clone())?,
+                    None => Categorical::new(logits),
+                })
+            }
+            (Head::Normal { .. }, Some(log_std)) => {
+                let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
+                DefaultDist::Normal(Normal::new(out, log_std)?)
+            }
+            (Head::Normal { .. }, None) => {
+                return Err(CoreError::Shape {
+                    what: "DefaultModel: log_std parameter".into(),
+                    expected: "present for a Normal head".into(),
+                    actual: vec![],
+                });
+            }
+        };
+        Ok(PolicyOutput {
+            dist,
+            values: self.value.forward(x),
+        })
+    }
+}
+
+/// The distribution of [`DefaultModel`]: categorical or normal, decided by the action space.
+#[derive(Debug, Clone)]
+pub enum DefaultDist<B: Backend> {
+    /// Discrete actions.
+    Categorical(Categorical<B>),
+    /// Continuous actions.
+    Normal(Normal<B>),
+}
+
+impl<B: Backend> Distribution<B> for DefaultDist<B> {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
+        match self {
+            Self::Categorical(d) => d.sample(rng),
+            Self::Normal(d) => d.sample(rng),
+        }
+    }
+
+    fn mode(&self) -> Action<B> {
+        match self {
+            Self::Categorical(d) => d.mode(),
+            Self::Normal(d) => d.mode(),
+        }
+    }
+
+    fn log_prob(&self, actions: &Action<B>) -> rl_core::Result<Tensor<B, 2>> {
+        match self {
+            Self::Categorical(d) => d.log_prob(actions),
+            Self::Normal(d) => d.log_prob(actions),
+        }
+    }
+
+    fn entropy(&self) -> Tensor<B, 2> {
+        match self {
+            Self::Categorical(d) => d.entropy(),
+            Self::Normal(d) => d.entropy(),
+        }
+    }
+
+    fn batch_size(&self) -> usize {
+        match self {
+            Self::Categorical(d) => d.batch_size(),
+            Self::Normal(d) => d.batch_size(),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! What `collect()` stores, the running reward normalizer and the episode bookkeeping.
+
+use burn::tensor::{Tensor, backend::Backend};
+use rl_core::{Action, Observation};
+
+/// One horizon of N environments, time-major: step `t` of environment `n` is row `t * N + n`.
+#[derive(Debug)]
+pub(crate) struct Rollout<B: Backend> {
+    pub num_envs: usize,
+    /// Observations `s_0 .. s_{T-1}`.
+    pub obs: Vec<Observation<B>>,
+    /// Actions taken.
+    pub actions: Vec<Action<B>>,
+    /// Their log-probabilities at collection time, `[N, 1]` per step.
+    pub logp: Vec<Tensor<B, 2>>,
+    /// `V(s_0) .. V(s_T)`, `[N, 1]` per step: T + 1 entries once complete.
+    pub values: Vec<Tensor<B, 2>>,
+    /// Raw rewards, `T * N`.
+    pub rewards: Vec<f32>,
+    /// Episode ended (terminated or truncated) at the step, `T * N`.
+    pub done: Vec<bool>,
+    /// Episode terminated (no bootstrap), `T * N`.
+    pub terminated: Vec<bool>,
+    /// `(row, V(final observation))` of truncated steps: their bootstrap value.
+    pub truncated_values: Vec<(usize, f32)>,
+}
+
+impl<B: Backend> Rollout<B> {
+    pub fn new(num_envs: usize, horizon: usize) -> Self {
+        Self {
+            num_envs,
+            obs: Vec::with_capacity(horizon),
+            actions: Vec::with_capacity(horizon),
+            logp: Vec::with_capacity(horizon),
+            values: Vec::with_capacity(horizon + 1),
+            rewards: Vec::with_capacity(horizon * num_envs),
+            done: Vec::with_capacity(horizon * num_envs),
+            terminated: Vec::with_capacity(horizon * num_envs),
+            truncated_values: Vec::new(),
+        }
+    }
+
+    /// The number of steps stored.
+    pub fn horizon(&self) -> usize {
+        self.obs.len()
+    }
+}
+
+/// Divides rewards by a running standard deviation of the discounted return
+/// `R_t = gamma * R_{t-1} + r_t`, kept per environment across horizons and restarted when an
+/// episode ends (Engstrom et al. 2020, "Implementation Matters"; Gymnasium's
+/// `NormalizeReward`). rl8 instead uses the std of the current horizon's returns only.
+#[derive(Debug, Clone)]
+pub(crate) struct RewardNormalizer {
+    gamma: f64,
+    returns: Vec<f64>,
+    count: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl RewardNormalizer {
+    pub fn new(num_envs: usize, gamma: f64) -> Self {
+        Self {
+            gamma,
+            returns: vec![0.0; num_envs],
+            count: 0.0,
+            mean: 0.0,
+            m2: 0.0,
+        }
+    }
+
+    /// Restarts every environment's return (the environments were reset).
+    pub fn reset(&mut self) {
+        self.returns.fill(0.0);
+    }
+
+    /// Folds in one step of rewards and episode ends (Chan et al.'s parallel variance update).
+    pub fn observe(&mut self, rewards: &[f32], done: &[bool]) {
+        let n = rewards.len() as f64;
+        let mut sum = 0.0;
+        for (ret, &r) in self.returns.iter_mut().zip(rewards) {
+            *ret = self.gamma * *ret + f64::from(r);
+            sum += *ret;
+        }
+        let batch_mean = sum / n;
+        let batch_m2: f64 = self.returns.iter().map(|r| (r - batch_mean).powi(2)).sum();
+        let total = self.count + n;
+        let delta = batch_mean - self.mean;
+        self.mean += delta * n / total;
+        self.m2 += batch_m2 + delta * delta * self.count * n / total;
+        self.count = total;
+        for (ret, &d) in self.returns.iter_mut().zip(done) {
+            if d {
+                *ret = 0.0;
+            }
+        }
+    }
+
+    /// The divisor: `sqrt(var + 1e-8)` of the returns seen so far (1 before any).
+    pub fn scale(&self) -> f64 {
+        if self.count < 2.0 {
+            return 1.0;
+        }
+        (self.m2 / (self.count - 1.0) + 1e-8).sqrt()
+    }
+}
+
+/// Per-environment running episode return and length; finished episodes are reported by the
+/// collect that finished them.
+#[derive(Debug, Clone)]
+pub(crate) struct Episodes {
+    returns: Vec<f64>,
+    lengths: Vec<u64>,
+    pub finished: Vec<(f64, u64)>,
+    pub ever_finished: bool,
+}
+
+impl Episodes {
+    pub fn new(num_envs: usize) -> Self {
+        Self {
+            returns: vec![0.0; num_envs],
+            lengths: vec![0; num_envs],
+            finished: Vec::new(),
+            ever_finished: false,
+        }
+    }
+
+    /// Drops the episodes in progress (the environments were reset by the schedule).
+    pub fn reset(&mut self) {
+        self.returns.fill(0.0);
+        self.lengths.fill(0);
+    }
+
+    pub fn observe(&mut self, rewards: &[f32], done: &[bool]) {
+        for (i, (&r, &d)) in rewards.iter().zip(done).enumerate() {
+            self.returns[i] += f64::from(r);
+            self.lengths[i] += 1;
+            if d {
+                self.finished.push((self.returns[i], self.lengths[i]));
+                self.ever_finished = true;
+                self.returns[i] = 0.0;
+                self.lengths[i] = 0;
+            }
+        }
+    }
+}
+
+/// min, max, mean and unbiased std (0 for one value) of `xs`.
+pub(crate) fn summary(xs: impl Iterator<Item = f64>) -> [f64; 4] {
+    let (mut n, mut sum, mut sq, mut lo, mut hi) =
+        (0.0, 0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+    for x in xs {
+        n += 1.0;
+        sum += x;
+        sq += x * x;
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    if n == 0.0 {
+        return [f64::NAN; 4];
+    }
+    let mean = sum / n;
+    let var = if n > 1.0 {
+        ((sq - n * mean * mean) / (n - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
+    [lo, hi, mean, var.sqrt()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizer_matches_two_pass_variance_of_discounted_returns() {
+        let mut norm = RewardNormalizer::new(2, 0.5);
+        let steps: [([f32; 2], [bool; 2]); 4] = [
+            ([1.0, 2.0], [false, false]),
+            ([1.0, 0.0], [false, true]),
+            ([3.0, 1.0], [true, false]),
+            ([-1.0, 4.0], [false, false]),
+        ];
+        for (r, d) in &steps {
+            norm.observe(r, d);
+        }
+        // Returns by hand: env 0: 1, 1.5, 3.75 (then restart), -1; env 1: 2, 1 (restart), 1, 4.5.
+        let all = [1.0, 2.0, 1.5, 1.0, 3.75, 1.0, -1.0, 4.5];
+        let mean = all.iter().sum::<f64>() / 8.0;
+        let var = all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 7.0;
+        assert!((norm.scale() - (var + 1e-8).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn episodes_report_finished_returns_and_lengths() {
+        let mut e = Episodes::new(2);
+        e.observe(&[1.0, 2.0], &[false, false]);
+        e.observe(&[1.0, 2.0], &[true, false]);
+        e.observe(&[5.0, 2.0], &[false, true]);
+        assert_eq!(e.finished, vec![(2.0, 2), (6.0, 3)]);
+        e.reset();
+        e.observe(&[1.0, 1.0], &[true, true]);
+        assert_eq!(e.finished[2..], [(1.0, 1), (1.0, 1)]);
+    }
+
+    #[test]
+    fn summary_is_min_max_mean_unbiased_std() {
+        let [lo, hi, mean, std] = summary([1.0, 2.0, 3.0, 6.0].into_iter());
+        assert_eq!((lo, hi, mean), (1.0, 6.0, 3.0));
+        assert!((std - (14.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(summary([4.0].into_iter())[3], 0.0);
+    }
+}

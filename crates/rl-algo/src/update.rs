@@ -1,0 +1,210 @@
+//! The PPO update core shared by the feed-forward and recurrent algorithms: epochs,
+//! minibatches, losses, KL early stopping, gradient accumulation, global-norm clipping and the
+//! optimizer step.
+//!
+//! The two algorithms differ only in how a minibatch is run through the model, so they pass
+//! that as a closure; everything else is this one code path. The unit of shuffling is a
+//! transition (feed-forward) or a sequence of `rows_per_unit` transitions (recurrent).
+
+use burn::module::AutodiffModule;
+use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rl_functional::{PpoBatch, PpoLossConfig, ppo_losses};
+
+use crate::error::{AlgoError, Result};
+use crate::stats::{StatTracker, Stats};
+
+/// Per-transition training targets on the acting (inner) backend, `[S, 1]` each, S = units *
+/// rows_per_unit, in the row order the forward closure uses.
+#[derive(Debug, Clone)]
+pub(crate) struct Targets<B: Backend> {
+    pub logp_old: Tensor<B, 2>,
+    pub advantages: Tensor<B, 2>,
+    pub returns: Tensor<B, 2>,
+}
+
+/// The settings of one update, resolved from the config and the schedules.
+#[derive(Debug, Clone)]
+pub(crate) struct UpdateSettings {
+    pub epochs: usize,
+    pub units: usize,
+    pub rows_per_unit: usize,
+    pub units_per_minibatch: usize,
+    pub shuffle: bool,
+    pub accumulate: bool,
+    pub target_kl: Option<f64>,
+    pub max_grad_norm: f64,
+    pub learning_rate: f64,
+    pub loss: PpoLossConfig,
+}
+
+/// What the model gives for one minibatch, on the autodiff backend, `[R, 1]` each.
+pub(crate) struct Forward<B: Backend> {
+    pub logp: Tensor<B, 2>,
+    pub entropy: Tensor<B, 2>,
+    pub values: Tensor<B, 2>,
+}
+
+/// The rows of a minibatch: `None` for the whole buffer in order (no gather needed), else the
+/// unit indices and the row indices they cover.
+#[allow(dead_code)] // `units` is for the recurrent algorithm, which gathers states per sequence.
+pub(crate) struct Minibatch<B: Backend> {
+    pub units: Tensor<B, 1, Int>,
+    pub rows: Tensor<B, 1, Int>,
+}
+
+/// The loss keys summed over accumulated minibatches (rl8's `StatTracker` sum keys).
+const SUM_KEYS: [&str; 5] = [
+    "losses/policy",
+    "losses/vf",
+    "losses/entropy",
+    "losses/total",
+    "monitors/kl_div",
+];
+
+/// Runs `settings.epochs` PPO epochs and returns the trained model and rl8's step statistics
+/// (means over optimizer steps) plus clip fraction, explained variance, gradient norm and the
+/// number of minibatches trained.
+pub(crate) fn ppo_update<B, M, O, R, F>(
+    mut model: M,
+    optimizer: &mut O,
+    targets: &Targets<B::InnerBackend>,
+    settings: &UpdateSettings,
+    rng: &mut R,
+    mut forward: F,
+) -> Result<(M, Stats)>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Optimizer<M, B>,
+    R: Rng + ?Sized,
+    F: FnMut(&M, Option<&Minibatch<B::InnerBackend>>) -> Result<Forward<B>>,
+{
+    let device = targets.logp_old.device();
+    let s = settings;
+    let per_epoch = s.units / s.units_per_minibatch;
+    let k = if s.accumulate { per_epoch } else { 1 };
+    let kf = k as f64;
+    let mut tracker = StatTracker::new(&SUM_KEYS);
+    let mut accumulator = GradientsAccumulator::<M>::new();
+    let mut grad_norms = Vec::new();
+    let mut trained = 0usize;
+    let mut order: Vec<usize> = (0..s.units).collect();
+    'epochs: for _ in 0..s.epochs {
+        if s.shuffle && per_epoch > 1 {
+            order.shuffle(rng);
+        }
+        for (i, chunk) in order.chunks(s.units_per_minibatch).enumerate() {
+            let batch = (per_epoch > 1)
+                .then(|| minibatch::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
+            let out = forward(&model, batch.as_ref())?;
+            let pick = |t: &Tensor<B::InnerBackend, 2>| {
+                Tensor::<B, 2>::from_inner(match &batch {
+                    Some(b) => t.clone().select(0, b.rows.clone()),
+                    None => t.clone(),
+                })
+            };
+            let losses = ppo_losses(
+                PpoBatch {
+                    logp: out.logp,
+                    logp_old: pick(&targets.logp_old),
+                    advantages: pick(&targets.advantages),
+                    returns: pick(&targets.returns),
+                    values: out.values,
+                    old_values: None,
+                    entropy: Some(out.entropy),
+                },
+                &s.loss,
+            )?;
+            let scalars = Tensor::cat(
+                vec![
+                    losses.policy.clone(),
+                    losses.vf.clone(),
+                    losses.entropy.clone(),
+                    losses.total.clone(),
+                    losses.approx_kl.clone(),
+                    losses.clip_fraction.clone(),
+                    losses.explained_variance.clone(),
+                ],
+                0,
+            )
+            .inner();
+            let v = rl_functional::host::read_f32(scalars, "ppo_update", "losses")?;
+            if let Some(j) = v[..5].iter().position(|x| !x.is_finite()) {
+                return Err(AlgoError::NonFinite {
+                    what: [
+                        "policy loss",
+                        "value loss",
+                        "entropy",
+                        "total loss",
+                        "approx KL",
+                    ][j]
+                        .into(),
+                    detail: format!("minibatch {i} of an epoch; nothing was applied"),
+                });
+            }
+            let reduce = (i + 1) % k == 0;
+            let mut row = Stats::new();
+            for (key, x) in SUM_KEYS.iter().zip(&v) {
+                row.insert(*key, f64::from(*x) / kf);
+            }
+            row.insert("monitors/clip_fraction", f64::from(v[5]));
+            row.insert("monitors/explained_variance", f64::from(v[6]));
+            tracker.update(&row, reduce);
+            let kl = f64::from(v[4]);
+            if s.target_kl.is_some_and(|target| kl > 1.5 * target) {
+                break 'epochs;
+            }
+            let total = if k > 1 {
+                losses.total / kf
+            } else {
+                losses.total
+            };
+            let grads = GradientsParams::from_grads(total.backward(), &model);
+            let grads = if k > 1 {
+                accumulator.accumulate(&model, grads);
+                if !reduce {
+                    continue;
+                }
+                accumulator.grads()
+            } else {
+                grads
+            };
+            let (grads, norm) =
+                rl_functional::clip_grad_norm(&model, grads, s.max_grad_norm as f32);
+            grad_norms.push(norm);
+            model = optimizer.step(s.learning_rate, model, grads);
+            trained += 1;
+        }
+    }
+    let mut stats = tracker.finish();
+    if !grad_norms.is_empty() {
+        let norms =
+            rl_functional::host::read_f32(Tensor::cat(grad_norms, 0), "ppo_update", "grad norms")?;
+        let mean = norms.iter().map(|&x| f64::from(x)).sum::<f64>() / norms.len() as f64;
+        stats.insert("monitors/grad_norm", mean);
+    }
+    stats.insert("monitors/optimizer_steps", trained as f64);
+    Ok((model, stats))
+}
+
+/// The unit and row indices of one minibatch.
+fn minibatch<B: Backend>(
+    units: &[usize],
+    rows_per_unit: usize,
+    device: &B::Device,
+) -> Minibatch<B> {
+    let rows: Vec<i64> = units
+        .iter()
+        .flat_map(|&u| (u * rows_per_unit..(u + 1) * rows_per_unit).map(|r| r as i64))
+        .collect();
+    let units: Vec<i64> = units.iter().map(|&u| u as i64).collect();
+    let (nu, nr) = (units.len(), rows.len());
+    Minibatch {
+        units: Tensor::from_data(TensorData::new(units, [nu]), device),
+        rows: Tensor::from_data(TensorData::new(rows, [nr]), device),
+    }
+}
