@@ -622,3 +622,148 @@ pub fn load_model<B: Backend, M: burn::module::Module<B>>(
             message: e.to_string(),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::module::{Module, Param};
+    use burn::tensor::Tensor;
+    use rl_core::{Categorical, CoreError, PolicyOutput, Space, Transition};
+
+    type AD = Autodiff<NdArray>;
+    type I = NdArray;
+
+    /// Two environments whose observation is the step count of the episode. Reward 1 per
+    /// step. After 3 steps environment 0 terminates and environment 1 is truncated; both
+    /// reset to 0.
+    struct Walk {
+        pos: Vec<f32>,
+        obs_space: Space,
+        act_space: Space,
+        device: burn::tensor::ops::Device<I>,
+    }
+
+    impl Walk {
+        fn new() -> Self {
+            Self {
+                pos: vec![0.0; 2],
+                obs_space: Space::unbounded(vec![1]).unwrap(),
+                act_space: Space::discrete(2).unwrap(),
+                device: Default::default(),
+            }
+        }
+        fn obs(&self, v: Vec<f32>) -> Observation<I> {
+            Observation::new(Tensor::from_data(TensorData::new(v, [2, 1]), &self.device))
+        }
+    }
+
+    impl Env<I> for Walk {
+        fn name(&self) -> &str {
+            "Walk"
+        }
+        fn num_envs(&self) -> usize {
+            2
+        }
+        fn observation_space(&self) -> &Space {
+            &self.obs_space
+        }
+        fn action_space(&self) -> &Space {
+            &self.act_space
+        }
+        fn device(&self) -> &burn::tensor::ops::Device<I> {
+            &self.device
+        }
+        fn reset(&mut self, _: Option<&EnvConfig>) -> rl_core::Result<Observation<I>> {
+            self.pos = vec![0.0; 2];
+            Ok(self.obs(self.pos.clone()))
+        }
+        fn step(&mut self, _: &Action<I>) -> rl_core::Result<Transition<I>> {
+            let reached: Vec<f32> = self.pos.iter().map(|p| p + 1.0).collect();
+            let done = reached[0] >= 3.0;
+            self.pos = if done { vec![0.0; 2] } else { reached.clone() };
+            let flags = |v: [bool; 2]| {
+                Tensor::<I, 1, Bool>::from_data(TensorData::new(v.to_vec(), [2]), &self.device)
+            };
+            Ok(Transition {
+                obs: self.obs(self.pos.clone()),
+                reward: Tensor::from_data(TensorData::new(vec![1.0f32; 2], [2]), &self.device),
+                terminated: flags([done, false]),
+                truncated: flags([false, done]),
+                final_obs: done.then(|| self.obs(reached)),
+            })
+        }
+    }
+
+    /// Uniform policy; value = w * obs with w = 1.
+    #[derive(Module, Debug)]
+    struct Linear1<B: Backend> {
+        w: Param<Tensor<B, 1>>,
+    }
+
+    impl<B: Backend> Model<B> for Linear1<B> {
+        type Dist = Categorical<B>;
+        fn forward(
+            &self,
+            obs: &Observation<B>,
+        ) -> std::result::Result<PolicyOutput<B, Categorical<B>>, CoreError> {
+            let n = obs.batch_size();
+            let values = obs.features.clone() * self.w.val().unsqueeze_dim::<2>(0);
+            Ok(PolicyOutput {
+                dist: Categorical::new(Tensor::zeros([n, 1, 2], &obs.features.device())),
+                values,
+            })
+        }
+    }
+
+    #[test]
+    fn truncation_bootstraps_from_the_final_observation_and_termination_does_not() {
+        let device = Default::default();
+        let config = AlgorithmConfig::new()
+            .with_num_envs(2)
+            .with_horizon(4)
+            .with_gamma(0.5)
+            .with_gae_lambda(1.0)
+            .with_normalize_rewards(false)
+            .with_normalize_advantages(false);
+        let model = Linear1::<AD> {
+            w: Param::from_tensor(Tensor::ones([1], &device)),
+        };
+        let mut algo = Algorithm::with_model(config, Walk::new(), model).unwrap();
+        algo.collect().unwrap();
+        let rollout = algo.rollout.take().unwrap();
+        assert_eq!(rollout.truncated_values, vec![(2 * 2 + 1, 3.0)]);
+        let (targets, _, _) = algo.targets(rollout).unwrap();
+        let returns = read_f32(targets.returns, "test", "returns").unwrap();
+        // Rows are t * 2 + env. By hand (V(s) = s, gamma 0.5, lambda 1):
+        // t=3: both restarted at 0 -> 1, bootstrap V(1): 1 + 0.5 * 1 = 1.5.
+        // t=2: env 0 terminated: 1; env 1 truncated at 3: 1 + 0.5 * V(3) = 2.5.
+        // t=1: 1 + 0.5 * 1 = 1.5; 1 + 0.5 * 2.5 = 2.25. t=0: 1.75; 2.125.
+        let want = [1.75, 2.125, 1.5, 2.25, 1.0, 2.5, 1.5, 1.5];
+        for (i, (g, w)) in returns.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() < 1e-6,
+                "row {i}: {g} vs {w} (all {returns:?})"
+            );
+        }
+        let stats = algo.evaluate().unwrap();
+        assert_eq!(stats.get("episode/count"), Some(2.0));
+        assert_eq!(stats.get("episode/length_mean"), Some(3.0));
+        assert_eq!(stats.get("episode/return_mean"), Some(3.0));
+    }
+
+    #[test]
+    fn step_without_collect_is_an_error_and_non_finite_rewards_are_reported() {
+        let device = Default::default();
+        let config = AlgorithmConfig::new().with_num_envs(2).with_horizon(4);
+        let model = Linear1::<AD> {
+            w: Param::from_tensor(Tensor::ones([1], &device)),
+        };
+        let mut algo = Algorithm::with_model(config.clone(), Walk::new(), model.clone()).unwrap();
+        assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
+        assert!(matches!(
+            Algorithm::with_model(config.with_num_envs(3), Walk::new(), model),
+            Err(AlgoError::Mismatch { .. })
+        ));
+    }
+}
