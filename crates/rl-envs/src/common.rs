@@ -1,0 +1,420 @@
+//! What the four environments share (crate-private): the batch bookkeeping, config parsing,
+//! random draws, action reading and building the step tensors from host buffers.
+
+use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rl_core::{Action, CoreError, EnvConfig, Observation, Result, Space, Transition};
+
+/// An environment error naming `env`.
+fn env_error(env: &str, message: impl Into<String>) -> CoreError {
+    CoreError::Env {
+        env: env.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The row (index along dimension 0) of the first non-finite value of a row-major buffer.
+fn first_non_finite_row(values: &[f32], row_len: usize) -> Option<usize> {
+    values
+        .iter()
+        .position(|v| !v.is_finite())
+        .map(|i| i / row_len.max(1))
+}
+
+/// Reads the keys of an [`EnvConfig`] over their defaults, as rl8 rebuilds its config
+/// dataclass at every reset: a missing key takes its default, unknown keys are ignored, and a
+/// value that breaks its key's rule is an [`CoreError::Env`] naming the key.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConfigReader<'a> {
+    env: &'static str,
+    config: Option<&'a EnvConfig>,
+}
+
+impl<'a> ConfigReader<'a> {
+    pub(crate) fn new(env: &'static str, config: Option<&'a EnvConfig>) -> Self {
+        Self { env, config }
+    }
+
+    /// The value of `key` (or `default`) if `rule` accepts it; `rule_text` says what it wants.
+    fn read(&self, key: &str, default: f64, rule: fn(f64) -> bool, rule_text: &str) -> Result<f64> {
+        let value = self
+            .config
+            .and_then(|c| c.get(key))
+            .copied()
+            .unwrap_or(default);
+        if value.is_finite() && rule(value) {
+            Ok(value)
+        } else {
+            Err(env_error(
+                self.env,
+                format!("config `{key}` = {value} must be {rule_text}"),
+            ))
+        }
+    }
+
+    /// Any finite number.
+    pub(crate) fn finite(&self, key: &str, default: f64) -> Result<f64> {
+        self.read(key, default, |_| true, "finite")
+    }
+
+    /// A finite number above 0.
+    pub(crate) fn positive(&self, key: &str, default: f64) -> Result<f64> {
+        self.read(key, default, |v| v > 0.0, "finite and positive")
+    }
+
+    /// A finite number at least 0.
+    pub(crate) fn non_negative(&self, key: &str, default: f64) -> Result<f64> {
+        self.read(key, default, |v| v >= 0.0, "finite and non-negative")
+    }
+
+    /// 0 (false) or 1 (true).
+    pub(crate) fn flag(&self, key: &str, default: bool) -> Result<bool> {
+        let default = if default { 1.0 } else { 0.0 };
+        Ok(self.read(key, default, |v| v == 0.0 || v == 1.0, "0 or 1")? == 1.0)
+    }
+
+    /// A whole number from 1 to `u32::MAX`.
+    pub(crate) fn count(&self, key: &str, default: u32) -> Result<u32> {
+        let value = self.read(
+            key,
+            f64::from(default),
+            |v| v >= 1.0 && v <= f64::from(u32::MAX) && v.fract() == 0.0,
+            "a whole number from 1 to 4294967295",
+        )?;
+        // The rule above guarantees a whole number in range, so the cast is exact.
+        Ok(value as u32)
+    }
+
+    /// Fails with `message` unless `ok` (a rule between several keys).
+    pub(crate) fn require(&self, ok: bool, message: &str) -> Result<()> {
+        if ok {
+            Ok(())
+        } else {
+            Err(env_error(self.env, format!("config: {message}")))
+        }
+    }
+}
+
+/// A batch of `num_envs` environments whose state lives on the host: `state_dim` `f64`s per
+/// environment, one row after the other.
+#[derive(Debug)]
+pub(crate) struct Core<B: Backend> {
+    pub(crate) name: &'static str,
+    pub(crate) num_envs: usize,
+    pub(crate) device: B::Device,
+    pub(crate) observation_space: Space,
+    pub(crate) action_space: Space,
+    /// The state rows; `None` until the first reset.
+    pub(crate) state: Option<Vec<f64>>,
+    state_dim: usize,
+    obs_dim: usize,
+    rng: StdRng,
+}
+
+impl<B: Backend> Core<B> {
+    /// Checks `num_envs` and builds the spaces (an unbounded `Box` of shape `[obs_dim]` for the
+    /// observations).
+    pub(crate) fn new(
+        name: &'static str,
+        num_envs: usize,
+        seed: u64,
+        device: &B::Device,
+        dims: (usize, usize),
+        action_space: Space,
+    ) -> Result<Self> {
+        if num_envs == 0 {
+            return Err(env_error(name, "num_envs must be at least 1"));
+        }
+        let (state_dim, obs_dim) = dims;
+        Ok(Self {
+            name,
+            num_envs,
+            device: device.clone(),
+            observation_space: Space::unbounded(vec![obs_dim])?,
+            action_space,
+            state: None,
+            state_dim,
+            obs_dim,
+            rng: StdRng::seed_from_u64(seed),
+        })
+    }
+
+    /// A reader of `config` whose errors name this environment.
+    pub(crate) fn config<'a>(&self, config: Option<&'a EnvConfig>) -> ConfigReader<'a> {
+        ConfigReader::new(self.name, config)
+    }
+
+    /// A draw from U(`low`, `high`) (`high` excluded).
+    pub(crate) fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.rng.random::<f64>()
+    }
+
+    /// `n` draws from N(0, 1) (Box-Muller, both outputs used).
+    pub(crate) fn standard_normals(&mut self, n: usize) -> Vec<f64> {
+        let mut out = Vec::with_capacity(n + 1);
+        while out.len() < n {
+            // u1 in (0, 1], so its log is finite.
+            let u1 = 1.0 - self.rng.random::<f64>();
+            let u2 = self.rng.random::<f64>();
+            let radius = (-2.0 * u1.ln()).sqrt();
+            let (sin, cos) = (core::f64::consts::TAU * u2).sin_cos();
+            out.push(radius * cos);
+            out.push(radius * sin);
+        }
+        out.truncate(n);
+        out
+    }
+
+    /// Fails with [`CoreError::ActionKind`] or [`CoreError::Shape`] unless `action` has the
+    /// action space's kind and shape `[num_envs, flat_dim]`.
+    fn check_action_shape(&self, action: &Action<B>) -> Result<()> {
+        let expected = self.action_space.kind_name();
+        if action.kind_name() != expected {
+            return Err(CoreError::ActionKind {
+                expected,
+                actual: action.kind_name(),
+            });
+        }
+        let width = self.action_space.flat_dim();
+        if action.dims() != [self.num_envs, width] {
+            return Err(CoreError::Shape {
+                what: format!("{} action", self.name),
+                expected: format!("[{}, {width}] (num_envs, action width)", self.num_envs),
+                actual: action.dims().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The discrete actions, read to the host once and checked against the action space (the
+    /// checks of [`rl_core::check_action`]).
+    pub(crate) fn discrete_actions(&self, action: &Action<B>) -> Result<Vec<i64>> {
+        self.check_action_shape(action)?;
+        let values = action.to_host_discrete()?;
+        self.action_space.contains_discrete(&values)?;
+        Ok(values)
+    }
+
+    /// The continuous actions, read to the host once and checked against the action space (the
+    /// checks of [`rl_core::check_action`]: a NaN or infinity is a [`CoreError::NonFinite`]).
+    pub(crate) fn continuous_actions(&self, action: &Action<B>) -> Result<Vec<f32>> {
+        self.check_action_shape(action)?;
+        let values = action.to_host_continuous()?;
+        if let Some(index) = first_non_finite_row(&values, self.action_space.flat_dim()) {
+            return Err(CoreError::NonFinite {
+                what: format!("{} action", self.name),
+                index,
+            });
+        }
+        self.action_space.contains_continuous(&values)?;
+        Ok(values)
+    }
+
+    /// The current state rows, or an error before the first reset.
+    pub(crate) fn state(&self) -> Result<&[f64]> {
+        self.state
+            .as_deref()
+            .ok_or_else(|| env_error(self.name, "step called before reset"))
+    }
+
+    /// Draws a fresh state with `draw` (which fills all rows), stores it and returns its
+    /// observation.
+    pub(crate) fn reset_with(
+        &mut self,
+        draw: impl FnOnce(&mut Self) -> Vec<f64>,
+        observe: impl Fn(&[f64], &mut Vec<f32>),
+    ) -> Observation<B> {
+        let state = draw(self);
+        debug_assert_eq!(state.len(), self.num_envs * self.state_dim);
+        let features = self.observe(&state, &observe);
+        self.state = Some(state);
+        self.observation(features)
+    }
+
+    /// The observation rows of `state`, `obs_dim` values per state row.
+    pub(crate) fn observe(
+        &self,
+        state: &[f64],
+        observe: impl Fn(&[f64], &mut Vec<f32>),
+    ) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.num_envs * self.obs_dim);
+        for row in state.chunks_exact(self.state_dim) {
+            observe(row, &mut out);
+        }
+        out
+    }
+
+    /// An observation batch from `num_envs * obs_dim` feature values.
+    fn observation(&self, features: Vec<f32>) -> Observation<B> {
+        let data = TensorData::new(features, [self.num_envs, self.obs_dim]);
+        Observation::new(Tensor::from_data(data, &self.device))
+    }
+
+    /// A `[num_envs]` bool tensor.
+    fn flags(&self, values: Vec<bool>) -> Tensor<B, 1, Bool> {
+        Tensor::from_data(TensorData::new(values, [self.num_envs]), &self.device)
+    }
+
+    /// Checks the step's outputs for NaN and infinity, then stores `next` as the state and
+    /// builds the transition. On an error the state is left as it was.
+    pub(crate) fn commit(&mut self, next: Vec<f64>, out: StepOutput) -> Result<Transition<B>> {
+        let buffers = [
+            ("observation", &out.obs, self.obs_dim),
+            ("reward", &out.reward, 1),
+        ];
+        let final_obs = out
+            .final_obs
+            .as_ref()
+            .map(|f| ("final observation", f, self.obs_dim));
+        for (what, values, width) in buffers.into_iter().chain(final_obs) {
+            if let Some(index) = first_non_finite_row(values, width) {
+                return Err(CoreError::NonFinite {
+                    what: format!("{} {what} (is the config extreme?)", self.name),
+                    index,
+                });
+            }
+        }
+        self.state = Some(next);
+        let reward = TensorData::new(out.reward, [self.num_envs]);
+        Ok(Transition {
+            obs: self.observation(out.obs),
+            reward: Tensor::from_data(reward, &self.device),
+            terminated: self.flags(out.terminated),
+            truncated: self.flags(out.truncated),
+            final_obs: out.final_obs.map(|f| self.observation(f)),
+        })
+    }
+
+    /// One step of an infinite-horizon environment: `dynamics(row, state)` moves environment
+    /// `row`'s state in place and returns its reward; nothing terminates or truncates.
+    pub(crate) fn step_infinite(
+        &mut self,
+        mut dynamics: impl FnMut(usize, &mut [f64]) -> f64,
+        observe: impl Fn(&[f64], &mut Vec<f32>),
+    ) -> Result<Transition<B>> {
+        let mut next = self.state()?.to_vec();
+        let reward = next
+            .chunks_exact_mut(self.state_dim)
+            .enumerate()
+            .map(|(row, s)| dynamics(row, s) as f32)
+            .collect();
+        let obs = self.observe(&next, observe);
+        let n = self.num_envs;
+        let out = StepOutput {
+            obs,
+            reward,
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            final_obs: None,
+        };
+        self.commit(next, out)
+    }
+}
+
+/// The host buffers of one step, before they become a [`Transition`].
+#[derive(Debug)]
+pub(crate) struct StepOutput {
+    pub(crate) obs: Vec<f32>,
+    pub(crate) reward: Vec<f32>,
+    pub(crate) terminated: Vec<bool>,
+    pub(crate) truncated: Vec<bool>,
+    pub(crate) final_obs: Option<Vec<f32>>,
+}
+
+/// Implements [`rl_core::Env`] for an environment struct with a `core: Core<B>` field and the
+/// inherent methods `reset_batch` and `step_batch`.
+macro_rules! impl_env {
+    ($env:ident) => {
+        impl<B: burn::tensor::backend::Backend> rl_core::Env<B> for $env<B> {
+            fn name(&self) -> &str {
+                self.core.name
+            }
+
+            fn num_envs(&self) -> usize {
+                self.core.num_envs
+            }
+
+            fn observation_space(&self) -> &rl_core::Space {
+                &self.core.observation_space
+            }
+
+            fn action_space(&self) -> &rl_core::Space {
+                &self.core.action_space
+            }
+
+            fn device(&self) -> &B::Device {
+                &self.core.device
+            }
+
+            fn reset(
+                &mut self,
+                config: Option<&rl_core::EnvConfig>,
+            ) -> rl_core::Result<rl_core::Observation<B>> {
+                self.reset_batch(config)
+            }
+
+            fn step(
+                &mut self,
+                action: &rl_core::Action<B>,
+            ) -> rl_core::Result<rl_core::Transition<B>> {
+                self.step_batch(action)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_env;
+
+/// Test helpers shared by the unit tests of every environment.
+#[cfg(test)]
+pub(crate) mod testing {
+    use burn::backend::NdArray;
+    use burn::tensor::{Bool, Int, Tensor};
+    use rl_core::{Action, EnvConfig, Observation};
+
+    pub(crate) type B = NdArray<f32>;
+
+    pub(crate) fn dev() -> burn::tensor::Device<B> {
+        Default::default()
+    }
+
+    pub(crate) fn floats<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+        t.into_data().to_vec::<f32>().unwrap()
+    }
+
+    pub(crate) fn bools(t: Tensor<B, 1, Bool>) -> Vec<bool> {
+        t.into_data().to_vec::<bool>().unwrap()
+    }
+
+    pub(crate) fn features(obs: &Observation<B>) -> Vec<f32> {
+        floats(obs.features.clone())
+    }
+
+    pub(crate) fn discrete(v: &[i64]) -> Action<B> {
+        Tensor::<B, 1, Int>::from_ints(v, &dev())
+            .reshape([v.len(), 1])
+            .into()
+    }
+
+    pub(crate) fn continuous(v: &[f32]) -> Action<B> {
+        Tensor::<B, 1>::from_floats(v, &dev())
+            .reshape([v.len(), 1])
+            .into()
+    }
+
+    pub(crate) fn config(pairs: &[(&str, f64)]) -> EnvConfig {
+        pairs.iter().map(|&(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// Asserts `|a - b| <= tol * max(1, |b|)` element by element.
+    pub(crate) fn assert_close(actual: &[f32], expected: &[f64], tol: f64) {
+        assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
+        for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+            assert!(
+                (f64::from(a) - e).abs() <= tol * e.abs().max(1.0),
+                "element {i}: {a} vs {e} ({actual:?} vs {expected:?})"
+            );
+        }
+    }
+}
