@@ -76,7 +76,6 @@ where
     rollout: Option<Rollout<Inner<B>>>,
     normalizer: RewardNormalizer,
     episodes: Episodes,
-    last_episode: Option<(f64, f64)>,
     collect_seconds: f64,
 }
 
@@ -143,7 +142,6 @@ where
             trained_steps: 0,
             last_obs: None,
             rollout: None,
-            last_episode: None,
             collect_seconds: 0.0,
         })
     }
@@ -213,10 +211,12 @@ where
     ///
     /// Returns rl8's collect statistics (`env/resets`, `env/steps`, `profiling/collect_ms`,
     /// `returns/{min,max,mean,std}` (per environment, summed over the horizon),
-    /// `rewards/{min,max,mean,std}`) plus `episode/return_mean`, `episode/length_mean` and
-    /// `episode/count` for the episodes that finished in this collect. When none finished, the
-    /// previous collect's episode means are carried; for an environment that has never ended
-    /// an episode (rl8's infinite-horizon tasks), `episode/return_mean` is `returns/mean`.
+    /// `rewards/{min,max,mean,std}`) plus
+    /// `episode/count` (episodes finished in this collect) and `episode/return_mean` /
+    /// `episode/length_mean`: the means over the last `num_envs` finished episodes (about the
+    /// latest episode of each environment; evaluation collects keep their own window). For an
+    /// environment that has never ended an episode (rl8's infinite-horizon tasks),
+    /// `episode/return_mean` is `returns/mean`, the mean return over the horizon.
     ///
     /// # Errors
     /// Environment or model errors, and [`AlgoError::NonFinite`] naming the environment and
@@ -246,7 +246,7 @@ where
         let mut rollout = (!deterministic).then(|| Rollout::new(n, horizon));
         let mut horizon_returns = vec![0.0f64; n];
         let mut all_rewards = Vec::with_capacity(n * horizon);
-        let first_finished = self.episodes.finished.len();
+        self.episodes.take_count();
         for t in 0..horizon {
             let out = actor.forward(&obs)?;
             let actions = if deterministic {
@@ -321,7 +321,7 @@ where
                 *ret += f64::from(x);
             }
             all_rewards.extend(rewards.iter().map(|&x| f64::from(x)));
-            self.episodes.observe(&rewards, &done);
+            self.episodes.observe(&rewards, &done, deterministic);
             obs = step.obs;
         }
         if let Some(mut r) = rollout {
@@ -351,27 +351,17 @@ where
                 stats.insert(format!("{prefix}/{name}"), v);
             }
         }
-        let finished = &self.episodes.finished[first_finished..];
-        stats.insert("episode/count", finished.len() as f64);
-        if !finished.is_empty() {
-            let count = finished.len() as f64;
-            let ret = finished.iter().map(|e| e.0).sum::<f64>() / count;
-            let len = finished.iter().map(|e| e.1 as f64).sum::<f64>() / count;
-            self.last_episode = Some((ret, len));
-        }
-        self.episodes
-            .finished
-            .truncate(first_finished.min(self.episodes.finished.len()));
-        self.episodes.finished.clear();
-        match (self.episodes.ever_finished, self.last_episode) {
-            (true, Some((ret, len))) => {
+        stats.insert("episode/count", self.episodes.take_count() as f64);
+        match self.episodes.means(deterministic) {
+            Some((ret, len)) => {
                 stats.insert("episode/return_mean", ret);
                 stats.insert("episode/length_mean", len);
             }
-            _ => {
+            None if !self.episodes.ever_finished => {
                 let mean = stats.get("returns/mean").unwrap_or(f64::NAN);
                 stats.insert("episode/return_mean", mean);
             }
+            None => {}
         }
         Ok(stats)
     }

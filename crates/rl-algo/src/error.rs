@@ -76,12 +76,13 @@ pub enum AlgoError {
         message: String,
     },
     /// Encoding a PNG image failed.
-    #[error("encode PNG `{path}`: {message}")]
+    #[error("encoding PNG `{path}`: {source}")]
     Png {
-        /// The file.
+        /// The image file being written.
         path: PathBuf,
-        /// The encoder's message.
-        message: String,
+        /// The encoder's error.
+        #[source]
+        source: png::EncodingError,
     },
 }
 
@@ -94,5 +95,25 @@ pub(crate) fn invalid(field: &str, value: impl ToString, rule: impl ToString) ->
         field: field.to_string(),
         value: value.to_string(),
         rule: rule.to_string(),
+    }
+}
+
+impl AlgoError {
+    /// An [`AlgoError::InvalidConfig`].
+    pub(crate) fn invalid(field: &str, value: impl ToString, rule: &str) -> Self {
+        invalid(field, value, rule)
+    }
+
+    /// An [`AlgoError::Io`].
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        AlgoError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }

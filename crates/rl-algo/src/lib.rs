@@ -21,6 +21,7 @@ pub mod models;
 mod rollout;
 pub mod schedule;
 pub mod stats;
+pub mod trainer;
 mod update;
 
 pub use algorithm::{Algorithm, load_model, save_model};
@@ -29,6 +30,7 @@ pub use error::{AlgoError, Result};
 pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
 pub use schedule::{Schedule, ScheduleKind};
 pub use stats::{StatTracker, Stats};
+pub use trainer::{Trainer, TrainerConfig};
 
 pub use rl_core;
 pub use rl_functional;

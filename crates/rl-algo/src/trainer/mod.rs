@@ -1,0 +1,362 @@
+//! [`Trainer`]: runs [`Algorithm::collect`] and [`Algorithm::step`] until a stop condition
+//! holds, with periodic deterministic evaluation, a progress display, a CSV of metrics (one row
+//! per update), a learning-curve PNG and the trained policy saved at the end.
+
+pub mod conditions;
+pub mod metrics;
+pub mod plot;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use rl_core::{Env, Model};
+
+use crate::algorithm::Algorithm;
+use crate::error::{AlgoError, invalid};
+use crate::stats::Stats;
+use conditions::{Condition, HitsUpperBound};
+use metrics::MetricsCsv;
+use plot::Series;
+
+/// The trainer's settings. Stop conditions beyond these limits are added with
+/// [`Trainer::stop_when`].
+#[derive(Config, Debug)]
+pub struct TrainerConfig {
+    /// Stop after this many updates (rl8's CLI `--max-steps`, `HitsUpperBound("algorithm/steps")`).
+    pub max_updates: Option<u64>,
+    /// Stop once this many environment transitions were trained on.
+    pub max_env_steps: Option<u64>,
+    /// Stop once this many seconds of wall time passed.
+    pub max_seconds: Option<f64>,
+    /// Stop once the mean episode return (`episode/return_mean`) reaches this value; it is
+    /// also drawn on the learning curve.
+    pub target_return: Option<f64>,
+    /// Run a deterministic evaluation after every `steps_per_eval` updates (rl8's
+    /// `steps_per_eval`): `max(1, horizons_per_env_reset)` deterministic collects whose
+    /// statistics are reduced (rl8's `reduce_stats`) and added to that update's row with an
+    /// `eval/` prefix, where stop conditions can see them.
+    pub steps_per_eval: Option<u64>,
+    /// Where `metrics.csv`, `learning_curve.png`, `policy.mpk` and `config.json` go; nothing is
+    /// written without it.
+    pub out_dir: Option<String>,
+    /// Show progress: a bar on a terminal, one line per update otherwise.
+    #[config(default = true)]
+    pub progress: bool,
+}
+
+/// Runs an [`Algorithm`] (rl8's `Trainer`).
+///
+/// Every update's row holds the algorithm's collect and step statistics, the cumulative
+/// counters `algorithm/collects`, `algorithm/steps`, `env/steps` (transitions trained on) and
+/// `time/wall_s`, and after an evaluation the `eval/` statistics. Stop conditions see the whole
+/// row; the first update always runs.
+///
+/// ```
+/// use burn::backend::{Autodiff, NdArray};
+/// use rl_algo::{AlgorithmConfig, Trainer, TrainerConfig};
+/// use rl_core::DiscreteDummyEnv;
+///
+/// type B = Autodiff<NdArray>;
+/// let device = Default::default();
+/// let algo = AlgorithmConfig::new()
+///     .with_num_envs(8)
+///     .with_horizon(4)
+///     .init::<B, _>(DiscreteDummyEnv::new(8, 0, &device)?, &device)?;
+/// let config = TrainerConfig::new().with_max_updates(Some(3)).with_progress(false);
+/// let mut trainer = Trainer::new(algo, config)?;
+/// let last = trainer.run()?;
+/// assert_eq!(last.get("algorithm/steps"), Some(3.0));
+/// assert_eq!(trainer.history().len(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Trainer<B, E, M>
+where
+    B: AutodiffBackend,
+    E: Env<B::InnerBackend>,
+    M: Model<B> + AutodiffModule<B>,
+    M::InnerModule: Model<B::InnerBackend>,
+{
+    algorithm: Algorithm<B, E, M>,
+    config: TrainerConfig,
+    conditions: Vec<Box<dyn Condition>>,
+    history: Vec<Stats>,
+    csv: Option<MetricsCsv>,
+    start: Instant,
+    collects: u64,
+    steps: u64,
+    env_steps: u64,
+}
+
+impl<B, E, M> Trainer<B, E, M>
+where
+    B: AutodiffBackend,
+    E: Env<B::InnerBackend>,
+    M: Model<B> + AutodiffModule<B>,
+    M::InnerModule: Model<B::InnerBackend>,
+{
+    /// A trainer for `algorithm`. With `out_dir`, the CSV is created now.
+    ///
+    /// # Errors
+    /// A limit that is 0 or not finite, `steps_per_eval` not a multiple of a positive
+    /// `horizons_per_env_reset` (evaluation must start where the environments reset), or the
+    /// CSV cannot be created.
+    pub fn new(algorithm: Algorithm<B, E, M>, config: TrainerConfig) -> crate::Result<Self> {
+        let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
+        if let Some(n) = config.max_updates {
+            if n == 0 {
+                return Err(invalid("max_updates", 0, "must be > 0"));
+            }
+            conditions.push(Box::new(HitsUpperBound::new("algorithm/steps", n as f64)?));
+        }
+        if let Some(n) = config.max_env_steps {
+            if n == 0 {
+                return Err(invalid("max_env_steps", 0, "must be > 0"));
+            }
+            conditions.push(Box::new(HitsUpperBound::env_steps(n)));
+        }
+        if let Some(s) = config.max_seconds {
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(invalid("max_seconds", s, "must be finite and > 0"));
+            }
+            conditions.push(Box::new(HitsUpperBound::wall_seconds(s)?));
+        }
+        if let Some(target) = config.target_return {
+            conditions.push(Box::new(HitsUpperBound::new(
+                "episode/return_mean",
+                target,
+            )?));
+        }
+        let hper = algorithm.config().horizons_per_env_reset;
+        if let Some(every) = config.steps_per_eval {
+            if every == 0 {
+                return Err(invalid("steps_per_eval", 0, "must be > 0"));
+            }
+            if hper > 0 && every % hper as u64 != 0 {
+                return Err(invalid(
+                    "steps_per_eval",
+                    every,
+                    format!("must be a multiple of horizons_per_env_reset = {hper}"),
+                ));
+            }
+        }
+        let csv = match &config.out_dir {
+            Some(dir) => Some(MetricsCsv::create(
+                Path::new(dir).join("metrics.csv"),
+                MetricsCsv::default_columns(),
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            algorithm,
+            config,
+            conditions,
+            history: Vec::new(),
+            csv,
+            start: Instant::now(),
+            collects: 0,
+            steps: 0,
+            env_steps: 0,
+        })
+    }
+
+    /// Adds a stop condition; [`run`](Self::run) stops when any condition holds.
+    pub fn stop_when(mut self, condition: impl Condition + 'static) -> Self {
+        self.conditions.push(Box::new(condition));
+        self
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> &Algorithm<B, E, M> {
+        &self.algorithm
+    }
+
+    /// Gives the algorithm back.
+    pub fn into_algorithm(self) -> Algorithm<B, E, M> {
+        self.algorithm
+    }
+
+    /// Every update's statistics so far.
+    pub fn history(&self) -> &[Stats] {
+        &self.history
+    }
+
+    /// The CSV file, when there is an output directory.
+    pub fn csv_path(&self) -> Option<&Path> {
+        self.csv.as_ref().map(|c| c.path())
+    }
+
+    /// One update (rl8's `Trainer.step`): collect, step, counters.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    pub fn step(&mut self) -> crate::Result<Stats> {
+        let mut stats = self.algorithm.collect()?;
+        let transitions = stats.get("env/steps").unwrap_or(0.0) as u64;
+        stats.extend(&self.algorithm.step()?);
+        self.collects += 1;
+        self.steps += 1;
+        self.env_steps += transitions;
+        self.counters(&mut stats);
+        Ok(stats)
+    }
+
+    /// A deterministic evaluation (rl8's `Trainer.eval`): `max(1, horizons_per_env_reset)`
+    /// deterministic collects, reduced with rl8's rules and prefixed with `eval/`.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    pub fn eval(&mut self) -> crate::Result<Stats> {
+        let runs = self.algorithm.config().horizons_per_env_reset.max(1);
+        let mut items = Vec::with_capacity(runs as usize);
+        for _ in 0..runs {
+            items.push(self.algorithm.evaluate()?);
+            self.collects += 1;
+        }
+        Ok(Stats::reduce(&items).with_prefix("eval/"))
+    }
+
+    /// Runs updates until a stop condition holds (rl8's `Trainer.run`), evaluating every
+    /// `steps_per_eval` updates; then, with an output directory, writes the learning curve,
+    /// the model and the config. Returns the last update's statistics.
+    ///
+    /// # Errors
+    /// The algorithm's errors, a stop condition naming a missing statistic, or a file that
+    /// cannot be written.
+    pub fn run(&mut self) -> crate::Result<Stats> {
+        let bar = self.progress_bar();
+        let last = loop {
+            let mut stats = self.step()?;
+            if let Some(every) = self.config.steps_per_eval {
+                if self.steps % every == 0 {
+                    stats.extend(&self.eval()?);
+                }
+            }
+            self.counters(&mut stats);
+            if let Some(csv) = &mut self.csv {
+                csv.write(&stats)?;
+            }
+            if let Some(bar) = &bar {
+                bar.set_position(self.steps);
+                bar.set_message(progress_line(&stats));
+            } else if self.config.progress {
+                println!("{}", progress_line(&stats));
+            }
+            self.history.push(stats.clone());
+            let mut stop = false;
+            for c in &mut self.conditions {
+                // Every condition sees every row, so stateful ones stay up to date.
+                stop |= c.check(&stats)?;
+            }
+            if stop {
+                break stats;
+            }
+        };
+        if let Some(bar) = bar {
+            bar.finish();
+        }
+        if let Some(dir) = self.config.out_dir.clone() {
+            self.write_outputs(Path::new(&dir))?;
+        }
+        Ok(last)
+    }
+
+    /// Writes `learning_curve.png`, `policy.mpk` and `config.json` into `dir`.
+    ///
+    /// # Errors
+    /// A file that cannot be written.
+    pub fn write_outputs(&self, dir: &Path) -> crate::Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| AlgoError::Io {
+            action: "create directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        self.plot(&dir.join("learning_curve.png"))?;
+        self.algorithm.save_model(dir.join("policy"))?;
+        let config_path: PathBuf = dir.join("config.json");
+        self.algorithm
+            .config()
+            .save(&config_path)
+            .map_err(|source| AlgoError::Io {
+                action: "write config",
+                path: config_path,
+                source,
+            })
+    }
+
+    /// Plots the mean episode return (training, and evaluation when there is any) against
+    /// environment steps.
+    ///
+    /// # Errors
+    /// The PNG cannot be written.
+    pub fn plot(&self, path: &Path) -> crate::Result<()> {
+        let series = |name: &str, key: &str| Series {
+            name: name.to_string(),
+            points: self
+                .history
+                .iter()
+                .filter_map(|s| Some((s.get("env/steps")?, s.get(key)?)))
+                .collect(),
+        };
+        let mut all = vec![series("train", "episode/return_mean")];
+        let eval = series("eval (deterministic)", "eval/episode/return_mean");
+        if !eval.points.is_empty() {
+            all.push(eval);
+        }
+        let title = format!("PPO on {}", self.algorithm.env().name());
+        plot::plot_learning_curve(
+            path,
+            &title,
+            "environment steps",
+            "mean episode return",
+            &all,
+            self.config.target_return,
+        )
+    }
+
+    fn counters(&self, stats: &mut Stats) {
+        stats.insert("algorithm/collects", self.collects as f64);
+        stats.insert("algorithm/steps", self.steps as f64);
+        stats.insert("env/steps", self.env_steps as f64);
+        stats.insert("time/wall_s", self.start.elapsed().as_secs_f64());
+    }
+
+    fn progress_bar(&self) -> Option<indicatif::ProgressBar> {
+        if !(self.config.progress && std::io::stderr().is_terminal()) {
+            return None;
+        }
+        let bar = match self.config.max_updates {
+            Some(n) => indicatif::ProgressBar::new(n),
+            None => indicatif::ProgressBar::no_length(),
+        };
+        let style = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        Some(bar)
+    }
+}
+
+/// One line of progress: update, steps, return, losses, speed.
+fn progress_line(s: &Stats) -> String {
+    let g = |k: &str| s.get(k).unwrap_or(f64::NAN);
+    let mut line = format!(
+        "update {:>4} | env steps {:>9} | {:>6.1} s | return {:>9.2} | len {:>6.1} | kl {:.4} | {:>8.0} tr/s",
+        g("algorithm/steps"),
+        g("env/steps"),
+        g("time/wall_s"),
+        g("episode/return_mean"),
+        g("episode/length_mean"),
+        g("monitors/kl_div"),
+        g("profiling/transitions_per_s"),
+    );
+    if let Some(e) = s.get("eval/episode/return_mean") {
+        line.push_str(&format!(" | eval {e:.2}"));
+    }
+    line
+}

@@ -1,0 +1,158 @@
+//! What every training example shares: the command line, the backend choice and the training
+//! run (trainer, outputs, report).
+
+use std::error::Error;
+use std::path::PathBuf;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use clap::{Parser, ValueEnum};
+use rl::algo::trainer::conditions::Condition;
+use rl::algo::{Algorithm, AlgorithmConfig, Trainer, TrainerConfig};
+use rl::core::{Env, Model};
+
+/// The flags every example takes; each defaults to the example's own config.
+#[derive(Parser, Debug)]
+pub struct Args {
+    /// The Burn backend to train on.
+    #[arg(long, value_enum, default_value_t = BackendArg::Ndarray)]
+    pub backend: BackendArg,
+    /// Environments stepped as one batch.
+    #[arg(long)]
+    pub num_envs: Option<usize>,
+    /// Steps per environment per update.
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Hidden layer sizes of the policy and value networks, e.g. `256,256`.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Stop after this many updates.
+    #[arg(long)]
+    pub max_updates: Option<u64>,
+    /// Seed of the model, the sampling and the environments.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where the CSV, the PNG and the policy go.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `--backend`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum BackendArg {
+    /// CPU (burn-ndarray).
+    Ndarray,
+    /// WebGPU (needs `--features wgpu`).
+    Wgpu,
+}
+
+impl Args {
+    /// The example's config with the flags applied.
+    pub fn apply(&self, mut config: AlgorithmConfig) -> AlgorithmConfig {
+        if let Some(n) = self.num_envs {
+            config.num_envs = n;
+        }
+        if let Some(h) = self.horizon {
+            config.horizon = h;
+            if let Some(m) = config.sgd_minibatch_size {
+                // Keep the example's number of minibatches when the buffer changes size.
+                let minibatches = (config.buffer_size() / m.max(1)).max(1);
+                config.sgd_minibatch_size = Some((config.num_envs * h / minibatches).max(1));
+            }
+        }
+        if let Some(hidden) = &self.hidden {
+            config.model.hiddens = hidden.clone();
+        }
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+        }
+        config
+    }
+
+    /// The output directory: `--out`, or `out/<example>`.
+    pub fn out_dir(&self, example: &str) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("out").join(example))
+    }
+}
+
+/// An example: builds its environment and algorithm on backend `B` and trains.
+pub trait Experiment {
+    /// Trains on `B`.
+    fn run<B: AutodiffBackend>(&self, device: &B::Device) -> Result<(), Box<dyn Error>>;
+}
+
+/// Runs `experiment` on the backend chosen with `--backend`.
+pub fn dispatch(backend: BackendArg, experiment: &impl Experiment) -> Result<(), Box<dyn Error>> {
+    match backend {
+        BackendArg::Ndarray => {
+            experiment.run::<burn::backend::Autodiff<burn::backend::NdArray>>(&Default::default())
+        }
+        #[cfg(feature = "wgpu")]
+        BackendArg::Wgpu => {
+            experiment.run::<burn::backend::Autodiff<burn::backend::Wgpu>>(&Default::default())
+        }
+        #[cfg(not(feature = "wgpu"))]
+        BackendArg::Wgpu => {
+            Err("this build has no wgpu backend: run with `--features wgpu`".into())
+        }
+    }
+}
+
+/// Trains until `stop` (or the trainer's limits) holds, writes the outputs and says where.
+/// Returns the last update's statistics.
+pub fn train<B, E, M>(
+    algorithm: Algorithm<B, E, M>,
+    trainer: TrainerConfig,
+    stop: Option<Box<dyn Condition>>,
+) -> Result<rl::algo::Stats, Box<dyn Error>>
+where
+    B: AutodiffBackend,
+    E: Env<B::InnerBackend>,
+    M: Model<B> + AutodiffModule<B>,
+    M::InnerModule: Model<B::InnerBackend>,
+{
+    let c = algorithm.config();
+    println!(
+        "training PPO on {} with {} envs x {} steps per update, hidden {:?}, seed {}",
+        algorithm.env().name(),
+        c.num_envs,
+        c.horizon,
+        c.model.hiddens,
+        c.seed
+    );
+    let out = trainer.out_dir.clone();
+    let mut trainer = Trainer::new(algorithm, trainer)?;
+    if let Some(stop) = stop {
+        trainer = trainer.stop_when(stop);
+    }
+    let last = trainer.run()?;
+    println!(
+        "finished after {} updates, {} env steps, {:.1} s: mean episode return {:.2}",
+        last.get("algorithm/steps").unwrap_or(f64::NAN),
+        last.get("env/steps").unwrap_or(f64::NAN),
+        last.get("time/wall_s").unwrap_or(f64::NAN),
+        last.get("episode/return_mean").unwrap_or(f64::NAN),
+    );
+    if let Some(dir) = out {
+        let dir = PathBuf::from(dir);
+        println!(
+            "metrics (one row per update): {}",
+            dir.join("metrics.csv").display()
+        );
+        println!(
+            "learning curve:                {}",
+            dir.join("learning_curve.png").display()
+        );
+        println!(
+            "trained policy:                {}",
+            dir.join("policy.mpk").display()
+        );
+        println!(
+            "config:                        {}",
+            dir.join("config.json").display()
+        );
+    }
+    Ok(last)
+}
