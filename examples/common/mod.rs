@@ -1,6 +1,10 @@
 //! What every training example shares: the command line, the backend choice and the training
 //! run (trainer, outputs, report).
 
+#![allow(dead_code)] // Each example uses a part.
+
+pub mod configs;
+
 use std::error::Error;
 use std::path::PathBuf;
 

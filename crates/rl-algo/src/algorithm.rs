@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::SeedableRng;
@@ -593,24 +593,46 @@ pub fn save_model<B: Backend, M: burn::module::Module<B>>(
 /// Loads parameters saved by [`save_model`] into `model` (built with the same architecture).
 ///
 /// # Errors
-/// [`AlgoError::Record`] naming the file (missing, or saved from another architecture).
+/// [`AlgoError::Record`] naming the file: missing, unreadable, or saved from another
+/// architecture (other layers, other parameter shapes).
 pub fn load_model<B: Backend, M: burn::module::Module<B>>(
     model: M,
     path: impl AsRef<Path>,
     device: &B::Device,
 ) -> Result<M> {
     let path = path.as_ref();
-    model
-        .load_file(
-            path,
-            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
-            device,
-        )
-        .map_err(|e| AlgoError::Record {
-            action: "load",
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+    let error = |message: String| AlgoError::Record {
+        action: "load",
+        path: path.to_path_buf(),
+        message,
+    };
+    let expected = parameter_shapes(&model);
+    let record = NamedMpkFileRecorder::<FullPrecisionSettings>::new()
+        .load(path.to_path_buf(), device)
+        .map_err(|e| error(e.to_string()))?;
+    // Burn panics when a saved enum variant (e.g. another activation) differs from the model's.
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.load_record(record)))
+        .map_err(|_| error("the saved model has another architecture".into()))?;
+    let found = parameter_shapes(&loaded);
+    if found != expected {
+        return Err(error(format!(
+            "the saved parameters have shapes {found:?}, the model {expected:?}"
+        )));
+    }
+    Ok(loaded)
+}
+
+/// The shape of every float parameter of `model`, in visiting order.
+fn parameter_shapes<B: Backend, M: burn::module::Module<B>>(model: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl<B: Backend> burn::module::ModuleVisitor<B> for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+            self.0.push(param.val().dims().to_vec());
+        }
+    }
+    let mut shapes = Shapes(Vec::new());
+    model.visit(&mut shapes);
+    shapes.0
 }
 
 #[cfg(test)]

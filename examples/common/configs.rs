@@ -1,0 +1,44 @@
+//! The examples' PPO configs, shared with the benchmarks (`benches/ppo.rs`).
+
+use burn::nn::activation::ActivationConfig;
+use rl::algo::{AlgorithmConfig, DefaultModelConfig, OptimizerConfig};
+
+/// The mean episode return at which CartPole-v1 counts as solved.
+pub const CARTPOLE_TARGET: f64 = 475.0;
+
+/// Gym CartPole-v1: 16 environments x 64 steps per update, 4 minibatches of 256, 4 epochs,
+/// Adam 1e-3, gamma 0.99, a 64x64 tanh network. The environments reset themselves
+/// (`horizons_per_env_reset = -1`).
+pub fn cartpole_v1() -> AlgorithmConfig {
+    AlgorithmConfig::new()
+        .with_num_envs(16)
+        .with_horizon(64)
+        .with_horizons_per_env_reset(-1)
+        .with_sgd_minibatch_size(Some(256))
+        .with_gamma(0.99)
+        .with_gae_lambda(0.95)
+        .with_vf_coeff(0.5)
+        .with_max_grad_norm(0.5)
+        .with_optimizer(OptimizerConfig::new().with_learning_rate(1e-3))
+        .with_model(
+            DefaultModelConfig::new()
+                .with_hiddens(vec![64, 64])
+                .with_activation(ActivationConfig::Tanh),
+        )
+}
+
+/// rl8's CartPole example: `AlgorithmConfig(horizon=64)` and every other rl8 default (a 256x256
+/// ReLU model, the whole buffer as one minibatch, 4 epochs, gamma = lambda = 0.95), with 256
+/// environments instead of rl8's GPU default of 8192 (as in rl8's own CPU run).
+pub fn cartpole_rl8() -> AlgorithmConfig {
+    AlgorithmConfig::new().with_horizon(64).with_num_envs(256)
+}
+
+/// rl8's Pendulum example: `horizon=128, horizons_per_env_reset=4` (episodes of 512 steps) and
+/// rl8's defaults otherwise, with 256 environments instead of 8192.
+pub fn pendulum() -> AlgorithmConfig {
+    AlgorithmConfig::new()
+        .with_horizon(128)
+        .with_horizons_per_env_reset(4)
+        .with_num_envs(256)
+}

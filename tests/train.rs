@@ -1,0 +1,201 @@
+//! End-to-end training: CartPole-v1 is solved within a fixed budget, the trainer writes its
+//! outputs, and a saved policy loads back to the same actions.
+
+#[path = "../examples/common/configs.rs"]
+#[allow(dead_code)] // Shared with the examples; this test uses two of the configs.
+mod configs;
+
+use burn::backend::{Autodiff, NdArray};
+use burn::config::Config;
+use burn::module::AutodiffModule;
+use rl::algo::trainer::metrics::read_column;
+use rl::algo::{AlgorithmConfig, DefaultModel, Trainer, TrainerConfig, load_model};
+use rl::core::{Distribution, Env, Model, Observation};
+use rl_envs::{CartPole, CartPoleV1};
+
+type B = Autodiff<NdArray>;
+
+/// The env-step budget within which the example config must solve CartPole-v1 (seed 0 needs
+/// about 60k; the budget leaves room for float differences between machines).
+const BUDGET: u64 = 200_000;
+
+#[test]
+fn cartpole_v1_reaches_475_within_the_budget() {
+    let device = Default::default();
+    let config = configs::cartpole_v1().with_seed(0);
+    let env = CartPoleV1::<NdArray>::new(config.num_envs, 0, &device).unwrap();
+    let algo = config.init::<B, _>(env, &device).unwrap();
+    let trainer_config = TrainerConfig::new()
+        .with_max_env_steps(Some(BUDGET))
+        .with_target_return(Some(configs::CARTPOLE_TARGET))
+        .with_progress(false);
+    let mut trainer = Trainer::new(algo, trainer_config).unwrap();
+    let last = trainer.run().unwrap();
+    let ret = last.get("episode/return_mean").unwrap();
+    let steps = last.get("env/steps").unwrap();
+    assert!(
+        ret >= 475.0,
+        "mean episode return {ret} after {steps} env steps (budget {BUDGET})"
+    );
+    assert!(steps <= BUDGET as f64);
+    // It learned: the first update's episodes were short (a random policy lasts ~20 steps).
+    assert!(trainer.history()[0].get("episode/return_mean").unwrap() < 60.0);
+}
+
+fn observations(n: usize, device: &burn::tensor::ops::Device<NdArray>) -> Observation<NdArray> {
+    let mut env = CartPoleV1::<NdArray>::new(n, 123, device).unwrap();
+    env.reset(None).unwrap()
+}
+
+#[test]
+fn saved_policy_loads_back_to_identical_actions() {
+    let device = Default::default();
+    let dir = std::env::temp_dir().join(format!("rl_save_load_{}", std::process::id()));
+    let config = configs::cartpole_v1().with_seed(1);
+    let env = CartPoleV1::<NdArray>::new(config.num_envs, 1, &device).unwrap();
+    let mut algo = config.init::<B, _>(env, &device).unwrap();
+    for _ in 0..3 {
+        algo.collect().unwrap();
+        algo.step().unwrap();
+    }
+    algo.save_model(dir.join("policy")).unwrap();
+
+    // A fresh model from another seed differs until the saved parameters are loaded.
+    let fresh: DefaultModel<B> = config
+        .with_seed(99)
+        .model
+        .init(
+            &rl::core::Space::unbounded(vec![4]).unwrap(),
+            &rl::core::Space::discrete(2).unwrap(),
+            &device,
+        )
+        .unwrap();
+    let loaded = load_model(fresh.clone(), dir.join("policy.mpk"), &device).unwrap();
+
+    let obs = observations(256, &device);
+    let act = |m: &DefaultModel<B>| {
+        let out = m.valid().forward(&obs).unwrap();
+        (
+            out.dist.mode().to_host_discrete().unwrap(),
+            out.values.into_data().to_vec::<f32>().unwrap(),
+        )
+    };
+    let (trained_actions, trained_values) = act(algo.model());
+    let (loaded_actions, loaded_values) = act(&loaded);
+    let (_, fresh_values) = act(&fresh);
+    assert_eq!(loaded_actions, trained_actions);
+    assert_eq!(loaded_values, trained_values, "bit-identical parameters");
+    assert_ne!(fresh_values, trained_values);
+    // Loading into a model of another architecture is an error, not a panic.
+    let other: DefaultModel<B> = AlgorithmConfig::new()
+        .model
+        .init(
+            &rl::core::Space::unbounded(vec![4]).unwrap(),
+            &rl::core::Space::discrete(2).unwrap(),
+            &device,
+        )
+        .unwrap();
+    assert!(load_model(other, dir.join("policy.mpk"), &device).is_err());
+    assert!(load_model(fresh, dir.join("missing.mpk"), &device).is_err());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
+    let device = Default::default();
+    let dir = std::env::temp_dir().join(format!("rl_trainer_out_{}", std::process::id()));
+    let config = configs::cartpole_rl8()
+        .with_num_envs(8)
+        .with_horizon(16)
+        .with_seed(3);
+    let env = CartPole::<NdArray>::new(8, 3, &device).unwrap();
+    let algo = config
+        .clone()
+        .with_model(config.model.clone().with_hiddens(vec![16]))
+        .init::<B, _>(env, &device)
+        .unwrap();
+    let trainer_config = TrainerConfig::new()
+        .with_max_updates(Some(4))
+        .with_steps_per_eval(Some(2))
+        .with_out_dir(Some(dir.display().to_string()))
+        .with_progress(false);
+    let mut trainer = Trainer::new(algo, trainer_config).unwrap();
+    let last = trainer.run().unwrap();
+    assert_eq!(last.get("algorithm/steps"), Some(4.0));
+    assert_eq!(last.get("env/steps"), Some(4.0 * 8.0 * 16.0));
+    // rl8's task never ends an episode: the episode return is rl8's returns/mean.
+    assert_eq!(last.get("episode/return_mean"), last.get("returns/mean"));
+    assert!(
+        last.get("eval/returns/mean").is_some(),
+        "update 4 ran an evaluation"
+    );
+
+    let csv = dir.join("metrics.csv");
+    let header = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    for column in [
+        "env_steps",
+        "wall_s",
+        "episode_return_mean",
+        "episode_length_mean",
+        "loss_policy",
+        "loss_value",
+        "loss_entropy",
+        "approx_kl",
+        "clip_fraction",
+        "explained_variance",
+        "learning_rate",
+        "transitions_per_s",
+    ] {
+        assert!(
+            header.split(',').any(|c| c == column),
+            "column {column} in {header}"
+        );
+    }
+    let steps = read_column(&csv, "env_steps").unwrap();
+    assert_eq!(
+        steps,
+        vec![Some(128.0), Some(256.0), Some(384.0), Some(512.0)]
+    );
+    let eval = read_column(&csv, "eval_return_mean").unwrap();
+    assert_eq!(
+        eval.iter().map(Option::is_some).collect::<Vec<_>>(),
+        vec![false, true, false, true]
+    );
+    let lr = read_column(&csv, "learning_rate").unwrap();
+    assert!(lr.iter().all(|x| *x == Some(1e-3)));
+
+    let png = std::fs::read(dir.join("learning_curve.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert!(dir.join("policy.mpk").exists());
+    let saved = AlgorithmConfig::load(dir.join("config.json")).unwrap();
+    assert_eq!((saved.num_envs, saved.horizon, saved.seed), (8, 16, 3));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn same_seed_same_numbers() {
+    let run = |seed: u64| {
+        let device = Default::default();
+        let config = configs::cartpole_v1().with_seed(seed);
+        let env = CartPoleV1::<NdArray>::new(config.num_envs, seed, &device).unwrap();
+        let mut algo = config.init::<B, _>(env, &device).unwrap();
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            let c = algo.collect().unwrap();
+            let s = algo.step().unwrap();
+            out.push((
+                c.get("rewards/mean").unwrap(),
+                c.get("episode/count").unwrap(),
+                s.get("losses/total").unwrap(),
+            ));
+        }
+        out
+    };
+    assert_eq!(run(5), run(5));
+    assert_ne!(run(5), run(6));
+}
