@@ -6,9 +6,10 @@
 //! (rl8's default model shape): `obs 4 -> h -> h -> 3 logits` and `obs 4 -> h -> h -> 1`,
 //! batch 4096: forward, a scalar loss, backward, one Adam step. Also timed: the forward pass
 //! alone on the inner (non-autodiff) backend, as used when collecting, and one large matrix
-//! product, to put the update's achieved GFLOP/s beside what the backend reaches at best.
+//! product (shared with `benches/ppo.rs`), to put the update's achieved GFLOP/s beside what the
+//! backend reaches at best.
 
-use std::time::{Duration, Instant};
+mod common;
 
 use burn::module::{AutodiffModule, Module};
 use burn::nn::{Linear, LinearConfig, Relu};
@@ -56,20 +57,6 @@ fn forward_flop(hidden: usize) -> f64 {
     2.0 * (mlp(3) + mlp(1)) as f64
 }
 
-fn median<F: FnMut()>(runs: usize, mut f: F) -> Duration {
-    f();
-    f();
-    let mut t: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed()
-        })
-        .collect();
-    t.sort();
-    t[t.len() / 2]
-}
-
 fn run<B: AutodiffBackend>(name: &str, device: &B::Device, rows: &mut Vec<String>) {
     for hidden in [64usize, 256] {
         let mut model = ActorCritic::<B> {
@@ -78,7 +65,7 @@ fn run<B: AutodiffBackend>(name: &str, device: &B::Device, rows: &mut Vec<String
         };
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
         let x = Tensor::<B, 2>::random([BATCH, OBS], Distribution::Default, device);
-        let update = median(9, || {
+        let update = common::median_time(9, || {
             let logits = model.policy.forward(x.clone());
             let values = model.value.forward(x.clone());
             let loss = logits.powi_scalar(2).mean() + values.powi_scalar(2).mean();
@@ -89,7 +76,7 @@ fn run<B: AutodiffBackend>(name: &str, device: &B::Device, rows: &mut Vec<String
         });
         let inner = model.valid();
         let xi = x.clone().inner();
-        let forward = median(9, || {
+        let forward = common::median_time(9, || {
             let _ = inner.policy.forward(xi.clone()).into_data();
         });
         // Update = forward + backward (about 2x forward) = 3x forward FLOP, plus Adam.
@@ -101,16 +88,10 @@ fn run<B: AutodiffBackend>(name: &str, device: &B::Device, rows: &mut Vec<String
             update_gflops
         ));
     }
-    let n = 1024;
-    let a = Tensor::<B::InnerBackend, 2>::random([n, n], Distribution::Default, device);
-    let b = Tensor::<B::InnerBackend, 2>::random([n, n], Distribution::Default, device);
-    let mm = median(5, || {
-        let _ = a.clone().matmul(b.clone()).into_data();
-    });
-    let gflops = 2.0 * (n * n * n) as f64 / mm.as_secs_f64() / 1e9;
+    let mm = common::matmul_speed::<B::InnerBackend>(device);
     rows.push(format!(
-        "| {name:8} | matmul 1024^2 | {:10.2} |            | {gflops:9.1} |",
-        mm.as_secs_f64() * 1e3
+        "| {name:8} | matmul 1024^2 | {:10.2} |            | {:9.1} |",
+        mm.ms, mm.gflops
     ));
 }
 

@@ -7,7 +7,7 @@ use rl::algo::{AlgorithmConfig, DefaultModelConfig, OptimizerConfig};
 pub const CARTPOLE_TARGET: f64 = 475.0;
 
 /// Gym CartPole-v1: 16 environments x 64 steps per update, 4 minibatches of 256, 4 epochs,
-/// Adam 1e-3, gamma 0.99, a 64x64 tanh network. The environments reset themselves
+/// Adam 3e-3, gamma 0.99, a 64x64 tanh network. The environments reset themselves
 /// (`horizons_per_env_reset = -1`).
 pub fn cartpole_v1() -> AlgorithmConfig {
     AlgorithmConfig::new()
@@ -19,7 +19,7 @@ pub fn cartpole_v1() -> AlgorithmConfig {
         .with_gae_lambda(0.95)
         .with_vf_coeff(0.5)
         .with_max_grad_norm(0.5)
-        .with_optimizer(OptimizerConfig::new().with_learning_rate(1e-3))
+        .with_optimizer(OptimizerConfig::new().with_learning_rate(3e-3))
         .with_model(
             DefaultModelConfig::new()
                 .with_hiddens(vec![64, 64])
