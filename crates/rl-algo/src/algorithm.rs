@@ -230,7 +230,7 @@ where
         let n = self.config.num_envs;
         let horizon = self.config.horizon;
         let hper = self.config.horizons_per_env_reset;
-        let scheduled = hper > 0 && self.horizons % hper as u64 == 0;
+        let scheduled = hper > 0 && self.horizons.is_multiple_of(hper as u64);
         let reset = scheduled || self.last_obs.is_none();
         let mut obs = match self.last_obs.take() {
             Some(obs) if !reset => obs,
@@ -611,8 +611,9 @@ pub fn load_model<B: Backend, M: burn::module::Module<B>>(
         .load(path.to_path_buf(), device)
         .map_err(|e| error(e.to_string()))?;
     // Burn panics when a saved enum variant (e.g. another activation) differs from the model's.
-    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.load_record(record)))
-        .map_err(|_| error("the saved model has another architecture".into()))?;
+    let loaded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.load_record(record)))
+            .map_err(|_| error("the saved model has another architecture".into()))?;
     let found = parameter_shapes(&loaded);
     if found != expected {
         return Err(error(format!(

@@ -246,10 +246,10 @@ impl AlgorithmConfig {
         }
         unit("clip_param", self.clip_param, false)?;
         positive("vf_clip_param", self.vf_clip_param)?;
-        if let Some(c) = self.dual_clip_param {
-            if !(c > 1.0 && c.is_finite()) {
-                return Err(invalid("dual_clip_param", c, "must be None or > 1"));
-            }
+        if let Some(c) = self.dual_clip_param
+            && !(c > 1.0 && c.is_finite())
+        {
+            return Err(invalid("dual_clip_param", c, "must be None or > 1"));
         }
         positive("vf_coeff", self.vf_coeff)?;
         positive("max_grad_norm", self.max_grad_norm)?;
@@ -265,7 +265,7 @@ impl AlgorithmConfig {
         }
         let buffer = self.buffer_size();
         let minibatch = self.minibatch_size();
-        if buffer % minibatch != 0 {
+        if !buffer.is_multiple_of(minibatch) {
             return Err(invalid(
                 "sgd_minibatch_size",
                 minibatch,

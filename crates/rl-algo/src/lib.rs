@@ -7,7 +7,7 @@
 //! * `algorithm.rs`: [`Algorithm::collect`] (one horizon of all environments) and
 //!   [`Algorithm::step`] (advantages, then PPO epochs);
 //! * `update.rs`: the PPO update core (minibatches, losses, clipping, optimizer);
-//! * `trainer.rs`: [`Trainer`], the collect/step loop with stop conditions, evaluation, a CSV
+//! * `trainer/mod.rs`: [`Trainer`], the collect/step loop with stop conditions, evaluation, a CSV
 //!   and a learning-curve PNG.
 //!
 //! The building blocks come from [`rl_core`] (environments, models, distributions) and

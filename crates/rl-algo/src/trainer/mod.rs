@@ -230,10 +230,10 @@ where
         let bar = self.progress_bar();
         let last = loop {
             let mut stats = self.step()?;
-            if let Some(every) = self.config.steps_per_eval {
-                if self.steps % every == 0 {
-                    stats.extend(&self.eval()?);
-                }
+            if let Some(every) = self.config.steps_per_eval
+                && self.steps.is_multiple_of(every)
+            {
+                stats.extend(&self.eval()?);
             }
             self.counters(&mut stats);
             if let Some(csv) = &mut self.csv {
