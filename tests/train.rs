@@ -9,7 +9,9 @@ use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use burn::module::AutodiffModule;
 use rl::algo::trainer::metrics::read_column;
-use rl::algo::{AlgorithmConfig, DefaultModel, Trainer, TrainerConfig, load_model};
+use rl::algo::{
+    AlgorithmConfig, DefaultModel, DefaultModelConfig, Trainer, TrainerConfig, load_model,
+};
 use rl::core::{Distribution, Env, Model, Observation};
 use rl_envs::{CartPole, CartPoleV1};
 
@@ -47,6 +49,17 @@ fn observations(n: usize, device: &burn::tensor::ops::Device<NdArray>) -> Observ
     env.reset(None).unwrap()
 }
 
+/// A default model for CartPole-v1's spaces, freshly initialised.
+fn cartpole_v1_model(
+    config: &DefaultModelConfig,
+    device: &burn::tensor::ops::Device<NdArray>,
+) -> DefaultModel<B> {
+    let obs = rl::core::Space::unbounded(vec![4]).unwrap();
+    config
+        .init(&obs, &rl::core::Space::discrete(2).unwrap(), device)
+        .unwrap()
+}
+
 #[test]
 fn saved_policy_loads_back_to_identical_actions() {
     let device = Default::default();
@@ -60,16 +73,8 @@ fn saved_policy_loads_back_to_identical_actions() {
     }
     algo.save_model(dir.join("policy")).unwrap();
 
-    // A fresh model from another seed differs until the saved parameters are loaded.
-    let fresh: DefaultModel<B> = config
-        .with_seed(99)
-        .model
-        .init(
-            &rl::core::Space::unbounded(vec![4]).unwrap(),
-            &rl::core::Space::discrete(2).unwrap(),
-            &device,
-        )
-        .unwrap();
+    // A fresh model (the backend's RNG has moved on) differs until the saved parameters are loaded.
+    let fresh = cartpole_v1_model(&config.model, &device);
     let loaded = load_model(fresh.clone(), dir.join("policy.mpk"), &device).unwrap();
 
     let obs = observations(256, &device);
@@ -87,14 +92,7 @@ fn saved_policy_loads_back_to_identical_actions() {
     assert_eq!(loaded_values, trained_values, "bit-identical parameters");
     assert_ne!(fresh_values, trained_values);
     // Loading into a model of another architecture is an error, not a panic.
-    let other: DefaultModel<B> = AlgorithmConfig::new()
-        .model
-        .init(
-            &rl::core::Space::unbounded(vec![4]).unwrap(),
-            &rl::core::Space::discrete(2).unwrap(),
-            &device,
-        )
-        .unwrap();
+    let other = cartpole_v1_model(&AlgorithmConfig::new().model, &device);
     assert!(load_model(other, dir.join("policy.mpk"), &device).is_err());
     assert!(load_model(fresh, dir.join("missing.mpk"), &device).is_err());
     std::fs::remove_dir_all(dir).ok();

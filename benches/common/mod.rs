@@ -1,6 +1,14 @@
 //! What the benchmarks share: a median timer and the backend's matrix-product speed, the
 //! ceiling that a model's achieved GFLOP/s is compared with.
 
+/// The global allocator of the benchmarks: mimalloc. Burn's CPU backends allocate and free a fresh
+/// buffer for nearly every op; glibc's malloc returns large buffers to the kernel on free and
+/// page-faults them back in on the next allocation, which doubled the PPO update time here
+/// (`docs/performance.md`). A caching allocator is the binary's choice, so the library does not
+/// set one; these binaries do.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use burn::tensor::backend::Backend;

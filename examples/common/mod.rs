@@ -5,6 +5,14 @@
 
 pub mod configs;
 
+/// The global allocator of the examples: mimalloc. Burn's CPU backends allocate and free a fresh
+/// buffer for nearly every op; glibc's malloc returns large buffers to the kernel on free and
+/// page-faults them back in on the next allocation, which doubled the PPO update time here
+/// (`docs/performance.md`). A caching allocator is the binary's choice, so the library does not
+/// set one; these binaries do.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::error::Error;
 use std::path::PathBuf;
 
@@ -48,6 +56,8 @@ pub enum BackendArg {
     Ndarray,
     /// WebGPU (needs `--features wgpu`).
     Wgpu,
+    /// CPU (burn-flex, the fastest CPU backend here; needs `--features flex`).
+    Flex,
 }
 
 impl Args {
@@ -101,6 +111,14 @@ pub fn dispatch(backend: BackendArg, experiment: &impl Experiment) -> Result<(),
         BackendArg::Wgpu => {
             Err("this build has no wgpu backend: run with `--features wgpu`".into())
         }
+        #[cfg(feature = "flex")]
+        BackendArg::Flex => {
+            experiment.run::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default())
+        }
+        #[cfg(not(feature = "flex"))]
+        BackendArg::Flex => {
+            Err("this build has no flex backend: run with `--features flex`".into())
+        }
     }
 }
 
@@ -141,22 +159,14 @@ where
     );
     if let Some(dir) = out {
         let dir = PathBuf::from(dir);
-        println!(
-            "metrics (one row per update): {}",
-            dir.join("metrics.csv").display()
-        );
-        println!(
-            "learning curve:                {}",
-            dir.join("learning_curve.png").display()
-        );
-        println!(
-            "trained policy:                {}",
-            dir.join("policy.mpk").display()
-        );
-        println!(
-            "config:                        {}",
-            dir.join("config.json").display()
-        );
+        for (what, file) in [
+            ("metrics (one row per update)", "metrics.csv"),
+            ("learning curve", "learning_curve.png"),
+            ("trained policy", "policy.mpk"),
+            ("config", "config.json"),
+        ] {
+            println!("{what:<30} {}", dir.join(file).display());
+        }
     }
     Ok(last)
 }
