@@ -82,8 +82,8 @@ where
 impl AlgorithmConfig {
     /// Builds feed-forward PPO with the default model for `env`'s spaces
     /// ([`DefaultModelConfig::init`](crate::DefaultModelConfig::init) with
-    /// [`AlgorithmConfig::model`]), seeding the backend with `seed` first so the same seed
-    /// gives the same initial weights.
+    /// [`AlgorithmConfig::model`] and [`AlgorithmConfig::seed`]: the same seed gives the same
+    /// initial weights on every backend).
     ///
     /// # Errors
     /// See [`Algorithm::with_model`], plus the default model's rules.
@@ -93,10 +93,12 @@ impl AlgorithmConfig {
         E: Env<Inner<B>>,
     {
         self.validate()?;
-        B::seed(device, self.seed);
-        let model = self
-            .model
-            .init::<B>(env.observation_space(), env.action_space(), device)?;
+        let model = self.model.init::<B>(
+            env.observation_space(),
+            env.action_space(),
+            self.seed,
+            device,
+        )?;
         Algorithm::with_model(self.clone(), env, model)
     }
 }

@@ -5,8 +5,9 @@ use burn::config::Config;
 use burn::module::{Initializer, Module, Param};
 use burn::nn::activation::{Activation, ActivationConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Tensor, backend::Backend};
-use rand::Rng;
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
 use rl_core::{
     Action, Categorical, CoreError, Distribution, Model, Normal, Observation, PolicyOutput, Space,
 };
@@ -23,7 +24,7 @@ use crate::error::{AlgoError, invalid};
 /// let device = Default::default();
 /// let model = DefaultModelConfig::new()
 ///     .with_hiddens(vec![64, 64])
-///     .init::<NdArray>(&Space::unbounded(vec![4])?, &Space::discrete(2)?, &device)?;
+///     .init::<NdArray>(&Space::unbounded(vec![4])?, &Space::discrete(2)?, 0, &device)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Config, Debug)]
@@ -60,12 +61,18 @@ impl DefaultModelConfig {
     /// a normal policy for `Box` actions. The observation must be a `Box`; its flat size is the
     /// input width.
     ///
+    /// The weights are drawn on the host from a generator seeded with `seed` (torch's default
+    /// `U(-1/sqrt(fan_in), 1/sqrt(fan_in))` for weights and biases; rl8's `U(-1e-3, 1e-3)` and
+    /// zero bias for the action head), so the same seed gives the same weights on every backend
+    /// and in every thread (Burn's own initializers share one global generator per backend).
+    ///
     /// # Errors
     /// Invalid sizes, a non-`Box` observation space, or `MultiDiscrete` heads of different sizes.
     pub fn init<B: Backend>(
         &self,
         observation_space: &Space,
         action_space: &Space,
+        seed: u64,
         device: &B::Device,
     ) -> crate::Result<DefaultModel<B>> {
         self.validate()?;
@@ -104,9 +111,10 @@ impl DefaultModelConfig {
             Head::Normal { dims } => Some(Param::from_tensor(Tensor::zeros([dims], device))),
             Head::Categorical { .. } => None,
         };
+        let mut rng = StdRng::seed_from_u64(seed);
         Ok(DefaultModel {
-            policy: self.mlp(input, outputs, true, device),
-            value: self.mlp(input, 1, false, device),
+            policy: self.mlp(input, outputs, true, &mut rng, device),
+            value: self.mlp(input, 1, false, &mut rng, device),
             log_std,
             head,
         })
@@ -117,38 +125,58 @@ impl DefaultModelConfig {
         input: usize,
         output: usize,
         small_head: bool,
+        rng: &mut StdRng,
         device: &B::Device,
     ) -> Mlp<B> {
         let mut layers = Vec::with_capacity(self.hiddens.len() + 1);
         let mut width = input;
         for &h in &self.hiddens {
-            layers.push(
-                LinearConfig::new(width, h)
-                    .with_bias(self.bias)
-                    .init(device),
-            );
+            let bound = 1.0 / (width as f32).sqrt();
+            let bias = self.bias.then_some(bound);
+            layers.push(linear(width, h, bound, bias, rng, device));
             width = h;
         }
-        let head = if small_head {
+        layers.push(if small_head {
             // rl8's action heads: weights ~ U(-1e-3, 1e-3), bias 0: near-uniform initial
             // probabilities, near-zero initial means.
-            let mut linear = LinearConfig::new(width, output)
-                .with_initializer(Initializer::Uniform {
-                    min: -1e-3,
-                    max: 1e-3,
-                })
-                .init(device);
-            linear.bias = Some(Param::from_tensor(Tensor::zeros([output], device)));
-            linear
+            linear(width, output, 1e-3, Some(0.0), rng, device)
         } else {
-            LinearConfig::new(width, output).init(device)
-        };
-        layers.push(head);
+            let bound = 1.0 / (width as f32).sqrt();
+            linear(width, output, bound, Some(bound), rng, device)
+        });
         Mlp {
             layers,
             activation: self.activation.init(device),
         }
     }
+}
+
+/// A `d_input -> d_output` linear layer with weights ~ `U(-bound, bound)` and, when `bias` is
+/// `Some(b)`, a bias ~ `U(-b, b)` (zero for `b = 0`), drawn from `rng` on the host.
+fn linear<B: Backend>(
+    d_input: usize,
+    d_output: usize,
+    bound: f32,
+    bias: Option<f32>,
+    rng: &mut StdRng,
+    device: &B::Device,
+) -> Linear<B> {
+    let mut uniform = |n: usize, b: f32| -> Vec<f32> {
+        (0..n)
+            .map(|_| b * (2.0 * rng.random::<f32>() - 1.0))
+            .collect()
+    };
+    let mut layer = LinearConfig::new(d_input, d_output)
+        .with_bias(bias.is_some())
+        .with_initializer(Initializer::Zeros)
+        .init(device);
+    let weight = TensorData::new(uniform(d_input * d_output, bound), [d_input, d_output]);
+    layer.weight = Param::from_tensor(Tensor::from_data(weight, device));
+    if let Some(b) = bias {
+        let data = TensorData::new(uniform(d_output, b), [d_output]);
+        layer.bias = Some(Param::from_tensor(Tensor::from_data(data, device)));
+    }
+    layer
 }
 
 /// A multi-layer perceptron with the activation after every layer but the last.

@@ -1,0 +1,240 @@
+//! The update options behave as rl8 documents them: gradient accumulation, KL early stopping,
+//! reset cadence, schedules, evaluation, and NaN detection.
+
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::{Tensor, TensorData};
+use rl_algo::{AlgoError, AlgorithmConfig, DefaultModelConfig, ScheduleKind};
+use rl_core::{Action, DiscreteDummyEnv, Env, EnvConfig, Observation, Space, Transition};
+
+type B = Autodiff<NdArray>;
+type Device = burn::tensor::ops::Device<NdArray>;
+
+const N: usize = 8;
+const T: usize = 16;
+
+fn small() -> AlgorithmConfig {
+    AlgorithmConfig::new()
+        .with_num_envs(N)
+        .with_horizon(T)
+        .with_model(DefaultModelConfig::new().with_hiddens(vec![16, 16]))
+        .with_seed(4)
+}
+
+fn algo(
+    config: &AlgorithmConfig,
+) -> rl_algo::Algorithm<B, DiscreteDummyEnv<NdArray>, rl_algo::DefaultModel<B>> {
+    let device = Device::default();
+    let env = DiscreteDummyEnv::new(N, 11, &device).unwrap();
+    config.init::<B, _>(env, &device).unwrap()
+}
+
+fn values_of(
+    a: &rl_algo::Algorithm<B, DiscreteDummyEnv<NdArray>, rl_algo::DefaultModel<B>>,
+) -> Vec<f32> {
+    use burn::module::AutodiffModule;
+    use rl_core::Model;
+    let device = Device::default();
+    let obs = Observation::new(Tensor::<NdArray, 2>::from_data(
+        TensorData::new(
+            (0..32).map(|i| i as f32 - 16.0).collect::<Vec<_>>(),
+            [32, 1],
+        ),
+        &device,
+    ));
+    a.model()
+        .valid()
+        .forward(&obs)
+        .unwrap()
+        .values
+        .into_data()
+        .to_vec()
+        .unwrap()
+}
+
+#[test]
+fn accumulated_minibatches_give_the_whole_buffer_update() {
+    // rl8's test: accumulating over 4 minibatches equals one whole-buffer minibatch.
+    let whole = small().with_shuffle_minibatches(false);
+    let accumulated = whole
+        .clone()
+        .with_sgd_minibatch_size(Some(N * T / 4))
+        .with_accumulate_grads(true);
+    let (mut a, mut b) = (algo(&whole), algo(&accumulated));
+    for _ in 0..2 {
+        a.collect().unwrap();
+        b.collect().unwrap();
+        let (sa, sb) = (a.step().unwrap(), b.step().unwrap());
+        for key in [
+            "losses/total",
+            "losses/policy",
+            "losses/vf",
+            "monitors/kl_div",
+        ] {
+            let (x, y) = (sa.get(key).unwrap(), sb.get(key).unwrap());
+            // rl8 checks rtol 1e-5; the policy loss is a near-cancelling mean, hence an
+            // absolute floor of 1e-6.
+            assert!((x - y).abs() <= 1e-5 * x.abs() + 1e-6, "{key}: {x} vs {y}");
+        }
+        assert_eq!(sa.get("monitors/optimizer_steps"), Some(4.0));
+        assert_eq!(
+            sb.get("monitors/optimizer_steps"),
+            Some(4.0),
+            "one step per epoch"
+        );
+    }
+    for (x, y) in values_of(&a).iter().zip(values_of(&b)) {
+        assert!((x - y).abs() <= 1e-4 * x.abs().max(1.0), "{x} vs {y}");
+    }
+    // Without accumulation the same minibatches take 16 optimizer steps.
+    let mut c = algo(&accumulated.with_accumulate_grads(false));
+    c.collect().unwrap();
+    assert_eq!(
+        c.step().unwrap().get("monitors/optimizer_steps"),
+        Some(16.0)
+    );
+}
+
+#[test]
+fn kl_early_stopping_skips_the_rest_of_the_step() {
+    let config = small().with_sgd_minibatch_size(Some(N * T / 4));
+    let mut free = algo(&config);
+    free.collect().unwrap();
+    assert_eq!(
+        free.step().unwrap().get("monitors/optimizer_steps"),
+        Some(16.0)
+    );
+    // The first minibatch has KL 0 (the policy has not moved) and is applied; the second one
+    // exceeds 1.5 * 1e-12 and stops the step unapplied.
+    let mut stopped = algo(&config.with_target_kl_div(Some(1e-12)));
+    stopped.collect().unwrap();
+    let stats = stopped.step().unwrap();
+    assert_eq!(stats.get("monitors/optimizer_steps"), Some(1.0));
+    assert!(stats.get("monitors/kl_div").unwrap() > 0.0);
+}
+
+#[test]
+fn environments_reset_on_rl8s_schedule() {
+    let resets = |hper: i64| -> Vec<f64> {
+        let mut a = algo(&small().with_horizons_per_env_reset(hper));
+        (0..5)
+            .map(|_| {
+                let r = a.collect().unwrap().get("env/resets").unwrap();
+                a.step().unwrap();
+                r
+            })
+            .collect()
+    };
+    let n = N as f64;
+    assert_eq!(resets(1), vec![n; 5]);
+    assert_eq!(resets(2), vec![n, 0.0, n, 0.0, n]);
+    assert_eq!(resets(-1), vec![n, 0.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn schedules_count_environment_transitions() {
+    let per_update = (N * T) as f64;
+    let config = small()
+        .with_lr_schedule(Some(vec![(0.0, 1e-3), (2.0 * per_update, 1e-4)]))
+        .with_entropy_coeff_schedule(Some(vec![(0.0, 0.0), (4.0 * per_update, 0.4)]))
+        .with_entropy_coeff_schedule_kind(ScheduleKind::Interp);
+    let mut a = algo(&config);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        a.collect().unwrap();
+        // Evaluation does not move the schedules.
+        a.evaluate().unwrap();
+        let s = a.step().unwrap();
+        seen.push((
+            s.get("coefficients/learning_rate").unwrap(),
+            s.get("coefficients/entropy").unwrap(),
+        ));
+    }
+    let want = [
+        (1e-3, 0.0),
+        (1e-3, 0.1),
+        (1e-4, 0.2),
+        (1e-4, 0.30000000000000004),
+    ];
+    for (got, want) in seen.iter().zip(want) {
+        assert!(
+            (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-9,
+            "{seen:?}"
+        );
+    }
+}
+
+#[test]
+fn evaluation_buffers_nothing_and_is_deterministic() {
+    let mut a = algo(&small().with_horizons_per_env_reset(1));
+    let first = a.evaluate().unwrap();
+    assert!(matches!(a.step(), Err(AlgoError::NotBuffered)));
+    let mut b = algo(&small().with_horizons_per_env_reset(1).with_seed(5));
+    let _ = b.evaluate().unwrap();
+    // Same weights (seed 4) and the same reset states give the same deterministic returns.
+    let mut c = algo(&small().with_horizons_per_env_reset(1));
+    assert_eq!(
+        c.evaluate().unwrap().get("returns/mean"),
+        first.get("returns/mean")
+    );
+}
+
+/// DiscreteDummyEnv whose environment 1 returns a NaN reward at its third step.
+struct NanAtThirdStep {
+    inner: DiscreteDummyEnv<NdArray>,
+    steps: usize,
+}
+
+impl Env<NdArray> for NanAtThirdStep {
+    fn name(&self) -> &str {
+        "NanAtThirdStep"
+    }
+    fn num_envs(&self) -> usize {
+        self.inner.num_envs()
+    }
+    fn observation_space(&self) -> &Space {
+        self.inner.observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        self.inner.action_space()
+    }
+    fn device(&self) -> &Device {
+        self.inner.device()
+    }
+    fn reset(&mut self, config: Option<&EnvConfig>) -> rl_core::Result<Observation<NdArray>> {
+        self.inner.reset(config)
+    }
+    fn step(&mut self, action: &Action<NdArray>) -> rl_core::Result<Transition<NdArray>> {
+        let mut t = self.inner.step(action)?;
+        self.steps += 1;
+        if self.steps == 3 {
+            let mut r = vec![0.0f32; N];
+            r[1] = f32::NAN;
+            t.reward = Tensor::from_data(TensorData::new(r, [N]), self.device());
+        }
+        Ok(t)
+    }
+}
+
+#[test]
+fn a_nan_reward_is_reported_with_its_environment_and_step() {
+    let device = Device::default();
+    let env = NanAtThirdStep {
+        inner: DiscreteDummyEnv::new(N, 0, &device).unwrap(),
+        steps: 0,
+    };
+    let mut a = small().init::<B, _>(env, &device).unwrap();
+    match a.collect() {
+        Err(AlgoError::NonFinite { what, detail }) => {
+            assert!(
+                what.contains("reward") && what.contains("NanAtThirdStep"),
+                "{what}"
+            );
+            assert!(detail.contains("environment 1 at step 2"), "{detail}");
+        }
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+    assert!(
+        matches!(a.step(), Err(AlgoError::NotBuffered)),
+        "nothing was buffered"
+    );
+}
