@@ -346,15 +346,21 @@ where
 fn progress_line(s: &Stats) -> String {
     let g = |k: &str| s.get(k).unwrap_or(f64::NAN);
     let mut line = format!(
-        "update {:>4} | env steps {:>9} | {:>6.1} s | return {:>9.2} | len {:>6.1} | kl {:.4} | {:>8.0} tr/s",
+        "update {:>4} | env steps {:>9} | {:>6.1} s | return {:>9.2}",
         g("algorithm/steps"),
         g("env/steps"),
         g("time/wall_s"),
         g("episode/return_mean"),
-        g("episode/length_mean"),
-        g("monitors/kl_div"),
-        g("profiling/transitions_per_s"),
     );
+    // Infinite-horizon tasks have no episode length.
+    if let Some(len) = s.get("episode/length_mean") {
+        line.push_str(&format!(" | len {len:>6.1}"));
+    }
+    line.push_str(&format!(
+        " | kl {:.4} | {:>8.0} tr/s",
+        g("monitors/kl_div"),
+        g("profiling/transitions_per_s")
+    ));
     if let Some(e) = s.get("eval/episode/return_mean") {
         line.push_str(&format!(" | eval {e:.2}"));
     }
