@@ -385,7 +385,6 @@ where
         let rollout = self.rollout.take().ok_or(AlgoError::NotBuffered)?;
         let start = Instant::now();
         let (targets, obs, actions) = self.targets(rollout)?;
-        let device = targets.logp_old.device();
         let obs = Observation::<B>::from_inner(obs);
         let actions = Action::<B>::from_inner(actions);
         let c = &self.config;
@@ -411,12 +410,8 @@ where
                 value_loss: ValueLossKind::Huber,
             },
         };
-        let model = self
-            .model
-            .take()
-            .expect("the model is always present between calls");
-        let result = ppo_update(
-            model.clone(),
+        let mut stats = ppo_update(
+            &mut self.model,
             &mut self.optimizer,
             &targets,
             &settings,
@@ -436,16 +431,7 @@ where
                     values: out.values,
                 })
             },
-        );
-        let (model, mut stats) = match result {
-            Ok(ok) => ok,
-            Err(e) => {
-                self.model = Some(model);
-                return Err(e);
-            }
-        };
-        drop(device);
-        self.model = Some(model);
+        )?;
         let transitions = self.config.buffer_size();
         self.trained_steps += transitions as u64;
         let seconds = start.elapsed().as_secs_f64();

@@ -65,17 +65,17 @@ const SUM_KEYS: [&str; 5] = [
     "monitors/kl_div",
 ];
 
-/// Runs `settings.epochs` PPO epochs and returns the trained model and rl8's step statistics
-/// (means over optimizer steps) plus clip fraction, explained variance, gradient norm and the
-/// number of minibatches trained.
+/// Runs `settings.epochs` PPO epochs on the model in `slot` (trained in place, and always put
+/// back, also on error) and returns rl8's step statistics (means over optimizer steps) plus
+/// clip fraction, explained variance, gradient norm and the number of optimizer steps.
 pub(crate) fn ppo_update<B, M, O, R, F>(
-    mut model: M,
+    slot: &mut Option<M>,
     optimizer: &mut O,
     targets: &Targets<B::InnerBackend>,
     settings: &UpdateSettings,
     rng: &mut R,
     mut forward: F,
-) -> Result<(M, Stats)>
+) -> Result<Stats>
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
@@ -100,7 +100,8 @@ where
         for (i, chunk) in order.chunks(s.units_per_minibatch).enumerate() {
             let batch = (per_epoch > 1)
                 .then(|| minibatch::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
-            let out = forward(&model, batch.as_ref())?;
+            let model = slot.as_ref().expect("the model is put back after every step");
+            let out = forward(model, batch.as_ref())?;
             let pick = |t: &Tensor<B::InnerBackend, 2>| {
                 Tensor::<B, 2>::from_inner(match &batch {
                     Some(b) => t.clone().select(0, b.rows.clone()),
@@ -163,9 +164,9 @@ where
             } else {
                 losses.total
             };
-            let grads = GradientsParams::from_grads(total.backward(), &model);
+            let grads = GradientsParams::from_grads(total.backward(), model);
             let grads = if k > 1 {
-                accumulator.accumulate(&model, grads);
+                accumulator.accumulate(model, grads);
                 if !reduce {
                     continue;
                 }
@@ -174,9 +175,10 @@ where
                 grads
             };
             let (grads, norm) =
-                rl_functional::clip_grad_norm(&model, grads, s.max_grad_norm as f32);
+                rl_functional::clip_grad_norm(model, grads, s.max_grad_norm as f32);
             grad_norms.push(norm);
-            model = optimizer.step(s.learning_rate, model, grads);
+            let model = slot.take().expect("the model is put back after every step");
+            *slot = Some(optimizer.step(s.learning_rate, model, grads));
             trained += 1;
         }
     }
@@ -188,7 +190,7 @@ where
         stats.insert("monitors/grad_norm", mean);
     }
     stats.insert("monitors/optimizer_steps", trained as f64);
-    Ok((model, stats))
+    Ok(stats)
 }
 
 /// The unit and row indices of one minibatch.
