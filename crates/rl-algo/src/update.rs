@@ -100,7 +100,9 @@ where
         for (i, chunk) in order.chunks(s.units_per_minibatch).enumerate() {
             let batch = (per_epoch > 1)
                 .then(|| minibatch::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
-            let model = slot.as_ref().expect("the model is put back after every step");
+            let model = slot
+                .as_ref()
+                .expect("the model is put back after every step");
             let out = forward(model, batch.as_ref())?;
             let pick = |t: &Tensor<B::InnerBackend, 2>| {
                 Tensor::<B, 2>::from_inner(match &batch {
@@ -174,8 +176,7 @@ where
             } else {
                 grads
             };
-            let (grads, norm) =
-                rl_functional::clip_grad_norm(model, grads, s.max_grad_norm as f32);
+            let (grads, norm) = rl_functional::clip_grad_norm(model, grads, s.max_grad_norm as f32);
             grad_norms.push(norm);
             let model = slot.take().expect("the model is put back after every step");
             *slot = Some(optimizer.step(s.learning_rate, model, grads));
