@@ -18,7 +18,7 @@ use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::env::check_action;
+use crate::env::{HostAction, check_action};
 use crate::host::first_non_finite_row;
 use crate::{Action, CoreError, Env, EnvConfig, Observation, Result, Space, Transition};
 
@@ -166,8 +166,9 @@ pub trait DummyMove {
     const NAME: &'static str;
     /// The action space of one environment.
     fn action_space() -> Result<Space>;
-    /// The move of each environment for `action`, already checked against the action space.
-    fn deltas<B: Backend>(action: &Action<B>) -> Result<Vec<f32>>;
+    /// The move of each environment for `action`, already checked against the action space
+    /// and read to the host by [`check_action`].
+    fn deltas(action: HostAction) -> Result<Vec<f32>>;
 }
 
 /// Discrete moves: action `a` in `{0, 1}` moves the state by `2a - 1`.
@@ -181,9 +182,9 @@ impl DummyMove for DiscreteMove {
         Space::discrete(2)
     }
 
-    fn deltas<B: Backend>(action: &Action<B>) -> Result<Vec<f32>> {
+    fn deltas(action: HostAction) -> Result<Vec<f32>> {
         Ok(action
-            .to_host_discrete()?
+            .into_discrete()?
             .into_iter()
             // `check_action` ensured every action is 0 or 1.
             .map(|a| (2 * a - 1) as f32)
@@ -202,8 +203,8 @@ impl DummyMove for ContinuousMove {
         Space::unbounded(vec![1])
     }
 
-    fn deltas<B: Backend>(action: &Action<B>) -> Result<Vec<f32>> {
-        action.to_host_continuous()
+    fn deltas(action: HostAction) -> Result<Vec<f32>> {
+        action.into_continuous()
     }
 }
 
@@ -261,7 +262,7 @@ impl<B: Backend, M: DummyMove> Env<B> for DummyEnv<B, M> {
     }
 
     fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
-        check_action(&self.core.action_space, self.core.num_envs, action)?;
+        let action = check_action(&self.core.action_space, self.core.num_envs, action)?;
         let deltas = M::deltas(action)?;
         self.core.step(&deltas)
     }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use burn::tensor::{Bool, Tensor, backend::Backend};
 
-use crate::host::first_non_finite_row;
 use crate::{Action, CoreError, Observation, Result, Space};
 
 /// Options passed to [`Env::reset`], e.g. for domain randomisation (rl8's reset config dict).
@@ -81,8 +80,48 @@ pub trait Env<B: Backend> {
     fn step(&mut self, action: &Action<B>) -> Result<Transition<B>>;
 }
 
+/// An action batch read back to the host by [`check_action`], row-major `[num_envs, width]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostAction {
+    /// Category indices.
+    Discrete(Vec<i64>),
+    /// Real values.
+    Continuous(Vec<f32>),
+}
+
+impl HostAction {
+    /// The category indices.
+    ///
+    /// # Errors
+    /// [`CoreError::ActionKind`] for continuous values.
+    pub fn into_discrete(self) -> Result<Vec<i64>> {
+        match self {
+            Self::Discrete(v) => Ok(v),
+            Self::Continuous(_) => Err(CoreError::ActionKind {
+                expected: "discrete",
+                actual: "continuous",
+            }),
+        }
+    }
+
+    /// The real values.
+    ///
+    /// # Errors
+    /// [`CoreError::ActionKind`] for category indices.
+    pub fn into_continuous(self) -> Result<Vec<f32>> {
+        match self {
+            Self::Continuous(v) => Ok(v),
+            Self::Discrete(_) => Err(CoreError::ActionKind {
+                expected: "continuous",
+                actual: "discrete",
+            }),
+        }
+    }
+}
+
 /// Checks an action batch against an action space: its kind (discrete vs continuous), its
-/// shape `[num_envs, space.flat_dim()]` and, after reading it back to the host, its values.
+/// shape `[num_envs, space.flat_dim()]` and, after reading it back to the host once, its
+/// values, which it returns so that an environment needs no second read.
 ///
 /// Fails with [`CoreError::ActionKind`], [`CoreError::Shape`], [`CoreError::NonFinite`] (a NaN
 /// or infinite continuous action, even in an unbounded space) or [`CoreError::Space`]
@@ -96,12 +135,16 @@ pub trait Env<B: Backend> {
 /// let device = Default::default();
 /// let space = Space::discrete(2)?;
 /// let ok: Action<NdArray> = Tensor::<NdArray, 2, Int>::from_ints([[0], [1]], &device).into();
-/// assert!(check_action(&space, 2, &ok).is_ok());
+/// assert_eq!(check_action(&space, 2, &ok)?.into_discrete()?, vec![0, 1]);
 /// let bad: Action<NdArray> = Tensor::<NdArray, 2, Int>::from_ints([[0], [2]], &device).into();
 /// assert!(matches!(check_action(&space, 2, &bad), Err(CoreError::Space { .. })));
 /// # Ok::<(), CoreError>(())
 /// ```
-pub fn check_action<B: Backend>(space: &Space, num_envs: usize, action: &Action<B>) -> Result<()> {
+pub fn check_action<B: Backend>(
+    space: &Space,
+    num_envs: usize,
+    action: &Action<B>,
+) -> Result<HostAction> {
     let expected_kind = space.kind_name();
     if action.kind_name() != expected_kind {
         return Err(CoreError::ActionKind {
@@ -118,7 +161,11 @@ pub fn check_action<B: Backend>(space: &Space, num_envs: usize, action: &Action<
         });
     }
     match action {
-        Action::Discrete(_) => space.contains_discrete(&action.to_host_discrete()?),
+        Action::Discrete(_) => {
+            let values = action.to_host_discrete()?;
+            space.contains_discrete(&values)?;
+            Ok(HostAction::Discrete(values))
+        }
         Action::Continuous(_) => {
             let values = action.to_host_continuous()?;
             if let Some(index) = first_non_finite_row(&values, width) {
@@ -127,9 +174,20 @@ pub fn check_action<B: Backend>(space: &Space, num_envs: usize, action: &Action<
                     index,
                 });
             }
-            space.contains_continuous(&values)
+            space.contains_continuous(&values)?;
+            Ok(HostAction::Continuous(values))
         }
     }
+}
+
+/// The row (index along dimension 0) of the first NaN or infinite value of a row-major buffer
+/// with rows of `row_len` values: what environments report in [`CoreError::NonFinite`].
+///
+/// ```
+/// assert_eq!(rl_core::env::first_non_finite_row(&[0.0, 1.0, f32::NAN, 2.0], 2), Some(1));
+/// ```
+pub fn first_non_finite_row(values: &[f32], row_len: usize) -> Option<usize> {
+    crate::host::first_non_finite_row(values, row_len)
 }
 
 #[cfg(test)]

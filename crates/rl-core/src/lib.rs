@@ -64,7 +64,7 @@ pub use distribution::{Categorical, Normal, SquashedNormal};
 pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };
-pub use env::{Env, EnvConfig, Transition, check_action};
+pub use env::{Env, EnvConfig, HostAction, Transition, check_action};
 pub use error::{CoreError, Result};
 pub use model::*;
 pub use observation::{Observation, TensorMap};

@@ -4,7 +4,8 @@
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rl_core::{Action, CoreError, EnvConfig, Observation, Result, Space, Transition};
+use rl_core::env::first_non_finite_row;
+use rl_core::{Action, CoreError, EnvConfig, Observation, Result, Space, Transition, check_action};
 
 /// An environment error naming `env`.
 fn env_error(env: &str, message: impl Into<String>) -> CoreError {
@@ -12,14 +13,6 @@ fn env_error(env: &str, message: impl Into<String>) -> CoreError {
         env: env.to_string(),
         message: message.into(),
     }
-}
-
-/// The row (index along dimension 0) of the first non-finite value of a row-major buffer.
-fn first_non_finite_row(values: &[f32], row_len: usize) -> Option<usize> {
-    values
-        .iter()
-        .position(|v| !v.is_finite())
-        .map(|i| i / row_len.max(1))
 }
 
 /// Reads the keys of an [`EnvConfig`] over their defaults, as rl8 rebuilds its config
@@ -166,49 +159,16 @@ impl<B: Backend> Core<B> {
         out
     }
 
-    /// Fails with [`CoreError::ActionKind`] or [`CoreError::Shape`] unless `action` has the
-    /// action space's kind and shape `[num_envs, flat_dim]`.
-    fn check_action_shape(&self, action: &Action<B>) -> Result<()> {
-        let expected = self.action_space.kind_name();
-        if action.kind_name() != expected {
-            return Err(CoreError::ActionKind {
-                expected,
-                actual: action.kind_name(),
-            });
-        }
-        let width = self.action_space.flat_dim();
-        if action.dims() != [self.num_envs, width] {
-            return Err(CoreError::Shape {
-                what: format!("{} action", self.name),
-                expected: format!("[{}, {width}] (num_envs, action width)", self.num_envs),
-                actual: action.dims().to_vec(),
-            });
-        }
-        Ok(())
-    }
-
-    /// The discrete actions, read to the host once and checked against the action space (the
-    /// checks of [`rl_core::check_action`]).
+    /// The discrete actions, checked against the action space and read to the host once
+    /// ([`rl_core::check_action`]).
     pub(crate) fn discrete_actions(&self, action: &Action<B>) -> Result<Vec<i64>> {
-        self.check_action_shape(action)?;
-        let values = action.to_host_discrete()?;
-        self.action_space.contains_discrete(&values)?;
-        Ok(values)
+        check_action(&self.action_space, self.num_envs, action)?.into_discrete()
     }
 
-    /// The continuous actions, read to the host once and checked against the action space (the
-    /// checks of [`rl_core::check_action`]: a NaN or infinity is a [`CoreError::NonFinite`]).
+    /// The continuous actions, checked against the action space and read to the host once
+    /// ([`rl_core::check_action`]: a NaN or infinity is a [`CoreError::NonFinite`]).
     pub(crate) fn continuous_actions(&self, action: &Action<B>) -> Result<Vec<f32>> {
-        self.check_action_shape(action)?;
-        let values = action.to_host_continuous()?;
-        if let Some(index) = first_non_finite_row(&values, self.action_space.flat_dim()) {
-            return Err(CoreError::NonFinite {
-                what: format!("{} action", self.name),
-                index,
-            });
-        }
-        self.action_space.contains_continuous(&values)?;
-        Ok(values)
+        check_action(&self.action_space, self.num_envs, action)?.into_continuous()
     }
 
     /// The current state rows, or an error before the first reset.
