@@ -416,11 +416,11 @@ where
             &targets,
             &settings,
             &mut self.rng,
-            |model: &M, mb| {
-                let (obs, actions) = match mb {
+            |model: &M, rows| {
+                let (obs, actions) = match rows {
                     None => (obs.clone(), actions.clone()),
-                    Some(b) => {
-                        let rows = Tensor::<B, 1, Int>::from_inner(b.rows.clone());
+                    Some(rows) => {
+                        let rows = Tensor::<B, 1, Int>::from_inner(rows.clone());
                         (obs.select(rows.clone()), actions.select(rows))
                     }
                 };
@@ -540,22 +540,10 @@ where
     /// # Errors
     /// [`AlgoError::Record`] naming the file.
     pub fn load_model(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let model = self
-            .model
-            .take()
-            .expect("the model is always present between calls");
+        let model = self.model().clone();
         let device = model.devices().into_iter().next().unwrap_or_default();
-        let loaded = load_model(model.clone(), path, &device);
-        match loaded {
-            Ok(m) => {
-                self.model = Some(m);
-                Ok(())
-            }
-            Err(e) => {
-                self.model = Some(model);
-                Err(e)
-            }
-        }
+        self.model = Some(load_model(model, path, &device)?);
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use burn::config::Config;
 
-use crate::error::invalid;
+use crate::error::AlgoError;
 use crate::models::DefaultModelConfig;
 use crate::schedule::{Schedule, ScheduleKind};
 
@@ -171,24 +171,24 @@ impl AlgorithmConfig {
                 } else {
                     "must be in (0, 1)"
                 };
-                Err(invalid(field, v, rule))
+                Err(AlgoError::invalid(field, v, rule))
             }
         };
         let positive = |field: &str, v: f64| {
             if v > 0.0 && v.is_finite() {
                 Ok(())
             } else {
-                Err(invalid(field, v, "must be finite and > 0"))
+                Err(AlgoError::invalid(field, v, "must be finite and > 0"))
             }
         };
         if self.num_envs == 0 {
-            return Err(invalid("num_envs", 0, "must be > 0"));
+            return Err(AlgoError::invalid("num_envs", 0, "must be > 0"));
         }
         if self.horizon == 0 {
-            return Err(invalid("horizon", 0, "must be > 0"));
+            return Err(AlgoError::invalid("horizon", 0, "must be > 0"));
         }
         if self.horizons_per_env_reset == 0 {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 "horizons_per_env_reset",
                 0,
                 "must be != 0 (negative: reset only at the first collect)",
@@ -201,12 +201,12 @@ impl AlgorithmConfig {
             ("optimizer.beta_2", self.optimizer.beta_2),
         ] {
             if !(0.0..1.0).contains(&beta) {
-                return Err(invalid(field, beta, "must be in [0, 1)"));
+                return Err(AlgoError::invalid(field, beta, "must be in [0, 1)"));
             }
         }
         positive("optimizer.epsilon", f64::from(self.optimizer.epsilon))?;
         if self.enable_amp {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 "enable_amp",
                 true,
                 "mixed precision is not supported; train in f32",
@@ -215,7 +215,7 @@ impl AlgorithmConfig {
         if let Some(points) = &self.lr_schedule {
             Schedule::check("lr_schedule", points)?;
             if let Some(&(_, lr)) = points.iter().find(|(_, lr)| *lr <= 0.0) {
-                return Err(invalid(
+                return Err(AlgoError::invalid(
                     "lr_schedule",
                     lr,
                     "every learning rate must be > 0",
@@ -223,7 +223,7 @@ impl AlgorithmConfig {
             }
         }
         if !(self.entropy_coeff.is_finite() && self.entropy_coeff >= 0.0) {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 "entropy_coeff",
                 self.entropy_coeff,
                 "must be finite and >= 0",
@@ -232,7 +232,7 @@ impl AlgorithmConfig {
         if let Some(points) = &self.entropy_coeff_schedule {
             Schedule::check("entropy_coeff_schedule", points)?;
             if let Some(&(_, c)) = points.iter().find(|(_, c)| *c < 0.0) {
-                return Err(invalid(
+                return Err(AlgoError::invalid(
                     "entropy_coeff_schedule",
                     c,
                     "every coefficient must be >= 0",
@@ -242,21 +242,25 @@ impl AlgorithmConfig {
         unit("gae_lambda", self.gae_lambda, true)?;
         unit("gamma", self.gamma, true)?;
         if self.num_sgd_iters == 0 {
-            return Err(invalid("num_sgd_iters", 0, "must be > 0"));
+            return Err(AlgoError::invalid("num_sgd_iters", 0, "must be > 0"));
         }
         unit("clip_param", self.clip_param, false)?;
         positive("vf_clip_param", self.vf_clip_param)?;
         if let Some(c) = self.dual_clip_param
             && !(c > 1.0 && c.is_finite())
         {
-            return Err(invalid("dual_clip_param", c, "must be None or > 1"));
+            return Err(AlgoError::invalid(
+                "dual_clip_param",
+                c,
+                "must be None or > 1",
+            ));
         }
         positive("vf_coeff", self.vf_coeff)?;
         positive("max_grad_norm", self.max_grad_norm)?;
         if let Some(kl) = self.target_kl_div {
             positive("target_kl_div", kl)?;
             if self.accumulate_grads {
-                return Err(invalid(
+                return Err(AlgoError::invalid(
                     "target_kl_div",
                     kl,
                     "cannot be combined with accumulate_grads",
@@ -266,14 +270,14 @@ impl AlgorithmConfig {
         let buffer = self.buffer_size();
         let minibatch = self.minibatch_size();
         if !buffer.is_multiple_of(minibatch) {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 "sgd_minibatch_size",
                 minibatch,
                 format!("must divide num_envs * horizon = {buffer}"),
             ));
         }
         if self.accumulate_grads && self.num_minibatches() < 2 {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 "accumulate_grads",
                 true,
                 "needs more than one minibatch (sgd_minibatch_size < num_envs * horizon)",

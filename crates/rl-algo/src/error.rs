@@ -89,19 +89,14 @@ pub enum AlgoError {
 /// `Result` with [`AlgoError`].
 pub type Result<T> = std::result::Result<T, AlgoError>;
 
-/// An [`AlgoError::InvalidConfig`].
-pub(crate) fn invalid(field: &str, value: impl ToString, rule: impl ToString) -> AlgoError {
-    AlgoError::InvalidConfig {
-        field: field.to_string(),
-        value: value.to_string(),
-        rule: rule.to_string(),
-    }
-}
-
 impl AlgoError {
     /// An [`AlgoError::InvalidConfig`].
-    pub(crate) fn invalid(field: &str, value: impl ToString, rule: &str) -> Self {
-        invalid(field, value, rule)
+    pub(crate) fn invalid(field: &str, value: impl ToString, rule: impl ToString) -> Self {
+        AlgoError::InvalidConfig {
+            field: field.to_string(),
+            value: value.to_string(),
+            rule: rule.to_string(),
+        }
     }
 
     /// An [`AlgoError::Io`].

@@ -12,7 +12,7 @@ use rl_core::{
     Action, Categorical, CoreError, Distribution, Model, Normal, Observation, PolicyOutput, Space,
 };
 
-use crate::error::{AlgoError, invalid};
+use crate::error::AlgoError;
 
 /// The sizes of the default model: rl8's `hiddens`, `activation_fn` and `bias`.
 ///
@@ -47,7 +47,7 @@ impl DefaultModelConfig {
     /// An empty `hiddens` or a zero width, named as `model.hiddens`.
     pub fn validate(&self) -> crate::Result<()> {
         if self.hiddens.is_empty() || self.hiddens.contains(&0) {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 "model.hiddens",
                 format!("{:?}", self.hiddens),
                 "needs at least one layer and no zero width",

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
+use crate::error::{AlgoError, Result};
 
 /// How a [`Schedule`] moves between its points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -59,27 +59,31 @@ impl Schedule {
     /// [`AlgoError::InvalidConfig`](crate::AlgoError::InvalidConfig) naming `field`.
     pub fn check(field: &str, points: &[(f64, f64)]) -> Result<()> {
         let Some(&(first, _)) = points.first() else {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 field,
                 "[]",
                 "needs at least one (count, value) point",
             ));
         };
         if first != 0.0 {
-            return Err(invalid(field, first, "the first point's count must be 0"));
+            return Err(AlgoError::invalid(
+                field,
+                first,
+                "the first point's count must be 0",
+            ));
         }
         if let Some(&(c, v)) = points
             .iter()
             .find(|(c, v)| !c.is_finite() || !v.is_finite())
         {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 field,
                 format!("({c}, {v})"),
                 "every count and value must be finite",
             ));
         }
         if let Some(w) = points.windows(2).find(|w| w[1].0 <= w[0].0) {
-            return Err(invalid(
+            return Err(AlgoError::invalid(
                 field,
                 format!("counts {} then {}", w[0].0, w[1].0),
                 "counts must be strictly increasing",

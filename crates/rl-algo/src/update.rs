@@ -48,14 +48,6 @@ pub(crate) struct Forward<B: Backend> {
     pub values: Tensor<B, 2>,
 }
 
-/// The rows of a minibatch: `None` for the whole buffer in order (no gather needed), else the
-/// unit indices and the row indices they cover.
-#[allow(dead_code)] // `units` is for the recurrent algorithm, which gathers states per sequence.
-pub(crate) struct Minibatch<B: Backend> {
-    pub units: Tensor<B, 1, Int>,
-    pub rows: Tensor<B, 1, Int>,
-}
-
 /// The loss keys summed over accumulated minibatches (rl8's `StatTracker` sum keys).
 const SUM_KEYS: [&str; 5] = [
     "losses/policy",
@@ -81,7 +73,7 @@ where
     M: AutodiffModule<B>,
     O: Optimizer<M, B>,
     R: Rng + ?Sized,
-    F: FnMut(&M, Option<&Minibatch<B::InnerBackend>>) -> Result<Forward<B>>,
+    F: FnMut(&M, Option<&Tensor<B::InnerBackend, 1, Int>>) -> Result<Forward<B>>,
 {
     let device = targets.logp_old.device();
     let s = settings;
@@ -98,15 +90,16 @@ where
             order.shuffle(rng);
         }
         for (i, chunk) in order.chunks(s.units_per_minibatch).enumerate() {
-            let batch = (per_epoch > 1)
-                .then(|| minibatch::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
+            // `None` is the whole buffer in order: no gather needed.
+            let rows = (per_epoch > 1)
+                .then(|| minibatch_rows::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
             let model = slot
                 .as_ref()
                 .expect("the model is put back after every step");
-            let out = forward(model, batch.as_ref())?;
+            let out = forward(model, rows.as_ref())?;
             let pick = |t: &Tensor<B::InnerBackend, 2>| {
-                Tensor::<B, 2>::from_inner(match &batch {
-                    Some(b) => t.clone().select(0, b.rows.clone()),
+                Tensor::<B, 2>::from_inner(match &rows {
+                    Some(r) => t.clone().select(0, r.clone()),
                     None => t.clone(),
                 })
             };
@@ -194,20 +187,16 @@ where
     Ok(stats)
 }
 
-/// The unit and row indices of one minibatch.
-fn minibatch<B: Backend>(
+/// The row indices covered by the units of one minibatch.
+fn minibatch_rows<B: Backend>(
     units: &[usize],
     rows_per_unit: usize,
     device: &B::Device,
-) -> Minibatch<B> {
+) -> Tensor<B, 1, Int> {
     let rows: Vec<i64> = units
         .iter()
         .flat_map(|&u| (u * rows_per_unit..(u + 1) * rows_per_unit).map(|r| r as i64))
         .collect();
-    let units: Vec<i64> = units.iter().map(|&u| u as i64).collect();
-    let (nu, nr) = (units.len(), rows.len());
-    Minibatch {
-        units: Tensor::from_data(TensorData::new(units, [nu]), device),
-        rows: Tensor::from_data(TensorData::new(rows, [nr]), device),
-    }
+    let n = rows.len();
+    Tensor::from_data(TensorData::new(rows, [n]), device)
 }

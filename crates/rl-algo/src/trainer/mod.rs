@@ -16,7 +16,7 @@ use burn::tensor::backend::AutodiffBackend;
 use rl_core::{Env, Model};
 
 use crate::algorithm::Algorithm;
-use crate::error::{AlgoError, invalid};
+use crate::error::AlgoError;
 use crate::stats::Stats;
 use conditions::{Condition, HitsUpperBound};
 use metrics::MetricsCsv;
@@ -108,19 +108,23 @@ where
         let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
         if let Some(n) = config.max_updates {
             if n == 0 {
-                return Err(invalid("max_updates", 0, "must be > 0"));
+                return Err(AlgoError::invalid("max_updates", 0, "must be > 0"));
             }
             conditions.push(Box::new(HitsUpperBound::new("algorithm/steps", n as f64)?));
         }
         if let Some(n) = config.max_env_steps {
             if n == 0 {
-                return Err(invalid("max_env_steps", 0, "must be > 0"));
+                return Err(AlgoError::invalid("max_env_steps", 0, "must be > 0"));
             }
             conditions.push(Box::new(HitsUpperBound::env_steps(n)));
         }
         if let Some(s) = config.max_seconds {
             if !(s > 0.0 && s.is_finite()) {
-                return Err(invalid("max_seconds", s, "must be finite and > 0"));
+                return Err(AlgoError::invalid(
+                    "max_seconds",
+                    s,
+                    "must be finite and > 0",
+                ));
             }
             conditions.push(Box::new(HitsUpperBound::wall_seconds(s)?));
         }
@@ -133,10 +137,10 @@ where
         let hper = algorithm.config().horizons_per_env_reset;
         if let Some(every) = config.steps_per_eval {
             if every == 0 {
-                return Err(invalid("steps_per_eval", 0, "must be > 0"));
+                return Err(AlgoError::invalid("steps_per_eval", 0, "must be > 0"));
             }
             if hper > 0 && every % hper as u64 != 0 {
-                return Err(invalid(
+                return Err(AlgoError::invalid(
                     "steps_per_eval",
                     every,
                     format!("must be a multiple of horizons_per_env_reset = {hper}"),
