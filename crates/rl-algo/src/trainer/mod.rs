@@ -17,7 +17,7 @@ use rl_core::{Env, Model};
 
 use crate::algorithm::Algorithm;
 use crate::error::AlgoError;
-use crate::stats::Stats;
+use crate::stats::{ENV_STEPS_KEY, Stats, WALL_SECONDS_KEY};
 use conditions::{Condition, HitsUpperBound};
 use metrics::MetricsCsv;
 use plot::Series;
@@ -199,7 +199,7 @@ where
     /// The algorithm's errors.
     pub fn step(&mut self) -> crate::Result<Stats> {
         let mut stats = self.algorithm.collect()?;
-        let transitions = stats.get("env/steps").unwrap_or(0.0) as u64;
+        let transitions = stats.get(ENV_STEPS_KEY).unwrap_or(0.0) as u64;
         stats.extend(&self.algorithm.step()?);
         self.collects += 1;
         self.steps += 1;
@@ -302,7 +302,7 @@ where
             points: self
                 .history
                 .iter()
-                .filter_map(|s| Some((s.get("env/steps")?, s.get(key)?)))
+                .filter_map(|s| Some((s.get(ENV_STEPS_KEY)?, s.get(key)?)))
                 .collect(),
         };
         let mut all = vec![series("train", "episode/return_mean")];
@@ -324,8 +324,8 @@ where
     fn counters(&self, stats: &mut Stats) {
         stats.insert("algorithm/collects", self.collects as f64);
         stats.insert("algorithm/steps", self.steps as f64);
-        stats.insert("env/steps", self.env_steps as f64);
-        stats.insert("time/wall_s", self.start.elapsed().as_secs_f64());
+        stats.insert(ENV_STEPS_KEY, self.env_steps as f64);
+        stats.insert(WALL_SECONDS_KEY, self.start.elapsed().as_secs_f64());
     }
 
     fn progress_bar(&self) -> Option<indicatif::ProgressBar> {
