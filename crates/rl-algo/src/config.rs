@@ -154,7 +154,7 @@ impl AlgorithmConfig {
     /// names the first field that breaks one.
     ///
     /// # Errors
-    /// [`AlgoError::InvalidConfig`](crate::AlgoError::InvalidConfig) with the field, its value
+    /// [`AlgoError::InvalidConfig`] with the field, its value
     /// and the rule.
     pub fn validate(&self) -> crate::Result<()> {
         let unit = |field: &str, v: f64, lower_open: bool| {

@@ -56,7 +56,7 @@ impl Schedule {
     /// point, counts strictly increasing, every number finite.
     ///
     /// # Errors
-    /// [`AlgoError::InvalidConfig`](crate::AlgoError::InvalidConfig) naming `field`.
+    /// [`AlgoError::InvalidConfig`] naming `field`.
     pub fn check(field: &str, points: &[(f64, f64)]) -> Result<()> {
         let Some(&(first, _)) = points.first() else {
             return Err(AlgoError::invalid(
