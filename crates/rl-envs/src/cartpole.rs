@@ -1,5 +1,6 @@
-//! Cart-pole balancing: rl8's continuous-reward [`CartPole`] and Gymnasium's episodic
-//! [`CartPoleV1`], which share the physics (the Gym / Florian equations).
+//! Cart-pole balancing: rl8's continuous-reward [`CartPole`], Gymnasium's episodic
+//! [`CartPoleV1`] and its partially observed variant [`CartPoleNoVelocity`], which share the
+//! physics (the Gym / Florian equations).
 
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
@@ -239,7 +240,12 @@ pub struct CartPoleV1<B: Backend> {
     max_episode_steps: u32,
     /// Steps taken in each environment's current episode.
     elapsed: Vec<u32>,
+    /// Writes one state row's observation: all four variables, or only `x` and `theta`.
+    observe: Observe,
 }
+
+/// Writes the observation of one state row.
+type Observe = fn(&[f64], &mut Vec<f32>);
 
 /// Gymnasium's config key names of the masses.
 const GYM_MASSES: MassKeys = MassKeys {
@@ -261,12 +267,28 @@ impl<B: Backend> CartPoleV1<B> {
     /// # Errors
     /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
+        Self::build("CartPole-v1", num_envs, seed, device, false)
+    }
+
+    /// The environment named `name`, observing `[x, theta]` only if `hide_velocities`.
+    fn build(
+        name: &'static str,
+        num_envs: usize,
+        seed: u64,
+        device: &B::Device,
+        hide_velocities: bool,
+    ) -> Result<Self> {
+        let (obs_dim, observe): (usize, Observe) = if hide_velocities {
+            (2, |s, out| out.extend([s[0] as f32, s[2] as f32]))
+        } else {
+            (4, |s, out| out.extend(s.iter().map(|&v| v as f32)))
+        };
         let core = Core::new(
-            "CartPole-v1",
+            name,
             num_envs,
             seed,
             device,
-            (4, 4),
+            (4, obs_dim),
             Space::discrete(2)?,
         )?;
         let physics = Physics::from_config(&core.config(None), &GYM_MASSES, 10.0)?;
@@ -275,16 +297,13 @@ impl<B: Backend> CartPoleV1<B> {
             physics,
             max_episode_steps: Self::MAX_EPISODE_STEPS,
             elapsed: vec![0; num_envs],
+            observe,
         })
     }
 
     /// The time limit in force (`max_episode_steps` of the last reset).
     pub fn max_episode_steps(&self) -> u32 {
         self.max_episode_steps
-    }
-
-    fn observe(s: &[f64], out: &mut Vec<f32>) {
-        out.extend(s.iter().map(|&v| v as f32));
     }
 
     /// Overwrites one state row with a fresh draw from U(-0.05, 0.05).
@@ -307,7 +326,7 @@ impl<B: Backend> CartPoleV1<B> {
                 Self::draw_initial(core, &mut state);
                 state
             },
-            Self::observe,
+            self.observe,
         ))
     }
 
@@ -315,6 +334,7 @@ impl<B: Backend> CartPoleV1<B> {
         let actions = self.core.discrete_actions(action)?;
         let mut next = self.core.state()?.to_vec();
         let n = self.core.num_envs;
+        let observe = self.observe;
         let mut elapsed = self.elapsed.clone();
         let mut terminated = vec![false; n];
         let mut truncated = vec![false; n];
@@ -327,7 +347,7 @@ impl<B: Backend> CartPoleV1<B> {
                 -self.physics.force_mag
             };
             self.physics.step(s, force);
-            Self::observe(s, &mut final_obs);
+            observe(s, &mut final_obs);
             elapsed[row] += 1;
             terminated[row] =
                 s[0].abs() > Self::X_THRESHOLD || s[2].abs() > Self::THETA_THRESHOLD_RADIANS;
@@ -336,7 +356,7 @@ impl<B: Backend> CartPoleV1<B> {
                 Self::draw_initial(&mut self.core, s);
                 elapsed[row] = 0;
             }
-            Self::observe(s, &mut obs);
+            observe(s, &mut obs);
         }
         let any_done = terminated.iter().chain(&truncated).any(|&d| d);
         let out = StepOutput {
@@ -353,6 +373,66 @@ impl<B: Backend> CartPoleV1<B> {
 }
 
 impl_env!(CartPoleV1);
+
+/// [`CartPoleV1`] without the velocities: the same environment, but each observation keeps
+/// only the cart position and the pole angle, so the state is only partially observed (a
+/// memory task: a policy must infer the velocities from past observations, e.g. with a
+/// recurrent network).
+///
+/// * **Observation**: an unbounded `Box` of shape `[2]`: `[x, theta]` (columns 0 and 2 of
+///   [`CartPoleV1`]'s observation), in `obs` and in `final_obs` alike.
+/// * Everything else is [`CartPoleV1`]'s, computed by the same code: the action, dynamics,
+///   reward, termination and truncation (on the full state), auto-reset, reset draws and
+///   config keys (including `max_episode_steps`). With the same seed and actions it follows
+///   exactly the trajectory of a [`CartPoleV1`].
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Int, Tensor};
+/// use rl_core::Env;
+/// use rl_envs::CartPoleNoVelocity;
+///
+/// let device = Default::default();
+/// let mut env = CartPoleNoVelocity::<NdArray>::new(3, 0, &device)?;
+/// assert_eq!(env.name(), "CartPole-v1-NoVelocity");
+/// let obs = env.reset(None)?;
+/// assert_eq!(obs.features.dims(), [3, 2]);
+/// let right = Tensor::<NdArray, 2, Int>::ones([3, 1], &device).into();
+/// let step = env.step(&right)?;
+/// assert_eq!(step.obs.features.dims(), [3, 2]);
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct CartPoleNoVelocity<B: Backend> {
+    inner: CartPoleV1<B>,
+}
+
+impl<B: Backend> CartPoleNoVelocity<B> {
+    /// `num_envs` cart-poles (at least 1) whose resets draw from a generator seeded with
+    /// `seed`. Call [`rl_core::Env::reset`] before the first step.
+    ///
+    /// # Errors
+    /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
+    pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
+        let inner = CartPoleV1::build("CartPole-v1-NoVelocity", num_envs, seed, device, true)?;
+        Ok(Self { inner })
+    }
+
+    /// The time limit in force (`max_episode_steps` of the last reset).
+    pub fn max_episode_steps(&self) -> u32 {
+        self.inner.max_episode_steps()
+    }
+
+    fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        self.inner.reset_batch(config)
+    }
+
+    fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
+        self.inner.step_batch(action)
+    }
+}
+
+impl_env!(CartPoleNoVelocity, inner.core);
 
 #[cfg(test)]
 mod tests {

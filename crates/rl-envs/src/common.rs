@@ -1,4 +1,4 @@
-//! What the four environments share (crate-private): the batch bookkeeping, config parsing,
+//! What the environments share (crate-private): the batch bookkeeping, config parsing,
 //! random draws, action reading and building the step tensors from host buffers.
 
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
@@ -282,29 +282,33 @@ pub(crate) struct StepOutput {
     pub(crate) final_obs: Option<Vec<f32>>,
 }
 
-/// Implements [`rl_core::Env`] for an environment struct with a `core: Core<B>` field and the
-/// inherent methods `reset_batch` and `step_batch`.
+/// Implements [`rl_core::Env`] for an environment struct with a `core: Core<B>` field (or the
+/// [`Core`] at the given field path, e.g. `inner.core`) and the inherent methods `reset_batch`
+/// and `step_batch`.
 macro_rules! impl_env {
     ($env:ident) => {
+        impl_env!($env, core);
+    };
+    ($env:ident, $($core:ident).+) => {
         impl<B: burn::tensor::backend::Backend> rl_core::Env<B> for $env<B> {
             fn name(&self) -> &str {
-                self.core.name
+                self.$($core).+.name
             }
 
             fn num_envs(&self) -> usize {
-                self.core.num_envs
+                self.$($core).+.num_envs
             }
 
             fn observation_space(&self) -> &rl_core::Space {
-                &self.core.observation_space
+                &self.$($core).+.observation_space
             }
 
             fn action_space(&self) -> &rl_core::Space {
-                &self.core.action_space
+                &self.$($core).+.action_space
             }
 
             fn device(&self) -> &B::Device {
-                &self.core.device
+                &self.$($core).+.device
             }
 
             fn reset(

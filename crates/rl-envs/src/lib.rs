@@ -9,8 +9,10 @@
 //! |---|---|---|---|---|---|
 //! | [`CartPole`] | `"CartPole"` | rl8 `examples/cartpole` | `[5]` | `Discrete(3)` | infinite horizon |
 //! | [`CartPoleV1`] | `"CartPole-v1"` | Gymnasium `CartPole-v1` | `[4]` | `Discrete(2)` | terminate, truncate at 500, auto-reset |
+//! | [`CartPoleNoVelocity`] | `"CartPole-v1-NoVelocity"` | `CartPole-v1` observing `[x, theta]` only (memory task) | `[2]` | `Discrete(2)` | as `CartPole-v1` |
 //! | [`Pendulum`] | `"Pendulum"` | rl8 `examples/pendulum` (Gym's dynamics) | `[3]` | unbounded `Box [1]` | infinite horizon |
 //! | [`MountainCar`] | `"MountainCar"` | rl8 `examples/mountain_car` | `[2]` | `Discrete(3)` | infinite horizon |
+//! | [`Recall`] | `"Recall"` | cue-recall memory task | `[3]` | `Discrete(2)` | terminate every `length` (4) steps, auto-reset |
 //!
 //! Common rules:
 //!
@@ -58,7 +60,9 @@ mod cartpole;
 mod common;
 mod mountain_car;
 mod pendulum;
+mod recall;
 
-pub use cartpole::{CartPole, CartPoleV1};
+pub use cartpole::{CartPole, CartPoleNoVelocity, CartPoleV1};
 pub use mountain_car::MountainCar;
 pub use pendulum::Pendulum;
+pub use recall::Recall;

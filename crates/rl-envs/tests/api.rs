@@ -1,10 +1,11 @@
 //! The public behaviour of every environment through `rl_core::Env`: construction, spaces,
-//! errors, seeding and CartPole-v1's episodes.
+//! errors, seeding and CartPole-v1's episodes (the memory tasks' own behaviour is in
+//! `memory.rs`).
 
 use burn::backend::NdArray;
 use burn::tensor::{Bool, Int, Tensor};
 use rl_core::{Action, CoreError, Env, EnvConfig, Observation, Space};
-use rl_envs::{CartPole, CartPoleV1, MountainCar, Pendulum};
+use rl_envs::{CartPole, CartPoleNoVelocity, CartPoleV1, MountainCar, Pendulum, Recall};
 
 type B = NdArray<f32>;
 
@@ -20,11 +21,22 @@ fn make(name: &str, num_envs: usize, seed: u64) -> rl_core::Result<Box<dyn Env<B
         "CartPole-v1" => Box::new(CartPoleV1::<B>::new(num_envs, seed, &device)?),
         "Pendulum" => Box::new(Pendulum::<B>::new(num_envs, seed, &device)?),
         "MountainCar" => Box::new(MountainCar::<B>::new(num_envs, seed, &device)?),
+        "CartPole-v1-NoVelocity" => {
+            Box::new(CartPoleNoVelocity::<B>::new(num_envs, seed, &device)?)
+        }
+        "Recall" => Box::new(Recall::<B>::new(num_envs, seed, &device)?),
         other => panic!("no env {other}"),
     })
 }
 
-const NAMES: [&str; 4] = ["CartPole", "CartPole-v1", "Pendulum", "MountainCar"];
+const NAMES: [&str; 6] = [
+    "CartPole",
+    "CartPole-v1",
+    "Pendulum",
+    "MountainCar",
+    "CartPole-v1-NoVelocity",
+    "Recall",
+];
 
 fn features(obs: &Observation<B>) -> Vec<f32> {
     obs.features.clone().into_data().to_vec::<f32>().unwrap()
@@ -79,6 +91,8 @@ fn names_spaces_and_shapes() {
         ("CartPole-v1", 4, Space::Discrete { n: 2 }),
         ("Pendulum", 3, Space::unbounded(vec![1]).unwrap()),
         ("MountainCar", 2, Space::Discrete { n: 3 }),
+        ("CartPole-v1-NoVelocity", 2, Space::Discrete { n: 2 }),
+        ("Recall", 3, Space::Discrete { n: 2 }),
     ];
     for (name, obs_dim, action_space) in expected {
         let mut env = make(name, 3, 0).unwrap();
@@ -102,6 +116,7 @@ fn names_spaces_and_shapes() {
     assert_eq!(Pendulum::<B>::MAX_HORIZON, 512);
     assert_eq!(MountainCar::<B>::MAX_HORIZON, 512);
     assert_eq!(CartPoleV1::<B>::MAX_EPISODE_STEPS, 500);
+    assert_eq!(Recall::<B>::DEFAULT_LENGTH, 4);
 }
 
 #[test]
@@ -128,7 +143,13 @@ fn step_before_reset_is_an_error() {
 
 #[test]
 fn bad_actions_are_errors() {
-    for name in ["CartPole", "CartPole-v1", "MountainCar"] {
+    for name in [
+        "CartPole",
+        "CartPole-v1",
+        "MountainCar",
+        "CartPole-v1-NoVelocity",
+        "Recall",
+    ] {
         let mut env = make(name, 2, 0).unwrap();
         env.reset(None).unwrap();
         let n = env.action_space().num_categories().unwrap()[0] as i64;
@@ -183,6 +204,8 @@ fn non_finite_config_names_the_key() {
         ("CartPole-v1", "tau"),
         ("Pendulum", "dt"),
         ("MountainCar", "goal_velocity"),
+        ("CartPole-v1-NoVelocity", "masspole"),
+        ("Recall", "length"),
     ];
     for (name, key) in keys {
         let mut env = make(name, 2, 0).unwrap();
