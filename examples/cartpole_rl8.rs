@@ -32,7 +32,7 @@ impl Experiment for CartPoleRl8 {
             .with_max_updates(Some(args.max_updates.unwrap_or(40)))
             .with_steps_per_eval(Some(5))
             .with_out_dir(Some(args.out_dir("cartpole_rl8").display().to_string()));
-        common::train(algorithm, trainer, None)?;
+        common::train(algorithm, common::describe(&config), trainer, None)?;
         Ok(())
     }
 }

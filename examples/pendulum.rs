@@ -31,7 +31,7 @@ impl Experiment for PendulumExample {
             .with_max_updates(Some(args.max_updates.unwrap_or(100)))
             .with_steps_per_eval(Some(8))
             .with_out_dir(Some(args.out_dir("pendulum").display().to_string()));
-        common::train(algorithm, trainer, None)?;
+        common::train(algorithm, common::describe(&config), trainer, None)?;
         Ok(())
     }
 }

@@ -1,7 +1,10 @@
 //! The examples' PPO configs, shared with the benchmarks (`benches/ppo.rs`).
 
 use burn::nn::activation::ActivationConfig;
-use rl::algo::{AlgorithmConfig, DefaultModelConfig, OptimizerConfig};
+use rl::algo::{
+    AlgorithmConfig, DefaultModelConfig, OptimizerConfig, RecurrentAlgorithmConfig,
+    RecurrentModelConfig,
+};
 
 /// The mean episode return at which CartPole-v1 counts as solved.
 pub const CARTPOLE_TARGET: f64 = 475.0;
@@ -41,4 +44,48 @@ pub fn pendulum() -> AlgorithmConfig {
         .with_horizon(128)
         .with_horizons_per_env_reset(4)
         .with_num_envs(256)
+}
+
+/// CartPole-v1 without velocities, recurrent PPO with an LSTM of 64: 16 environments x 32 steps
+/// per update, sequences of 8 steps in minibatches of 16 sequences, 4 epochs, Adam 1e-3, gamma
+/// 0.99. The environments reset themselves and a state is reset only when its episode ends
+/// (`horizons_per_env_reset = seqs_per_state_reset = -1`).
+pub fn cartpole_no_velocity() -> RecurrentAlgorithmConfig {
+    RecurrentAlgorithmConfig::new()
+        .with_ppo(
+            AlgorithmConfig::new()
+                .with_num_envs(16)
+                .with_horizon(32)
+                .with_horizons_per_env_reset(-1)
+                .with_sgd_minibatch_size(Some(16))
+                .with_gamma(0.99)
+                .with_gae_lambda(0.95)
+                .with_vf_coeff(0.5)
+                .with_max_grad_norm(0.5)
+                .with_optimizer(OptimizerConfig::new().with_learning_rate(1e-3)),
+        )
+        .with_seq_len(8)
+        .with_seqs_per_state_reset(-1)
+        .with_model(RecurrentModelConfig::new().with_hidden_size(64))
+}
+
+/// The recall task (`rl_envs::Recall`, episodes of 4 steps): 32 environments x 16 steps per
+/// update, one sequence per episode (`seq_len` 4, aligned with the episodes because all
+/// environments start together), an LSTM of 32, 4 minibatches, Adam 3e-3, gamma 0.99.
+pub fn recall() -> RecurrentAlgorithmConfig {
+    RecurrentAlgorithmConfig::new()
+        .with_ppo(
+            AlgorithmConfig::new()
+                .with_num_envs(32)
+                .with_horizon(16)
+                .with_horizons_per_env_reset(-1)
+                .with_sgd_minibatch_size(Some(32))
+                .with_gamma(0.99)
+                .with_vf_coeff(0.5)
+                .with_max_grad_norm(0.5)
+                .with_optimizer(OptimizerConfig::new().with_learning_rate(3e-3)),
+        )
+        .with_seq_len(4)
+        .with_seqs_per_state_reset(-1)
+        .with_model(RecurrentModelConfig::new().with_hidden_size(32))
 }

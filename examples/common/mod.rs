@@ -16,15 +16,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::error::Error;
 use std::path::PathBuf;
 
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, ValueEnum};
 use rl::algo::trainer::conditions::Condition;
-use rl::algo::{Algorithm, AlgorithmConfig, Trainer, TrainerConfig};
-use rl::core::{Env, Model};
+use rl::algo::{AlgorithmConfig, RecurrentAlgorithmConfig, Trainable, Trainer, TrainerConfig};
 
 /// The flags every example takes; each defaults to the example's own config.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 pub struct Args {
     /// The Burn backend to train on.
     #[arg(long, value_enum, default_value_t = BackendArg::Ndarray)]
@@ -83,6 +81,24 @@ impl Args {
         config
     }
 
+    /// A recurrent example's config with the flags applied (`--hidden` takes the LSTM size
+    /// from its first entry).
+    pub fn apply_recurrent(
+        &self,
+        mut config: RecurrentAlgorithmConfig,
+    ) -> RecurrentAlgorithmConfig {
+        let hidden = self.hidden.as_ref().and_then(|h| h.first().copied());
+        config.ppo = Args {
+            hidden: None,
+            ..self.clone()
+        }
+        .apply(config.ppo);
+        if let Some(h) = hidden {
+            config.model.hidden_size = h;
+        }
+        config
+    }
+
     /// The output directory: `--out`, or `out/<example>`.
     pub fn out_dir(&self, example: &str) -> PathBuf {
         self.out
@@ -122,28 +138,23 @@ pub fn dispatch(backend: BackendArg, experiment: &impl Experiment) -> Result<(),
     }
 }
 
+/// How a feed-forward run is described: sizes and seed.
+pub fn describe(c: &AlgorithmConfig) -> String {
+    format!(
+        "PPO with {} envs x {} steps per update, hidden {:?}, seed {}",
+        c.num_envs, c.horizon, c.model.hiddens, c.seed
+    )
+}
+
 /// Trains until `stop` (or the trainer's limits) holds, writes the outputs and says where.
-/// Returns the last update's statistics.
-pub fn train<B, E, M>(
-    algorithm: Algorithm<B, E, M>,
+/// `what` describes the run. Returns the last update's statistics.
+pub fn train<A: Trainable>(
+    algorithm: A,
+    what: String,
     trainer: TrainerConfig,
     stop: Option<Box<dyn Condition>>,
-) -> Result<rl::algo::Stats, Box<dyn Error>>
-where
-    B: AutodiffBackend,
-    E: Env<B::InnerBackend>,
-    M: Model<B> + AutodiffModule<B>,
-    M::InnerModule: Model<B::InnerBackend>,
-{
-    let c = algorithm.config();
-    println!(
-        "training PPO on {} with {} envs x {} steps per update, hidden {:?}, seed {}",
-        algorithm.env().name(),
-        c.num_envs,
-        c.horizon,
-        c.model.hiddens,
-        c.seed
-    );
+) -> Result<rl::algo::Stats, Box<dyn Error>> {
+    println!("training {what} on {}", algorithm.env_name());
     let out = trainer.out_dir.clone();
     let mut trainer = Trainer::new(algorithm, trainer)?;
     if let Some(stop) = stop {

@@ -9,23 +9,16 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Bool, Int, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rl_core::{Action, Distribution, Env, EnvConfig, Model, Observation};
-use rl_functional::host::{read_bool, read_f32};
-use rl_functional::{PpoLossConfig, Trajectories, ValueLossKind, gae, normalize};
+use burn::tensor::{Int, Tensor};
+use rl_core::{Action, Distribution, Env, EnvConfig, Model, Observation, PolicyOutput};
 
+use crate::collect::{Acting, Inner, Runner};
 use crate::config::AlgorithmConfig;
 use crate::error::{AlgoError, Result};
 use crate::models::DefaultModel;
-use crate::rollout::{Episodes, RewardNormalizer, Rollout, summary};
-use crate::schedule::Schedule;
 use crate::stats::Stats;
-use crate::update::{Forward, Targets, UpdateSettings, ppo_update};
+use crate::update::Forward;
 
-/// The acting (non-autodiff) backend of `B`.
-type Inner<B> = <B as AutodiffBackend>::InnerBackend;
 /// The acting copy of the model `M`.
 type Actor<B, M> = <M as AutodiffModule<B>>::InnerModule;
 
@@ -63,20 +56,9 @@ where
     M: Model<B> + AutodiffModule<B>,
     Actor<B, M>: Model<Inner<B>>,
 {
-    config: AlgorithmConfig,
-    env: E,
+    runner: Runner<B, E>,
     model: Option<M>,
     optimizer: OptimizerAdaptor<Adam, M, B>,
-    rng: StdRng,
-    lr: Schedule,
-    entropy: Schedule,
-    horizons: u64,
-    trained_steps: u64,
-    last_obs: Option<Observation<Inner<B>>>,
-    rollout: Option<Rollout<Inner<B>>>,
-    normalizer: RewardNormalizer,
-    episodes: Episodes,
-    collect_seconds: f64,
 }
 
 impl AlgorithmConfig {
@@ -101,6 +83,40 @@ impl AlgorithmConfig {
         )?;
         Algorithm::with_model(self.clone(), env, model)
     }
+
+    /// Adam with these settings (torch's defaults).
+    pub(crate) fn adam<B: AutodiffBackend, M: AutodiffModule<B>>(
+        &self,
+    ) -> OptimizerAdaptor<Adam, M, B> {
+        AdamConfig::new()
+            .with_beta_1(self.optimizer.beta_1)
+            .with_beta_2(self.optimizer.beta_2)
+            .with_epsilon(self.optimizer.epsilon)
+            .init()
+    }
+}
+
+/// The feed-forward model acting: one forward pass per step, no state.
+struct FeedForward<'a, M>(&'a M);
+
+impl<B: Backend, M: Model<B>> Acting<B> for FeedForward<'_, M> {
+    type Dist = M::Dist;
+
+    fn act(&mut self, obs: &Observation<B>, _t: usize) -> Result<PolicyOutput<B, M::Dist>> {
+        Ok(self.0.forward(obs)?)
+    }
+
+    fn final_values(&self, obs: &Observation<B>, _rows: Tensor<B, 1, Int>) -> Result<Tensor<B, 2>> {
+        Ok(self.0.forward(obs)?.values)
+    }
+
+    fn episodes_ended(&mut self, _done: &[bool]) -> Result<()> {
+        Ok(())
+    }
+
+    fn bootstrap_values(&self, obs: &Observation<B>) -> Result<Tensor<B, 2>> {
+        Ok(self.0.forward(obs)?.values)
+    }
 }
 
 impl<B, E, M> Algorithm<B, E, M>
@@ -118,39 +134,16 @@ where
     /// the environment's batch size differs from `num_envs`.
     pub fn with_model(config: AlgorithmConfig, env: E, model: M) -> Result<Self> {
         config.validate()?;
-        if env.num_envs() != config.num_envs {
-            return Err(AlgoError::Mismatch {
-                what: format!("environment `{}`: num_envs", env.name()),
-                expected: format!("{} (config.num_envs)", config.num_envs),
-                actual: env.num_envs().to_string(),
-            });
-        }
-        let optimizer = AdamConfig::new()
-            .with_beta_1(config.optimizer.beta_1)
-            .with_beta_2(config.optimizer.beta_2)
-            .with_epsilon(config.optimizer.epsilon)
-            .init();
         Ok(Self {
-            lr: config.lr_schedule()?,
-            entropy: config.entropy_schedule()?,
-            rng: StdRng::seed_from_u64(config.seed),
-            normalizer: RewardNormalizer::new(config.num_envs, config.gamma),
-            episodes: Episodes::new(config.num_envs),
-            config,
-            env,
+            optimizer: config.adam(),
+            runner: Runner::new(config, env)?,
             model: Some(model),
-            optimizer,
-            horizons: 0,
-            trained_steps: 0,
-            last_obs: None,
-            rollout: None,
-            collect_seconds: 0.0,
         })
     }
 
     /// The config.
     pub fn config(&self) -> &AlgorithmConfig {
-        &self.config
+        &self.runner.config
     }
 
     /// The model being trained.
@@ -163,27 +156,27 @@ where
 
     /// The environments.
     pub fn env(&self) -> &E {
-        &self.env
+        &self.runner.env
     }
 
     /// Collect calls so far, evaluation collects included (rl8's `state.horizons`).
     pub fn horizons(&self) -> u64 {
-        self.horizons
+        self.runner.horizons
     }
 
     /// Environment transitions trained on so far (the schedules' count).
     pub fn trained_steps(&self) -> u64 {
-        self.trained_steps
+        self.runner.trained_steps
     }
 
     /// The learning rate the next `step()` uses.
     pub fn learning_rate(&self) -> f64 {
-        self.lr.value(self.trained_steps)
+        self.runner.lr.value(self.runner.trained_steps)
     }
 
     /// The entropy coefficient the next `step()` uses.
     pub fn entropy_coeff(&self) -> f64 {
-        self.entropy.value(self.trained_steps)
+        self.runner.entropy.value(self.runner.trained_steps)
     }
 
     /// Collects one horizon with the stochastic policy and buffers it for [`step`](Self::step).
@@ -228,144 +221,9 @@ where
         env_config: Option<&EnvConfig>,
         deterministic: bool,
     ) -> Result<Stats> {
-        let start = Instant::now();
-        let n = self.config.num_envs;
-        let horizon = self.config.horizon;
-        let hper = self.config.horizons_per_env_reset;
-        let scheduled = hper > 0 && self.horizons.is_multiple_of(hper as u64);
-        let reset = scheduled || self.last_obs.is_none();
-        let mut obs = match self.last_obs.take() {
-            Some(obs) if !reset => obs,
-            _ => {
-                let obs = self.env.reset(env_config)?;
-                self.episodes.reset();
-                self.normalizer.reset();
-                obs
-            }
-        };
-        obs.check_finite("observation after reset")?;
         let actor = self.model().valid();
-        let mut rollout = (!deterministic).then(|| Rollout::new(n, horizon));
-        let mut horizon_returns = vec![0.0f64; n];
-        let mut all_rewards = Vec::with_capacity(n * horizon);
-        self.episodes.take_count();
-        for t in 0..horizon {
-            let out = actor.forward(&obs)?;
-            let actions = if deterministic {
-                out.dist.mode()
-            } else {
-                out.dist.sample(&mut self.rng)
-            };
-            let step = self.env.step(&actions)?;
-            let what = |thing: &str| format!("{thing} of `{}`", self.env.name());
-            let rewards = read_f32(step.reward.clone(), "collect", "reward")?;
-            if rewards.len() != n {
-                return Err(AlgoError::Mismatch {
-                    what: what("reward"),
-                    expected: format!("[{n}]"),
-                    actual: format!("[{}]", rewards.len()),
-                });
-            }
-            if let Some(i) = rewards.iter().position(|r| !r.is_finite()) {
-                return Err(AlgoError::NonFinite {
-                    what: what("reward"),
-                    detail: format!(
-                        "environment {i} at step {t} of collect {}: {}",
-                        self.horizons, rewards[i]
-                    ),
-                });
-            }
-            step.obs.check_finite(&what("observation"))?;
-            let terminated = read_bool(step.terminated.clone(), "collect", "terminated")?;
-            let truncated = read_bool(step.truncated.clone(), "collect", "truncated")?;
-            let done: Vec<bool> = terminated
-                .iter()
-                .zip(&truncated)
-                .map(|(a, b)| *a || *b)
-                .collect();
-            if let Some(r) = rollout.as_mut() {
-                let logp = out.dist.log_prob(&actions)?;
-                let cut: Vec<i64> = (0..n)
-                    .filter(|&i| truncated[i] && !terminated[i])
-                    .map(|i| i as i64)
-                    .collect();
-                if !cut.is_empty() {
-                    let Some(final_obs) = &step.final_obs else {
-                        return Err(AlgoError::Mismatch {
-                            what: what("truncated step"),
-                            expected: "final_obs (the pre-reset observation) to bootstrap from"
-                                .into(),
-                            actual: "None".into(),
-                        });
-                    };
-                    let device = final_obs.features.device();
-                    let rows = cut.len();
-                    let idx = Tensor::<Inner<B>, 1, Int>::from_data(
-                        TensorData::new(cut.clone(), [rows]),
-                        &device,
-                    );
-                    let finals = final_obs.select(idx);
-                    finals.check_finite(&what("final observation"))?;
-                    let v = read_f32(actor.forward(&finals)?.values, "collect", "final values")?;
-                    r.truncated_values
-                        .extend(cut.iter().zip(v).map(|(&i, v)| (t * n + i as usize, v)));
-                }
-                r.obs.push(obs);
-                r.actions.push(actions);
-                r.logp.push(logp);
-                r.values.push(out.values);
-                r.rewards.extend_from_slice(&rewards);
-                r.done.extend_from_slice(&done);
-                r.terminated.extend_from_slice(&terminated);
-                self.normalizer.observe(&rewards, &done);
-            }
-            for (ret, &x) in horizon_returns.iter_mut().zip(&rewards) {
-                *ret += f64::from(x);
-            }
-            all_rewards.extend(rewards.iter().map(|&x| f64::from(x)));
-            self.episodes.observe(&rewards, &done, deterministic);
-            obs = step.obs;
-        }
-        if let Some(mut r) = rollout {
-            r.values.push(actor.forward(&obs)?.values);
-            self.rollout = Some(r);
-        }
-        self.last_obs = Some(obs);
-        self.horizons += 1;
-
-        let seconds = start.elapsed().as_secs_f64();
-        if !deterministic {
-            self.collect_seconds = seconds;
-        }
-        let mut stats = Stats::new();
-        stats.insert("env/resets", if reset { n as f64 } else { 0.0 });
-        stats.insert("env/steps", (n * horizon) as f64);
-        stats.insert("profiling/collect_ms", seconds * 1e3);
-        stats.insert(
-            "profiling/collect_transitions_per_s",
-            (n * horizon) as f64 / seconds,
-        );
-        for (prefix, values) in [
-            ("returns", summary(horizon_returns.into_iter())),
-            ("rewards", summary(all_rewards.into_iter())),
-        ] {
-            for (name, v) in ["min", "max", "mean", "std"].iter().zip(values) {
-                stats.insert(format!("{prefix}/{name}"), v);
-            }
-        }
-        stats.insert("episode/count", self.episodes.take_count() as f64);
-        match self.episodes.means(deterministic) {
-            Some((ret, len)) => {
-                stats.insert("episode/return_mean", ret);
-                stats.insert("episode/length_mean", len);
-            }
-            None if !self.episodes.ever_finished => {
-                let mean = stats.get("returns/mean").unwrap_or(f64::NAN);
-                stats.insert("episode/return_mean", mean);
-            }
-            None => {}
-        }
-        Ok(stats)
+        self.runner
+            .collect(&mut FeedForward(&actor), env_config, deterministic)
     }
 
     /// rl8's `step()`: GAE over the buffered horizon (with the running reward scale), advantage
@@ -382,45 +240,24 @@ where
     /// [`AlgoError::NotBuffered`] without a training collect since the last step;
     /// [`AlgoError::NonFinite`] if a loss is NaN or infinite (that minibatch is not applied).
     pub fn step(&mut self) -> Result<Stats> {
-        let rollout = self.rollout.take().ok_or(AlgoError::NotBuffered)?;
+        let rollout = self.runner.rollout.take().ok_or(AlgoError::NotBuffered)?;
         let start = Instant::now();
-        let (targets, obs, actions) = self.targets(rollout)?;
+        let (targets, obs, actions) = self.runner.targets(rollout)?;
         let obs = Observation::<B>::from_inner(obs);
         let actions = Action::<B>::from_inner(actions);
-        let c = &self.config;
-        let learning_rate = self.lr.value(self.trained_steps);
-        let entropy_coeff = self.entropy.value(self.trained_steps);
-        let settings = UpdateSettings {
-            epochs: c.num_sgd_iters,
-            units: c.buffer_size(),
-            rows_per_unit: 1,
-            units_per_minibatch: c.minibatch_size(),
-            shuffle: c.shuffle_minibatches,
-            accumulate: c.accumulate_grads,
-            target_kl: c.target_kl_div,
-            max_grad_norm: c.max_grad_norm,
-            learning_rate,
-            loss: PpoLossConfig {
-                clip_param: c.clip_param as f32,
-                dual_clip_param: c.dual_clip_param.map(|x| x as f32),
-                entropy_coeff: entropy_coeff as f32,
-                vf_clip_param: Some(c.vf_clip_param as f32),
-                vf_coeff: c.vf_coeff as f32,
-                value_clip: None,
-                value_loss: ValueLossKind::Huber,
-            },
-        };
-        let mut stats = ppo_update(
+        let units = self.runner.config.buffer_size();
+        self.runner.update(
             &mut self.model,
             &mut self.optimizer,
             &targets,
-            &settings,
-            &mut self.rng,
-            |model: &M, rows| {
-                let (obs, actions) = match rows {
+            units,
+            1,
+            start,
+            |model: &M, batch| {
+                let (obs, actions) = match batch {
                     None => (obs.clone(), actions.clone()),
-                    Some(rows) => {
-                        let rows = Tensor::<B, 1, Int>::from_inner(rows.clone());
+                    Some(b) => {
+                        let rows = Tensor::<B, 1, Int>::from_inner(b.rows.clone());
                         (obs.select(rows.clone()), actions.select(rows))
                     }
                 };
@@ -431,98 +268,7 @@ where
                     values: out.values,
                 })
             },
-        )?;
-        let transitions = self.config.buffer_size();
-        self.trained_steps += transitions as u64;
-        let seconds = start.elapsed().as_secs_f64();
-        stats.insert("coefficients/entropy", entropy_coeff);
-        stats.insert("coefficients/vf", self.config.vf_coeff);
-        stats.insert("coefficients/learning_rate", learning_rate);
-        stats.insert("monitors/reward_scale", self.reward_scale());
-        stats.insert("profiling/step_ms", seconds * 1e3);
-        stats.insert(
-            "profiling/transitions_per_s",
-            transitions as f64 / (seconds + self.collect_seconds),
-        );
-        Ok(stats)
-    }
-
-    fn reward_scale(&self) -> f64 {
-        if self.config.normalize_rewards {
-            self.normalizer.scale()
-        } else {
-            1.0
-        }
-    }
-
-    /// Advantages and value targets (time-major rows `t * N + n`), plus the stacked
-    /// observations and actions.
-    #[allow(clippy::type_complexity)]
-    fn targets(
-        &self,
-        rollout: Rollout<Inner<B>>,
-    ) -> Result<(Targets<Inner<B>>, Observation<Inner<B>>, Action<Inner<B>>)> {
-        let n = rollout.num_envs;
-        let t_len = rollout.horizon();
-        let device = rollout.values[0].device();
-        let values = read_f32(Tensor::cat(rollout.values, 0), "step", "values")?;
-        let scale = self.reward_scale() as f32;
-        // Batch-major [N, T] host copies for the estimator.
-        let bm = |f: &dyn Fn(usize, usize) -> f32| -> Vec<f32> {
-            (0..n)
-                .flat_map(|e| (0..t_len).map(move |t| (e, t)))
-                .map(|(e, t)| f(e, t))
-                .collect()
-        };
-        let mut next_values: Vec<f32> = values[n..].to_vec();
-        for &(row, v) in &rollout.truncated_values {
-            next_values[row] = v;
-        }
-        let upload =
-            |v: Vec<f32>| Tensor::<Inner<B>, 2>::from_data(TensorData::new(v, [n, t_len]), &device);
-        let flags = |v: &[bool]| {
-            let bm: Vec<bool> = (0..n)
-                .flat_map(|e| (0..t_len).map(move |t| v[t * n + e]))
-                .collect();
-            Tensor::<Inner<B>, 2, Bool>::from_data(TensorData::new(bm, [n, t_len]), &device)
-        };
-        let estimate = gae(
-            &Trajectories {
-                rewards: upload(bm(&|e, t| rollout.rewards[t * n + e] / scale)),
-                values: upload(bm(&|e, t| values[t * n + e])),
-                next_values: upload(bm(&|e, t| next_values[t * n + e])),
-                done: flags(&rollout.done),
-                terminated: flags(&rollout.terminated),
-            },
-            self.config.gamma as f32,
-            self.config.gae_lambda as f32,
-        )?;
-        // Back to time-major rows.
-        let to_rows = |x: Tensor<Inner<B>, 2>, what: &'static str| -> Result<Tensor<Inner<B>, 2>> {
-            let h = read_f32(x, "step", what)?;
-            let tm: Vec<f32> = (0..t_len)
-                .flat_map(|t| (0..n).map(move |e| (t, e)))
-                .map(|(t, e)| h[e * t_len + t])
-                .collect();
-            Ok(Tensor::from_data(
-                TensorData::new(tm, [n * t_len, 1]),
-                &device,
-            ))
-        };
-        let mut advantages = to_rows(estimate.advantages, "advantages")?;
-        if self.config.normalize_advantages {
-            advantages = normalize(advantages);
-        }
-        let targets = Targets {
-            logp_old: Tensor::cat(rollout.logp, 0),
-            advantages,
-            returns: to_rows(estimate.value_targets, "value targets")?,
-        };
-        Ok((
-            targets,
-            Observation::cat(rollout.obs)?,
-            Action::cat(rollout.actions)?,
-        ))
+        )
     }
 
     /// Saves the model's parameters (Burn's named MessagePack format, full precision) to
@@ -544,6 +290,36 @@ where
         let device = model.devices().into_iter().next().unwrap_or_default();
         self.model = Some(load_model(model, path, &device)?);
         Ok(())
+    }
+}
+
+impl<B, E, M> crate::Trainable for Algorithm<B, E, M>
+where
+    B: AutodiffBackend,
+    E: Env<Inner<B>>,
+    M: Model<B> + AutodiffModule<B>,
+    Actor<B, M>: Model<Inner<B>>,
+{
+    fn collect(&mut self) -> Result<Stats> {
+        Self::collect(self)
+    }
+    fn evaluate(&mut self) -> Result<Stats> {
+        Self::evaluate(self)
+    }
+    fn step(&mut self) -> Result<Stats> {
+        Self::step(self)
+    }
+    fn horizons_per_env_reset(&self) -> i64 {
+        self.config().horizons_per_env_reset
+    }
+    fn env_name(&self) -> &str {
+        self.env().name()
+    }
+    fn save_model(&self, path: &Path) -> Result<()> {
+        Self::save_model(self, path)
+    }
+    fn save_config(&self, path: &Path) -> std::io::Result<()> {
+        burn::config::Config::save(self.config(), path)
     }
 }
 
@@ -615,74 +391,14 @@ fn parameter_shapes<B: Backend, M: burn::module::Module<B>>(model: &M) -> Vec<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Walk;
     use burn::backend::{Autodiff, NdArray};
     use burn::module::{Module, Param};
     use burn::tensor::Tensor;
-    use rl_core::{Categorical, CoreError, PolicyOutput, Space, Transition};
+    use rl_core::{Categorical, CoreError};
+    use rl_functional::host::read_f32;
 
     type AD = Autodiff<NdArray>;
-    type I = NdArray;
-
-    /// Two environments whose observation is the step count of the episode. Reward 1 per
-    /// step. After 3 steps environment 0 terminates and environment 1 is truncated; both
-    /// reset to 0.
-    struct Walk {
-        pos: Vec<f32>,
-        obs_space: Space,
-        act_space: Space,
-        device: burn::tensor::ops::Device<I>,
-    }
-
-    impl Walk {
-        fn new() -> Self {
-            Self {
-                pos: vec![0.0; 2],
-                obs_space: Space::unbounded(vec![1]).unwrap(),
-                act_space: Space::discrete(2).unwrap(),
-                device: Default::default(),
-            }
-        }
-        fn obs(&self, v: Vec<f32>) -> Observation<I> {
-            Observation::new(Tensor::from_data(TensorData::new(v, [2, 1]), &self.device))
-        }
-    }
-
-    impl Env<I> for Walk {
-        fn name(&self) -> &str {
-            "Walk"
-        }
-        fn num_envs(&self) -> usize {
-            2
-        }
-        fn observation_space(&self) -> &Space {
-            &self.obs_space
-        }
-        fn action_space(&self) -> &Space {
-            &self.act_space
-        }
-        fn device(&self) -> &burn::tensor::ops::Device<I> {
-            &self.device
-        }
-        fn reset(&mut self, _: Option<&EnvConfig>) -> rl_core::Result<Observation<I>> {
-            self.pos = vec![0.0; 2];
-            Ok(self.obs(self.pos.clone()))
-        }
-        fn step(&mut self, _: &Action<I>) -> rl_core::Result<Transition<I>> {
-            let reached: Vec<f32> = self.pos.iter().map(|p| p + 1.0).collect();
-            let done = reached[0] >= 3.0;
-            self.pos = if done { vec![0.0; 2] } else { reached.clone() };
-            let flags = |v: [bool; 2]| {
-                Tensor::<I, 1, Bool>::from_data(TensorData::new(v.to_vec(), [2]), &self.device)
-            };
-            Ok(Transition {
-                obs: self.obs(self.pos.clone()),
-                reward: Tensor::from_data(TensorData::new(vec![1.0f32; 2], [2]), &self.device),
-                terminated: flags([done, false]),
-                truncated: flags([false, done]),
-                final_obs: done.then(|| self.obs(reached)),
-            })
-        }
-    }
 
     /// Uniform policy; value = w * obs with w = 1.
     #[derive(Module, Debug)]
@@ -720,9 +436,9 @@ mod tests {
         };
         let mut algo = Algorithm::with_model(config, Walk::new(), model).unwrap();
         algo.collect().unwrap();
-        let rollout = algo.rollout.take().unwrap();
+        let rollout = algo.runner.rollout.take().unwrap();
         assert_eq!(rollout.truncated_values, vec![(2 * 2 + 1, 3.0)]);
-        let (targets, _, _) = algo.targets(rollout).unwrap();
+        let (targets, _, _) = algo.runner.targets(rollout).unwrap();
         let returns = read_f32(targets.returns, "test", "returns").unwrap();
         // Rows are t * 2 + env. By hand (V(s) = s, gamma 0.5, lambda 1):
         // t=3: both restarted at 0 -> 1, bootstrap V(1): 1 + 0.5 * 1 = 1.5.

@@ -5,6 +5,7 @@ use burn::config::Config;
 
 use crate::error::AlgoError;
 use crate::models::DefaultModelConfig;
+use crate::recurrent_models::RecurrentModelConfig;
 use crate::schedule::{Schedule, ScheduleKind};
 
 /// Adam's settings, with torch's defaults (Burn's own default epsilon is 1e-5; torch and rl8 use
@@ -139,15 +140,21 @@ impl AlgorithmConfig {
 
     /// The minibatch size: `sgd_minibatch_size`, or the whole buffer for `None` and 0.
     pub fn minibatch_size(&self) -> usize {
-        match self.sgd_minibatch_size {
-            None | Some(0) => self.buffer_size(),
-            Some(m) => m,
-        }
+        self.minibatch_units(self.buffer_size())
     }
 
     /// Minibatches per epoch.
     pub fn num_minibatches(&self) -> usize {
         self.buffer_size() / self.minibatch_size().max(1)
+    }
+
+    /// The minibatch size counted in the update's units (transitions, or sequences for the
+    /// recurrent algorithm) when the buffer holds `units` of them.
+    pub(crate) fn minibatch_units(&self, units: usize) -> usize {
+        match self.sgd_minibatch_size {
+            None | Some(0) => units,
+            Some(m) => m,
+        }
     }
 
     /// Checks every rule of rl8 (its `AlgorithmHparams` checks) plus the ones rl8 lacks, and
@@ -157,6 +164,13 @@ impl AlgorithmConfig {
     /// [`AlgoError::InvalidConfig`] with the field, its value
     /// and the rule.
     pub fn validate(&self) -> crate::Result<()> {
+        self.validate_for(self.buffer_size(), "num_envs * horizon")
+    }
+
+    /// [`validate`](Self::validate) with the buffer counted in the update's units: `units` of
+    /// them (`units_name` says how they are computed) are split into minibatches of
+    /// `sgd_minibatch_size`.
+    pub(crate) fn validate_for(&self, units: usize, units_name: &str) -> crate::Result<()> {
         let unit = |field: &str, v: f64, lower_open: bool| {
             let ok = if lower_open {
                 v > 0.0 && v <= 1.0
@@ -267,20 +281,19 @@ impl AlgorithmConfig {
                 ));
             }
         }
-        let buffer = self.buffer_size();
-        let minibatch = self.minibatch_size();
-        if !buffer.is_multiple_of(minibatch) {
+        let minibatch = self.minibatch_units(units);
+        if !units.is_multiple_of(minibatch) {
             return Err(AlgoError::invalid(
                 "sgd_minibatch_size",
                 minibatch,
-                format!("must divide num_envs * horizon = {buffer}"),
+                format!("must divide {units_name} = {units}"),
             ));
         }
-        if self.accumulate_grads && self.num_minibatches() < 2 {
+        if self.accumulate_grads && units / minibatch < 2 {
             return Err(AlgoError::invalid(
                 "accumulate_grads",
                 true,
-                "needs more than one minibatch (sgd_minibatch_size < num_envs * horizon)",
+                format!("needs more than one minibatch (sgd_minibatch_size < {units_name})"),
             ));
         }
         Ok(())
@@ -303,5 +316,112 @@ impl AlgorithmConfig {
             Some(p) => Schedule::new(p.clone(), self.entropy_coeff_schedule_kind),
             None => Schedule::new(vec![(0.0, self.entropy_coeff)], ScheduleKind::Step),
         }
+    }
+}
+
+/// The configuration of [`RecurrentAlgorithm`](crate::RecurrentAlgorithm), recurrent PPO
+/// (rl8's `RecurrentAlgorithmConfig`): the feed-forward hyperparameters plus the truncated-BPTT
+/// length and the state-reset schedule.
+///
+/// * `ppo` holds every field shared with [`AlgorithmConfig`], with the same defaults, except
+///   that `ppo.sgd_minibatch_size` counts **sequences** of `seq_len` transitions (rl8's rule):
+///   `None` means all `num_envs * horizon / seq_len` of them. `ppo.model`, the feed-forward
+///   model's sizes, is not used; the recurrent model's are [`model`](Self::model).
+/// * The buffer of `num_envs * horizon` transitions is cut into sequences of `seq_len`
+///   consecutive steps of one environment; the update runs each from the recurrent state stored
+///   at its first step during collection.
+///
+/// ```
+/// use rl_algo::{AlgorithmConfig, RecurrentAlgorithmConfig};
+///
+/// let config = RecurrentAlgorithmConfig::new()
+///     .with_ppo(AlgorithmConfig::new().with_num_envs(64).with_horizon(32))
+///     .with_seq_len(8)
+///     .with_seqs_per_state_reset(4);
+/// config.validate()?;
+/// assert_eq!(config.num_sequences(), 64 * 32 / 8);
+/// let bad = config.with_seq_len(5);
+/// assert!(bad.validate().unwrap_err().to_string().contains("seq_len"));
+/// # Ok::<(), rl_algo::AlgoError>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct RecurrentAlgorithmConfig {
+    /// The hyperparameters shared with feed-forward PPO (`sgd_minibatch_size` in sequences;
+    /// `model` unused).
+    #[config(default = "AlgorithmConfig::new()")]
+    pub ppo: AlgorithmConfig,
+    /// L, the truncated-BPTT length: transitions per training sequence. > 0 and divides
+    /// `ppo.horizon`.
+    #[config(default = 4)]
+    pub seq_len: usize,
+    /// The recurrent states of all environments are reset to the model's initial state every
+    /// `seq_len * seqs_per_state_reset` steps (counted over all collects), besides the reset of
+    /// an environment's state when its episode ends. Negative: only at the very first step.
+    /// 0 is invalid; `seq_len * seqs_per_state_reset` must divide `horizon *
+    /// horizons_per_env_reset`, so the schedule lines up with the environment resets.
+    #[config(default = 8)]
+    pub seqs_per_state_reset: i64,
+    /// The default recurrent model's sizes (rl8's `model_config`); ignored for a user model.
+    #[config(default = "RecurrentModelConfig::new()")]
+    pub model: RecurrentModelConfig,
+}
+
+impl RecurrentAlgorithmConfig {
+    /// The sequences in one buffer, `num_envs * horizon / seq_len`.
+    pub fn num_sequences(&self) -> usize {
+        self.ppo.buffer_size() / self.seq_len.max(1)
+    }
+
+    /// The minibatch size in sequences: `ppo.sgd_minibatch_size`, or all of them for `None`
+    /// and 0.
+    pub fn minibatch_size(&self) -> usize {
+        self.ppo.minibatch_units(self.num_sequences())
+    }
+
+    /// Checks rl8's rules for recurrent PPO (`seq_len` > 0 and divides `horizon`,
+    /// `seqs_per_state_reset` != 0, `seq_len * seqs_per_state_reset` divides `horizon *
+    /// horizons_per_env_reset`, the minibatch size divides the number of sequences) and every
+    /// rule of [`AlgorithmConfig::validate`], naming the first field that breaks one.
+    ///
+    /// # Errors
+    /// [`AlgoError::InvalidConfig`] with the field, its value and the rule.
+    pub fn validate(&self) -> crate::Result<()> {
+        let horizon = self.ppo.horizon;
+        if self.seq_len == 0 {
+            return Err(AlgoError::invalid("seq_len", 0, "must be > 0"));
+        }
+        if horizon > 0 && !horizon.is_multiple_of(self.seq_len) {
+            return Err(AlgoError::invalid(
+                "seq_len",
+                self.seq_len,
+                format!("must divide horizon = {horizon}"),
+            ));
+        }
+        let spsr = self.seqs_per_state_reset;
+        if spsr == 0 {
+            return Err(AlgoError::invalid(
+                "seqs_per_state_reset",
+                0,
+                "must be != 0 (negative: reset only at the first step)",
+            ));
+        }
+        let hper = self.ppo.horizons_per_env_reset;
+        let period = (self.seq_len as i128) * i128::from(spsr);
+        if hper != 0 && (horizon as i128 * i128::from(hper)) % period != 0 {
+            return Err(AlgoError::invalid(
+                "seqs_per_state_reset",
+                spsr,
+                format!(
+                    "seq_len * seqs_per_state_reset = {period} must divide horizon * \
+                     horizons_per_env_reset = {}",
+                    horizon as i128 * i128::from(hper)
+                ),
+            ));
+        }
+        self.ppo.validate_for(
+            self.num_sequences(),
+            "the sequences num_envs * horizon / seq_len",
+        )?;
+        self.model.validate()
     }
 }

@@ -14,23 +14,31 @@
 //! [`rl_functional`] (advantage estimators, losses).
 #![warn(missing_docs)]
 
+mod advantage;
 pub mod algorithm;
+mod collect;
 pub mod config;
 pub mod error;
 pub mod models;
+pub mod recurrent;
+pub mod recurrent_models;
 mod rollout;
 pub mod schedule;
 pub mod stats;
+#[cfg(test)]
+mod testing;
 pub mod trainer;
 mod update;
 
 pub use algorithm::{Algorithm, load_model, save_model};
-pub use config::{AlgorithmConfig, OptimizerConfig};
+pub use config::{AlgorithmConfig, OptimizerConfig, RecurrentAlgorithmConfig};
 pub use error::{AlgoError, Result};
 pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
+pub use recurrent::RecurrentAlgorithm;
+pub use recurrent_models::{CellKind, DefaultRecurrentModel, RecurrentLayer, RecurrentModelConfig};
 pub use schedule::{Schedule, ScheduleKind};
 pub use stats::{StatTracker, Stats};
-pub use trainer::{Trainer, TrainerConfig};
+pub use trainer::{Trainable, Trainer, TrainerConfig};
 
 pub use rl_core;
 pub use rl_functional;

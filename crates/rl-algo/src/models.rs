@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::module::{Initializer, Module, Param};
 use burn::nn::activation::{Activation, ActivationConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use rl_core::{
@@ -76,41 +76,9 @@ impl DefaultModelConfig {
         device: &B::Device,
     ) -> crate::Result<DefaultModel<B>> {
         self.validate()?;
-        if observation_space.is_discrete() {
-            return Err(AlgoError::Mismatch {
-                what: "default model: observation space".into(),
-                expected: "a Box".into(),
-                actual: observation_space.kind_name().into(),
-            });
-        }
-        let input = observation_space.flat_dim();
-        let head = match action_space.num_categories() {
-            Some(nvec) => {
-                let n = nvec[0];
-                if nvec.iter().any(|&k| k != n) {
-                    return Err(AlgoError::Mismatch {
-                        what: "default model: MultiDiscrete action space".into(),
-                        expected: "the same number of categories in every head".into(),
-                        actual: format!("{nvec:?}"),
-                    });
-                }
-                Head::Categorical {
-                    heads: nvec.len(),
-                    categories: n,
-                }
-            }
-            None => Head::Normal {
-                dims: action_space.flat_dim(),
-            },
-        };
-        let outputs = match head {
-            Head::Categorical { heads, categories } => heads * categories,
-            Head::Normal { dims } => dims,
-        };
-        let log_std = match head {
-            Head::Normal { dims } => Some(Param::from_tensor(Tensor::zeros([dims], device))),
-            Head::Categorical { .. } => None,
-        };
+        let (input, head) = Head::for_spaces("default model", observation_space, action_space)?;
+        let outputs = head.outputs();
+        let log_std = head.init_log_std(device);
         let mut rng = StdRng::seed_from_u64(seed);
         Ok(DefaultModel {
             policy: self.mlp(input, outputs, true, &mut rng, device),
@@ -153,7 +121,7 @@ impl DefaultModelConfig {
 
 /// A `d_input -> d_output` linear layer with weights ~ `U(-bound, bound)` and, when `bias` is
 /// `Some(b)`, a bias ~ `U(-b, b)` (zero for `b = 0`), drawn from `rng` on the host.
-fn linear<B: Backend>(
+pub(crate) fn linear<B: Backend>(
     d_input: usize,
     d_output: usize,
     bound: f32,
@@ -217,6 +185,98 @@ pub enum Head {
     },
 }
 
+impl Head {
+    /// The input width and the head for one environment's spaces: a categorical head for
+    /// `Discrete`/`MultiDiscrete` actions (every head must have the same number of categories),
+    /// a normal head for `Box` actions. The observation must be a `Box`; its flat size is the
+    /// input width. `model` names the model in the errors.
+    pub(crate) fn for_spaces(
+        model: &str,
+        observation_space: &Space,
+        action_space: &Space,
+    ) -> crate::Result<(usize, Self)> {
+        if observation_space.is_discrete() {
+            return Err(AlgoError::Mismatch {
+                what: format!("{model}: observation space"),
+                expected: "a Box".into(),
+                actual: observation_space.kind_name().into(),
+            });
+        }
+        let head = match action_space.num_categories() {
+            Some(nvec) => {
+                let n = nvec[0];
+                if nvec.iter().any(|&k| k != n) {
+                    return Err(AlgoError::Mismatch {
+                        what: format!("{model}: MultiDiscrete action space"),
+                        expected: "the same number of categories in every head".into(),
+                        actual: format!("{nvec:?}"),
+                    });
+                }
+                Head::Categorical {
+                    heads: nvec.len(),
+                    categories: n,
+                }
+            }
+            None => Head::Normal {
+                dims: action_space.flat_dim(),
+            },
+        };
+        Ok((observation_space.flat_dim(), head))
+    }
+
+    /// The width of the policy layer that feeds this head.
+    pub(crate) fn outputs(self) -> usize {
+        match self {
+            Head::Categorical { heads, categories } => heads * categories,
+            Head::Normal { dims } => dims,
+        }
+    }
+
+    /// The learned log-std vector of a normal head (zeros: std 1); `None` for a categorical one.
+    pub(crate) fn init_log_std<B: Backend>(
+        self,
+        device: &B::Device,
+    ) -> Option<Param<Tensor<B, 1>>> {
+        match self {
+            Head::Normal { dims } => Some(Param::from_tensor(Tensor::zeros([dims], device))),
+            Head::Categorical { .. } => None,
+        }
+    }
+
+    /// The distribution from the policy layer's output `[N, outputs]`: categorical logits
+    /// `[N, heads, categories]` masked by `mask` (`[N, heads * categories]`) when given, or a
+    /// normal with the state-independent `log_std`. `model` names the model in the errors.
+    pub(crate) fn dist<B: Backend>(
+        self,
+        out: Tensor<B, 2>,
+        log_std: Option<&Param<Tensor<B, 1>>>,
+        mask: Option<&Tensor<B, 2, Bool>>,
+        model: &str,
+    ) -> rl_core::Result<DefaultDist<B>> {
+        let n = out.dims()[0];
+        Ok(match (self, log_std) {
+            (Head::Categorical { heads, categories }, _) => {
+                let logits = rl_functional::reshape(out, [n, heads, categories]);
+                DefaultDist::Categorical(match mask {
+                    Some(mask) => Categorical::masked(logits, mask.clone())?,
+                    None => Categorical::new(logits),
+                })
+            }
+            (Head::Normal { .. }, Some(log_std)) => {
+                let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
+                DefaultDist::Normal(Normal::new(out, log_std)?)
+            }
+            (Head::Normal { .. }, None) => {
+                return Err(CoreError::Shape {
+                    what: format!("{model}: log_std parameter"),
+                    expected: "present for a Normal head".into(),
+                    actual: vec![],
+                });
+            }
+        })
+    }
+}
+
 /// rl8's default model: **separate** policy and value MLPs over the observation features.
 ///
 /// * Discrete actions: logits `[N, A, n]` from the policy MLP, masked by the observation's
@@ -247,28 +307,13 @@ impl<B: Backend> Model<B> for DefaultModel<B> {
 
     fn forward(&self, obs: &Observation<B>) -> rl_core::Result<PolicyOutput<B, DefaultDist<B>>> {
         let x = obs.features.clone();
-        let n = x.dims()[0];
         let out = self.policy.forward(x.clone());
-        let dist = match (self.head, &self.log_std) {
-            (Head::Categorical { heads, categories }, _) => {
-                let logits = rl_functional::reshape(out, [n, heads, categories]);
-                DefaultDist::Categorical(match &obs.action_mask {
-                    Some(mask) => Categorical::masked(logits, mask.clone())?,
-                    None => Categorical::new(logits),
-                })
-            }
-            (Head::Normal { .. }, Some(log_std)) => {
-                let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
-                DefaultDist::Normal(Normal::new(out, log_std)?)
-            }
-            (Head::Normal { .. }, None) => {
-                return Err(CoreError::Shape {
-                    what: "DefaultModel: log_std parameter".into(),
-                    expected: "present for a Normal head".into(),
-                    actual: vec![],
-                });
-            }
-        };
+        let dist = self.head.dist(
+            out,
+            self.log_std.as_ref(),
+            obs.action_mask.as_ref(),
+            "DefaultModel",
+        )?;
         Ok(PolicyOutput {
             dist,
             values: self.value.forward(x),

@@ -9,11 +9,15 @@
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use std::time::Instant;
+
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::Rng;
 use rand::seq::SliceRandom;
-use rl_functional::{PpoBatch, PpoLossConfig, ppo_losses};
+use rl_core::Env;
+use rl_functional::{PpoBatch, PpoLossConfig, ValueLossKind, ppo_losses};
 
+use crate::collect::{Inner, Runner};
 use crate::error::{AlgoError, Result};
 use crate::stats::{StatTracker, Stats};
 
@@ -41,6 +45,14 @@ pub(crate) struct UpdateSettings {
     pub loss: PpoLossConfig,
 }
 
+/// The rows of one minibatch (on the acting backend): `rows` indexes transitions (the
+/// targets' rows), `units` the shuffled units (sequences for the recurrent algorithm, equal to
+/// `rows` for the feed-forward one); `rows` holds each unit's `rows_per_unit` rows in order.
+pub(crate) struct Minibatch<B: Backend> {
+    pub rows: Tensor<B, 1, Int>,
+    pub units: Tensor<B, 1, Int>,
+}
+
 /// What the model gives for one minibatch, on the autodiff backend, `[R, 1]` each.
 pub(crate) struct Forward<B: Backend> {
     pub logp: Tensor<B, 2>,
@@ -56,6 +68,67 @@ const SUM_KEYS: [&str; 5] = [
     "losses/total",
     "monitors/kl_div",
 ];
+
+impl<B: AutodiffBackend, E: Env<Inner<B>>> Runner<B, E> {
+    /// rl8's `step()` after the advantages: the config's PPO epochs over `units` units of
+    /// `rows_per_unit` transitions each (minibatches of `sgd_minibatch_size` units), with the
+    /// current learning rate and entropy coefficient; then the schedules move on by the
+    /// transitions trained on. Adds the coefficients, reward scale and timings to the stats.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update<M, O, F>(
+        &mut self,
+        slot: &mut Option<M>,
+        optimizer: &mut O,
+        targets: &Targets<Inner<B>>,
+        units: usize,
+        rows_per_unit: usize,
+        start: Instant,
+        forward: F,
+    ) -> Result<Stats>
+    where
+        M: AutodiffModule<B>,
+        O: Optimizer<M, B>,
+        F: FnMut(&M, Option<&Minibatch<Inner<B>>>) -> Result<Forward<B>>,
+    {
+        let c = &self.config;
+        let learning_rate = self.lr.value(self.trained_steps);
+        let entropy_coeff = self.entropy.value(self.trained_steps);
+        let settings = UpdateSettings {
+            epochs: c.num_sgd_iters,
+            units,
+            rows_per_unit,
+            units_per_minibatch: c.minibatch_units(units),
+            shuffle: c.shuffle_minibatches,
+            accumulate: c.accumulate_grads,
+            target_kl: c.target_kl_div,
+            max_grad_norm: c.max_grad_norm,
+            learning_rate,
+            loss: PpoLossConfig {
+                clip_param: c.clip_param as f32,
+                dual_clip_param: c.dual_clip_param.map(|x| x as f32),
+                entropy_coeff: entropy_coeff as f32,
+                vf_clip_param: Some(c.vf_clip_param as f32),
+                vf_coeff: c.vf_coeff as f32,
+                value_clip: None,
+                value_loss: ValueLossKind::Huber,
+            },
+        };
+        let mut stats = ppo_update(slot, optimizer, targets, &settings, &mut self.rng, forward)?;
+        let transitions = units * rows_per_unit;
+        self.trained_steps += transitions as u64;
+        let seconds = start.elapsed().as_secs_f64();
+        stats.insert("coefficients/entropy", entropy_coeff);
+        stats.insert("coefficients/vf", self.config.vf_coeff);
+        stats.insert("coefficients/learning_rate", learning_rate);
+        stats.insert("monitors/reward_scale", self.reward_scale());
+        stats.insert("profiling/step_ms", seconds * 1e3);
+        stats.insert(
+            "profiling/transitions_per_s",
+            transitions as f64 / (seconds + self.collect_seconds),
+        );
+        Ok(stats)
+    }
+}
 
 /// Runs `settings.epochs` PPO epochs on the model in `slot` (trained in place, and always put
 /// back, also on error) and returns rl8's step statistics (means over optimizer steps) plus
@@ -73,7 +146,7 @@ where
     M: AutodiffModule<B>,
     O: Optimizer<M, B>,
     R: Rng + ?Sized,
-    F: FnMut(&M, Option<&Tensor<B::InnerBackend, 1, Int>>) -> Result<Forward<B>>,
+    F: FnMut(&M, Option<&Minibatch<B::InnerBackend>>) -> Result<Forward<B>>,
 {
     let device = targets.logp_old.device();
     let s = settings;
@@ -91,15 +164,15 @@ where
         }
         for (i, chunk) in order.chunks(s.units_per_minibatch).enumerate() {
             // `None` is the whole buffer in order: no gather needed.
-            let rows = (per_epoch > 1)
-                .then(|| minibatch_rows::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
+            let batch = (per_epoch > 1)
+                .then(|| minibatch::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
             let model = slot
                 .as_ref()
                 .expect("the model is put back after every step");
-            let out = forward(model, rows.as_ref())?;
+            let out = forward(model, batch.as_ref())?;
             let pick = |t: &Tensor<B::InnerBackend, 2>| {
-                Tensor::<B, 2>::from_inner(match &rows {
-                    Some(r) => t.clone().select(0, r.clone()),
+                Tensor::<B, 2>::from_inner(match &batch {
+                    Some(b) => t.clone().select(0, b.rows.clone()),
                     None => t.clone(),
                 })
             };
@@ -187,16 +260,27 @@ where
     Ok(stats)
 }
 
-/// The row indices covered by the units of one minibatch.
-fn minibatch_rows<B: Backend>(
+/// The unit and row indices of one minibatch (unit `u` covers rows `u * rows_per_unit ..
+/// (u + 1) * rows_per_unit`).
+fn minibatch<B: Backend>(
     units: &[usize],
     rows_per_unit: usize,
     device: &B::Device,
-) -> Tensor<B, 1, Int> {
-    let rows: Vec<i64> = units
-        .iter()
-        .flat_map(|&u| (u * rows_per_unit..(u + 1) * rows_per_unit).map(|r| r as i64))
-        .collect();
-    let n = rows.len();
-    Tensor::from_data(TensorData::new(rows, [n]), device)
+) -> Minibatch<B> {
+    let upload = |v: Vec<i64>| {
+        let n = v.len();
+        Tensor::<B, 1, Int>::from_data(TensorData::new(v, [n]), device)
+    };
+    let rows = upload(
+        units
+            .iter()
+            .flat_map(|&u| (u * rows_per_unit..(u + 1) * rows_per_unit).map(|r| r as i64))
+            .collect(),
+    );
+    let units = if rows_per_unit == 1 {
+        rows.clone()
+    } else {
+        upload(units.iter().map(|&u| u as i64).collect())
+    };
+    Minibatch { rows, units }
 }

@@ -1,4 +1,5 @@
-//! [`Trainer`]: runs [`Algorithm::collect`] and [`Algorithm::step`] until a stop condition
+//! [`Trainer`]: runs an algorithm's `collect()` and `step()` ([`Algorithm`](crate::Algorithm) or
+//! [`RecurrentAlgorithm`](crate::RecurrentAlgorithm), through [`Trainable`]) until a stop condition
 //! holds, with periodic deterministic evaluation, a progress display, a CSV of metrics (one row
 //! per update), a learning-curve PNG and the trained policy saved at the end.
 
@@ -11,11 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::config::Config;
-use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
-use rl_core::{Env, Model};
 
-use crate::algorithm::Algorithm;
 use crate::error::AlgoError;
 use crate::stats::{ENV_STEPS_KEY, Stats, WALL_SECONDS_KEY};
 use conditions::{Condition, HitsUpperBound};
@@ -48,7 +45,42 @@ pub struct TrainerConfig {
     pub progress: bool,
 }
 
-/// Runs an [`Algorithm`] (rl8's `Trainer`).
+/// What the [`Trainer`] needs of an algorithm. Implemented by [`Algorithm`](crate::Algorithm) and
+/// [`RecurrentAlgorithm`](crate::RecurrentAlgorithm); each method is the inherent method of the
+/// same name.
+pub trait Trainable {
+    /// Collects one training horizon.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    fn collect(&mut self) -> crate::Result<Stats>;
+    /// Collects one deterministic (evaluation) horizon.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    fn evaluate(&mut self) -> crate::Result<Stats>;
+    /// Trains on the collected horizon.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    fn step(&mut self) -> crate::Result<Stats>;
+    /// The config's `horizons_per_env_reset`.
+    fn horizons_per_env_reset(&self) -> i64;
+    /// The environments' name.
+    fn env_name(&self) -> &str;
+    /// Saves the model (`.mpk` is added).
+    ///
+    /// # Errors
+    /// [`AlgoError::Record`] naming the file.
+    fn save_model(&self, path: &Path) -> crate::Result<()>;
+    /// Saves the config as JSON.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    fn save_config(&self, path: &Path) -> std::io::Result<()>;
+}
+
+/// Runs a [`Trainable`] algorithm (rl8's `Trainer`).
 ///
 /// Every update's row holds the algorithm's collect and step statistics, the cumulative
 /// counters `algorithm/collects`, `algorithm/steps`, `env/steps` (transitions trained on) and
@@ -73,14 +105,8 @@ pub struct TrainerConfig {
 /// assert_eq!(trainer.history().len(), 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Trainer<B, E, M>
-where
-    B: AutodiffBackend,
-    E: Env<B::InnerBackend>,
-    M: Model<B> + AutodiffModule<B>,
-    M::InnerModule: Model<B::InnerBackend>,
-{
-    algorithm: Algorithm<B, E, M>,
+pub struct Trainer<A: Trainable> {
+    algorithm: A,
     config: TrainerConfig,
     conditions: Vec<Box<dyn Condition>>,
     history: Vec<Stats>,
@@ -91,20 +117,14 @@ where
     env_steps: u64,
 }
 
-impl<B, E, M> Trainer<B, E, M>
-where
-    B: AutodiffBackend,
-    E: Env<B::InnerBackend>,
-    M: Model<B> + AutodiffModule<B>,
-    M::InnerModule: Model<B::InnerBackend>,
-{
+impl<A: Trainable> Trainer<A> {
     /// A trainer for `algorithm`. With `out_dir`, the CSV is created now.
     ///
     /// # Errors
     /// A limit that is 0 or not finite, `steps_per_eval` not a multiple of a positive
     /// `horizons_per_env_reset` (evaluation must start where the environments reset), or the
     /// CSV cannot be created.
-    pub fn new(algorithm: Algorithm<B, E, M>, config: TrainerConfig) -> crate::Result<Self> {
+    pub fn new(algorithm: A, config: TrainerConfig) -> crate::Result<Self> {
         let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
         if let Some(n) = config.max_updates {
             if n == 0 {
@@ -134,7 +154,7 @@ where
                 target,
             )?));
         }
-        let hper = algorithm.config().horizons_per_env_reset;
+        let hper = algorithm.horizons_per_env_reset();
         if let Some(every) = config.steps_per_eval {
             if every == 0 {
                 return Err(AlgoError::invalid("steps_per_eval", 0, "must be > 0"));
@@ -174,12 +194,12 @@ where
     }
 
     /// The algorithm.
-    pub fn algorithm(&self) -> &Algorithm<B, E, M> {
+    pub fn algorithm(&self) -> &A {
         &self.algorithm
     }
 
     /// Gives the algorithm back.
-    pub fn into_algorithm(self) -> Algorithm<B, E, M> {
+    pub fn into_algorithm(self) -> A {
         self.algorithm
     }
 
@@ -214,7 +234,7 @@ where
     /// # Errors
     /// The algorithm's errors.
     pub fn eval(&mut self) -> crate::Result<Stats> {
-        let runs = self.algorithm.config().horizons_per_env_reset.max(1);
+        let runs = self.algorithm.horizons_per_env_reset().max(1);
         let mut items = Vec::with_capacity(runs as usize);
         for _ in 0..runs {
             items.push(self.algorithm.evaluate()?);
@@ -279,11 +299,10 @@ where
             source,
         })?;
         self.plot(&dir.join("learning_curve.png"))?;
-        self.algorithm.save_model(dir.join("policy"))?;
+        self.algorithm.save_model(&dir.join("policy"))?;
         let config_path: PathBuf = dir.join("config.json");
         self.algorithm
-            .config()
-            .save(&config_path)
+            .save_config(&config_path)
             .map_err(|source| AlgoError::Io {
                 action: "write config",
                 path: config_path,
@@ -310,7 +329,7 @@ where
         if !eval.points.is_empty() {
             all.push(eval);
         }
-        let title = format!("PPO on {}", self.algorithm.env().name());
+        let title = format!("PPO on {}", self.algorithm.env_name());
         plot::plot_learning_curve(
             path,
             &title,

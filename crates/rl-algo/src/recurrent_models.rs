@@ -1,0 +1,1105 @@
+//! The default recurrent model built from the spaces (rl8's `DefaultDiscreteRecurrentModel`
+//! and `DefaultContinuousRecurrentModel`): a shared LSTM or GRU trunk with a policy and a value
+//! head.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Tensor, backend::Backend, module};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rl_core::{CoreError, Observation, RecurrentModel, RecurrentOutput, RecurrentState, Space};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AlgoError;
+use crate::models::{DefaultDist, Head, linear};
+
+/// The name the model's shape errors start with.
+const MODEL: &str = "DefaultRecurrentModel";
+
+/// The recurrent cell of a [`DefaultRecurrentModel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CellKind {
+    /// A long short-term memory cell (torch's `nn.LSTM`; rl8's only choice). State `[h, c]`.
+    #[default]
+    Lstm,
+    /// A gated recurrent unit (torch's `nn.GRU`). State `[h]`.
+    Gru,
+}
+
+impl CellKind {
+    /// The number of gate blocks of width H in the fused projections (LSTM 4, GRU 3).
+    fn gates(self) -> usize {
+        match self {
+            Self::Lstm => 4,
+            Self::Gru => 3,
+        }
+    }
+
+    /// The number of tensors in the [`RecurrentState`] (LSTM 2: `h`, `c`; GRU 1: `h`).
+    pub fn state_tensors(self) -> usize {
+        match self {
+            Self::Lstm => 2,
+            Self::Gru => 1,
+        }
+    }
+
+    fn state_names(self) -> &'static str {
+        match self {
+            Self::Lstm => "[h, c]",
+            Self::Gru => "[h]",
+        }
+    }
+}
+
+/// The sizes of the default recurrent model: rl8's `hidden_size`, `num_layers` and `bias`, plus
+/// the cell kind.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use rl_algo::{CellKind, RecurrentModelConfig};
+/// use rl_core::Space;
+///
+/// let device = Default::default();
+/// let model = RecurrentModelConfig::new()
+///     .with_cell(CellKind::Gru)
+///     .with_hidden_size(64)
+///     .init::<NdArray>(&Space::unbounded(vec![4])?, &Space::discrete(2)?, 0, &device)?;
+/// assert_eq!((model.cell(), model.hidden_size(), model.num_layers()), (CellKind::Gru, 64, 1));
+///
+/// assert!(RecurrentModelConfig::new().with_num_layers(0).validate().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct RecurrentModelConfig {
+    /// The recurrent cell (rl8: LSTM).
+    #[config(default = "CellKind::Lstm")]
+    pub cell: CellKind,
+    /// The width H of every recurrent layer (rl8: 256).
+    #[config(default = 256)]
+    pub hidden_size: usize,
+    /// The number of stacked recurrent layers (rl8: 1).
+    #[config(default = 1)]
+    pub num_layers: usize,
+    /// Whether the recurrent layers and the value head have biases (the policy head always has
+    /// one, as in rl8).
+    #[config(default = true)]
+    pub bias: bool,
+}
+
+impl RecurrentModelConfig {
+    /// Checks the sizes.
+    ///
+    /// # Errors
+    /// A zero `hidden_size` or `num_layers`, named as `model.hidden_size` / `model.num_layers`.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.hidden_size == 0 {
+            return Err(AlgoError::invalid(
+                "model.hidden_size",
+                self.hidden_size,
+                "must be at least 1",
+            ));
+        }
+        if self.num_layers == 0 {
+            return Err(AlgoError::invalid(
+                "model.num_layers",
+                self.num_layers,
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the model for one environment's spaces, with the same rules as
+    /// [`DefaultModelConfig::init`](crate::DefaultModelConfig::init): a categorical policy for
+    /// `Discrete`/`MultiDiscrete` actions (every head the same number of categories), a normal
+    /// policy for `Box` actions, and a `Box` observation whose flat size is the input width.
+    ///
+    /// The weights are drawn on the host from a generator seeded with `seed`: torch's default
+    /// `U(-1/sqrt(H), 1/sqrt(H))` for every recurrent weight and bias and for the value head
+    /// (whose fan-in is H too), rl8's `U(-1e-3, 1e-3)` and zero bias for the policy head. The
+    /// same seed gives the same weights on every backend and in every thread.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use rl_algo::RecurrentModelConfig;
+    /// use rl_core::{RecurrentModel, Space};
+    ///
+    /// let device = Default::default();
+    /// let model = RecurrentModelConfig::new().with_hidden_size(32).with_num_layers(2).init::<NdArray>(
+    ///     &Space::unbounded(vec![3])?,
+    ///     &Space::unbounded(vec![2])?,
+    ///     7,
+    ///     &device,
+    /// )?;
+    /// // LSTM state: h and c, each [N, num_layers * hidden_size].
+    /// let state = model.init_state(5, &device);
+    /// assert_eq!(state.tensors.len(), 2);
+    /// assert_eq!(state.tensors[1].dims(), [5, 64]);
+    ///
+    /// // A discrete observation space is refused.
+    /// let refused = RecurrentModelConfig::new().init::<NdArray>(
+    ///     &Space::discrete(3)?,
+    ///     &Space::discrete(2)?,
+    ///     7,
+    ///     &device,
+    /// );
+    /// assert!(refused.is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Invalid sizes, a non-`Box` observation space, or `MultiDiscrete` heads of different sizes.
+    pub fn init<B: Backend>(
+        &self,
+        observation_space: &Space,
+        action_space: &Space,
+        seed: u64,
+        device: &B::Device,
+    ) -> crate::Result<DefaultRecurrentModel<B>> {
+        self.validate()?;
+        let (input, head) =
+            Head::for_spaces("default recurrent model", observation_space, action_space)?;
+        let hidden = self.hidden_size;
+        let bound = 1.0 / (hidden as f32).sqrt();
+        let bias = self.bias.then_some(bound);
+        let gates = self.cell.gates() * hidden;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut layers = Vec::with_capacity(self.num_layers);
+        for l in 0..self.num_layers {
+            let width = if l == 0 { input } else { hidden };
+            layers.push(RecurrentLayer {
+                input: linear(width, gates, bound, bias, &mut rng, device),
+                hidden: linear(hidden, gates, bound, bias, &mut rng, device),
+            });
+        }
+        // rl8's policy head: weights ~ U(-1e-3, 1e-3), bias 0 (near-uniform probabilities,
+        // near-zero means); its value head has a bias only when `bias`.
+        let policy = linear(hidden, head.outputs(), 1e-3, Some(0.0), &mut rng, device);
+        let value = linear(hidden, 1, bound, bias, &mut rng, device);
+        Ok(DefaultRecurrentModel {
+            layers,
+            policy,
+            value,
+            log_std: head.init_log_std(device),
+            cell: self.cell,
+            head,
+            input_size: input,
+            hidden_size: hidden,
+        })
+    }
+}
+
+/// One layer of the recurrent trunk: the fused input projection `in -> G*H` and hidden
+/// projection `H -> G*H` of all G gates (torch's `weight_ih`/`bias_ih` and
+/// `weight_hh`/`bias_hh`, stored transposed as Burn's `[in, out]`), gate blocks in torch's
+/// order: LSTM `i, f, g, o`, GRU `r, z, n`.
+#[derive(Module, Debug)]
+pub struct RecurrentLayer<B: Backend> {
+    input: Linear<B>,
+    hidden: Linear<B>,
+}
+
+/// The per-step pieces of a layer's input: `seq_len` tensors `[N, X]`, step order.
+type Steps<B> = Vec<Tensor<B, 2>>;
+
+impl<B: Backend> RecurrentLayer<B> {
+    /// The input projection `x W_ih + b_ih (+ extra_bias)` of every step, `[N, G*H]` each.
+    ///
+    /// One matmul per step rather than one over all `N * seq_len` rows: the per-step pieces of
+    /// a batched projection would be slices, and Burn's autodiff turns the gradient of every
+    /// slice into a zero tensor the size of the whole projection, so the backward pass would
+    /// cost `O(seq_len^2)` (measured 2x slower forward + backward at N = 512, seq_len = 32,
+    /// H = 64 on ndarray, and no faster forward).
+    fn project(&self, inputs: Steps<B>, extra_bias: Option<Tensor<B, 1>>) -> Steps<B> {
+        let weight = self.input.weight.val();
+        let bias = match (self.input.bias.as_ref().map(Param::val), extra_bias) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        inputs
+            .into_iter()
+            .map(|x| module::linear(x, weight.clone(), bias.clone()))
+            .collect()
+    }
+
+    /// Runs an LSTM layer over the steps from `(h, c)`; returns every step's `h` and the final
+    /// `(h, c)`.
+    fn lstm(
+        &self,
+        inputs: Steps<B>,
+        mut h: Tensor<B, 2>,
+        mut c: Tensor<B, 2>,
+    ) -> (Steps<B>, Tensor<B, 2>, Tensor<B, 2>) {
+        // Gates = x W_ih + b_ih + h W_hh + b_hh: both biases go into the input projection.
+        let projections = self.project(inputs, self.hidden.bias.as_ref().map(Param::val));
+        let hidden = h.dims()[1];
+        let w_hh = self.hidden.weight.val();
+        let mut outputs = Vec::with_capacity(projections.len());
+        for xp in projections {
+            let gates = xp + h.matmul(w_hh.clone());
+            let gate = |k: usize| gates.clone().narrow(1, k * hidden, hidden);
+            let (i, f, g, o) = (gate(0), gate(1), gate(2), gate(3));
+            c = sigmoid(f) * c + sigmoid(i) * g.tanh();
+            h = sigmoid(o) * c.clone().tanh();
+            outputs.push(h.clone());
+        }
+        (outputs, h, c)
+    }
+
+    /// Runs a GRU layer over the steps from `h`; returns every step's `h` and the final `h`.
+    fn gru(&self, inputs: Steps<B>, mut h: Tensor<B, 2>) -> (Steps<B>, Tensor<B, 2>) {
+        let hidden = h.dims()[1];
+        let projections = self.project(inputs, None);
+        let mut outputs = Vec::with_capacity(projections.len());
+        for xp in projections {
+            let hp = self.hidden.forward(h.clone());
+            let rz =
+                sigmoid(xp.clone().narrow(1, 0, 2 * hidden) + hp.clone().narrow(1, 0, 2 * hidden));
+            let r = rz.clone().narrow(1, 0, hidden);
+            let z = rz.narrow(1, hidden, hidden);
+            let (x_n, h_n) = (
+                xp.narrow(1, 2 * hidden, hidden),
+                hp.narrow(1, 2 * hidden, hidden),
+            );
+            let n = (x_n + r * h_n).tanh();
+            // (1 - z) * n + z * h
+            h = n.clone() + z * (h - n);
+            outputs.push(h.clone());
+        }
+        (outputs, h)
+    }
+}
+
+/// rl8's default recurrent model: a **shared** trunk of `num_layers` stacked LSTM or GRU layers
+/// over the observation features, then a policy head `Linear(H, outputs)` and a value head
+/// `Linear(H, 1)` on the last layer's output.
+///
+/// * Discrete actions: logits `[N, A, n]`, masked by the observation's action mask when it has
+///   one.
+/// * Continuous actions: the mean from the policy head and a learned, state-independent log-std
+///   vector initialised at 0 (std 1), as in [`DefaultModel`](crate::DefaultModel). rl8 uses a
+///   `tanh`'d state-dependent log-std head, whose std can never fall below e^-1; we
+///   deliberately do not.
+///
+/// The [`RecurrentState`] is `[h, c]` for an LSTM and `[h]` for a GRU, each
+/// `[N, num_layers * H]` with layer `l` in columns `l*H..(l+1)*H`; [`RecurrentModel::init_state`]
+/// gives zeros, as rl8 does.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use rl_algo::RecurrentModelConfig;
+/// use rl_core::{Distribution, Observation, RecurrentModel, Space};
+///
+/// let device = Default::default();
+/// let model = RecurrentModelConfig::new().with_hidden_size(16).init::<NdArray>(
+///     &Space::unbounded(vec![4])?,
+///     &Space::discrete(3)?,
+///     0,
+///     &device,
+/// )?;
+///
+/// // Acting: one step of 8 environments, threading the state.
+/// let state = model.init_state(8, &device);
+/// let obs = Observation::new(Tensor::zeros([8, 4], &device));
+/// let out = model.forward(&obs, 1, state)?;
+/// assert_eq!(out.values.dims(), [8, 1]);
+/// assert_eq!(out.dist.mode().dims(), [8, 1]);
+///
+/// // Training: 2 sequences of 5 steps (row n * 5 + t is step t of sequence n).
+/// let obs = Observation::new(Tensor::zeros([10, 4], &device));
+/// let out = model.forward(&obs, 5, model.init_state(2, &device))?;
+/// assert_eq!(out.values.dims(), [10, 1]);
+/// assert_eq!(out.state.tensors[0].dims(), [2, 16]);
+///
+/// // 10 rows are not 3 sequences of 5 steps.
+/// assert!(model.forward(&obs, 5, model.init_state(3, &device)).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Build it with [`RecurrentModelConfig::init`].
+#[derive(Module, Debug)]
+pub struct DefaultRecurrentModel<B: Backend> {
+    layers: Vec<RecurrentLayer<B>>,
+    policy: Linear<B>,
+    value: Linear<B>,
+    log_std: Option<Param<Tensor<B, 1>>>,
+    #[module(skip)]
+    cell: CellKind,
+    #[module(skip)]
+    head: Head,
+    #[module(skip)]
+    input_size: usize,
+    #[module(skip)]
+    hidden_size: usize,
+}
+
+impl<B: Backend> DefaultRecurrentModel<B> {
+    /// What the policy head outputs.
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    /// The recurrent cell.
+    pub fn cell(&self) -> CellKind {
+        self.cell
+    }
+
+    /// The width H of every recurrent layer.
+    pub fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+
+    /// The number of stacked recurrent layers.
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The width of every state tensor, `num_layers * hidden_size`.
+    fn state_width(&self) -> usize {
+        self.layers.len() * self.hidden_size
+    }
+
+    /// Checks the inputs of [`RecurrentModel::forward`] and returns N.
+    fn check_input(
+        &self,
+        obs: &Observation<B>,
+        seq_len: usize,
+        state: &RecurrentState<B>,
+    ) -> rl_core::Result<usize> {
+        let shape = |what: &str, expected: String, actual: Vec<usize>| CoreError::Shape {
+            what: format!("{MODEL}: {what}"),
+            expected,
+            actual,
+        };
+        if seq_len == 0 {
+            return Err(shape("seq_len", "at least 1 step".into(), vec![0]));
+        }
+        let count = self.cell.state_tensors();
+        if state.tensors.len() != count {
+            return Err(shape(
+                "number of state tensors",
+                format!("{count} ({})", self.cell.state_names()),
+                vec![state.tensors.len()],
+            ));
+        }
+        let n = state.batch_size();
+        if n == 0 {
+            return Err(shape("state", "at least one sequence".into(), vec![0]));
+        }
+        let width = self.state_width();
+        for (i, t) in state.tensors.iter().enumerate() {
+            if t.dims() != [n, width] {
+                return Err(shape(
+                    &format!("state tensor {i} of {}", self.cell.state_names()),
+                    format!("[{n}, {width}] (N, num_layers * hidden_size)"),
+                    t.dims().to_vec(),
+                ));
+            }
+        }
+        let dims = obs.features.dims();
+        if dims != [n * seq_len, self.input_size] {
+            return Err(shape(
+                "observation features",
+                format!(
+                    "[{}, {}] (N = {n} state rows * seq_len = {seq_len}, features)",
+                    n * seq_len,
+                    self.input_size
+                ),
+                dims.to_vec(),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Columns `l*H..(l+1)*H` of a state tensor: layer `l`'s part.
+    fn layer_part(&self, t: &Tensor<B, 2>, l: usize) -> Tensor<B, 2> {
+        if self.layers.len() == 1 {
+            t.clone()
+        } else {
+            t.clone().narrow(1, l * self.hidden_size, self.hidden_size)
+        }
+    }
+}
+
+impl<B: Backend> RecurrentModel<B> for DefaultRecurrentModel<B> {
+    type Dist = DefaultDist<B>;
+
+    fn init_state(&self, batch_size: usize, device: &B::Device) -> RecurrentState<B> {
+        let width = self.state_width();
+        RecurrentState::new(
+            (0..self.cell.state_tensors())
+                .map(|_| Tensor::zeros([batch_size, width], device))
+                .collect(),
+        )
+    }
+
+    fn forward(
+        &self,
+        obs: &Observation<B>,
+        seq_len: usize,
+        state: RecurrentState<B>,
+    ) -> rl_core::Result<RecurrentOutput<B, DefaultDist<B>>> {
+        let n = self.check_input(obs, seq_len, &state)?;
+        // Step t of every sequence: rows n * seq_len + t, i.e. columns t*F..(t+1)*F of the
+        // features viewed as [N, seq_len * F].
+        let mut steps: Steps<B> = if seq_len == 1 {
+            vec![obs.features.clone()]
+        } else {
+            let f = self.input_size;
+            let x = rl_functional::reshape(obs.features.clone(), [n, seq_len * f]);
+            (0..seq_len)
+                .map(|t| x.clone().narrow(1, t * f, f))
+                .collect()
+        };
+        let num_layers = self.layers.len();
+        let mut final_h = Vec::with_capacity(num_layers);
+        let mut final_c = Vec::with_capacity(num_layers);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let h = self.layer_part(&state.tensors[0], l);
+            steps = match self.cell {
+                CellKind::Lstm => {
+                    let c = self.layer_part(&state.tensors[1], l);
+                    let (out, h, c) = layer.lstm(steps, h, c);
+                    final_h.push(h);
+                    final_c.push(c);
+                    out
+                }
+                CellKind::Gru => {
+                    let (out, h) = layer.gru(steps, h);
+                    final_h.push(h);
+                    out
+                }
+            };
+        }
+        let latent = if seq_len == 1 {
+            steps.pop().expect("one step")
+        } else {
+            // [N, seq_len * H] holds row n's steps side by side: sequence-major [N * seq_len, H].
+            Tensor::cat(steps, 1).reshape([n * seq_len, self.hidden_size])
+        };
+        let dist = self.head.dist(
+            self.policy.forward(latent.clone()),
+            self.log_std.as_ref(),
+            obs.action_mask.as_ref(),
+            MODEL,
+        )?;
+        let join = |mut parts: Vec<Tensor<B, 2>>| {
+            if parts.len() == 1 {
+                parts.pop().expect("one layer")
+            } else {
+                Tensor::cat(parts, 1)
+            }
+        };
+        let mut tensors = vec![join(final_h)];
+        if self.cell == CellKind::Lstm {
+            tensors.push(join(final_c));
+        }
+        Ok(RecurrentOutput {
+            dist,
+            values: self.value.forward(latent),
+            state: RecurrentState::new(tensors),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::tensor::{Bool, Int, TensorData};
+    use rand::RngExt;
+    use rl_core::Distribution;
+
+    type B = NdArray<f32>;
+    type A = Autodiff<B>;
+
+    fn dev() -> burn::tensor::Device<B> {
+        Default::default()
+    }
+
+    fn host<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+        t.into_data().to_vec::<f32>().unwrap()
+    }
+
+    /// `[rows, cols]` of U(-1, 1) values drawn on the host.
+    fn random(rows: usize, cols: usize, rng: &mut StdRng) -> Tensor<B, 2> {
+        let v: Vec<f32> = (0..rows * cols)
+            .map(|_| 2.0 * rng.random::<f32>() - 1.0)
+            .collect();
+        Tensor::from_data(TensorData::new(v, [rows, cols]), &dev())
+    }
+
+    fn build(
+        cell: CellKind,
+        num_layers: usize,
+        hidden: usize,
+        obs_dim: usize,
+        action_space: &Space,
+        seed: u64,
+    ) -> DefaultRecurrentModel<B> {
+        RecurrentModelConfig::new()
+            .with_cell(cell)
+            .with_num_layers(num_layers)
+            .with_hidden_size(hidden)
+            .init(
+                &Space::unbounded(vec![obs_dim]).unwrap(),
+                action_space,
+                seed,
+                &dev(),
+            )
+            .unwrap()
+    }
+
+    /// Replaces rl8's near-zero policy head with a large one, so that a wrong latent shows in
+    /// the distribution's parameters.
+    fn big_policy_head(model: &mut DefaultRecurrentModel<B>, rng: &mut StdRng) {
+        let outputs = model.head.outputs();
+        model.policy = linear(model.hidden_size, outputs, 1.0, Some(0.5), rng, &dev());
+    }
+
+    fn random_state(
+        model: &DefaultRecurrentModel<B>,
+        n: usize,
+        rng: &mut StdRng,
+    ) -> RecurrentState<B> {
+        RecurrentState::new(
+            (0..model.cell.state_tensors())
+                .map(|_| random(n, model.state_width(), rng))
+                .collect(),
+        )
+    }
+
+    /// The distribution's parameters, one row per sample: normalized log-probabilities
+    /// (`heads * categories`) or means.
+    fn dist_rows(dist: &DefaultDist<B>) -> (Vec<f32>, usize) {
+        match dist {
+            DefaultDist::Categorical(d) => {
+                let lp = d.log_probs();
+                let [_, a, k] = lp.dims();
+                (host(lp), a * k)
+            }
+            DefaultDist::Normal(d) => {
+                let mean = d.mean();
+                let width = mean.dims()[1];
+                (host(mean), width)
+            }
+        }
+    }
+
+    fn assert_close(actual: &[f32], expected: &[f32], tol: f32, what: &str) {
+        assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+        for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+            assert!((a - e).abs() <= tol, "{what}[{i}]: {a} vs {e}");
+        }
+    }
+
+    #[test]
+    fn a_sequence_equals_stepping_one_step_at_a_time() {
+        let spaces = [
+            Space::multi_discrete(vec![3, 3]).unwrap(),
+            Space::unbounded(vec![2]).unwrap(),
+        ];
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            for action_space in &spaces {
+                let mut rng = StdRng::seed_from_u64(11);
+                let mut model = build(cell, 2, 8, 3, action_space, 5);
+                big_policy_head(&mut model, &mut rng);
+                let (n, len, f) = (3, 5, 3);
+                let x = random(n * len, f, &mut rng);
+                let state0 = random_state(&model, n, &mut rng);
+
+                let full = model
+                    .forward(&Observation::new(x.clone()), len, state0.clone())
+                    .unwrap();
+                let full_values = host(full.values.clone());
+                let (full_params, width) = dist_rows(&full.dist);
+
+                let mut state = state0;
+                for t in 0..len {
+                    let rows: Vec<i64> = (0..n).map(|s| (s * len + t) as i64).collect();
+                    let idx = Tensor::<B, 1, Int>::from_ints(rows.as_slice(), &dev());
+                    let obs = Observation::new(x.clone().select(0, idx));
+                    let out = model.forward(&obs, 1, state).unwrap();
+                    let values = host(out.values.clone());
+                    let (params, w) = dist_rows(&out.dist);
+                    assert_eq!(w, width);
+                    for s in 0..n {
+                        let row = s * len + t;
+                        let what = format!("{cell:?} {action_space:?} seq {s} step {t}");
+                        assert_close(&values[s..=s], &full_values[row..=row], 1e-5, &what);
+                        assert_close(
+                            &params[s * w..(s + 1) * w],
+                            &full_params[row * w..(row + 1) * w],
+                            1e-5,
+                            &what,
+                        );
+                    }
+                    state = out.state;
+                }
+                assert_eq!(full.state.tensors.len(), state.tensors.len());
+                for (a, b) in full.state.tensors.iter().zip(&state.tensors) {
+                    assert_eq!(a.dims(), [n, 16]);
+                    assert_close(&host(a.clone()), &host(b.clone()), 1e-5, "final state");
+                }
+            }
+        }
+    }
+
+    fn sigmoid64(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    /// `out[j] = sum_k v[k] * w[k][j] + b[j]` for Burn's `[in, out]` weight layout.
+    fn affine(v: &[f64], w: &[f32], b: Option<&[f32]>, out: usize) -> Vec<f64> {
+        (0..out)
+            .map(|j| {
+                let bias = b.map_or(0.0, |b| f64::from(b[j]));
+                bias + v
+                    .iter()
+                    .enumerate()
+                    .map(|(k, x)| x * f64::from(w[k * out + j]))
+                    .sum::<f64>()
+            })
+            .collect()
+    }
+
+    fn weights(l: &Linear<B>) -> (Vec<f32>, Option<Vec<f32>>) {
+        (host(l.weight.val()), l.bias.as_ref().map(|b| host(b.val())))
+    }
+
+    /// Runs the model's formulas in f64 loops, one scalar at a time: the values, the policy
+    /// outputs (means) and the final state of every sequence.
+    fn reference(
+        model: &DefaultRecurrentModel<B>,
+        x: &[f32],
+        n: usize,
+        len: usize,
+        state: &[Vec<f32>],
+    ) -> (Vec<f64>, Vec<f64>, Vec<Vec<f64>>) {
+        let hs = model.hidden_size;
+        let layers = model.layers.len();
+        let width = layers * hs;
+        let f = model.input_size;
+        let g = model.cell.gates() * hs;
+        let params: Vec<_> = model
+            .layers
+            .iter()
+            .map(|l| (weights(&l.input), weights(&l.hidden)))
+            .collect();
+        let (wp, bp) = weights(&model.policy);
+        let (wv, bv) = weights(&model.value);
+        let outputs = model.head.outputs();
+        let (mut values, mut means) = (vec![], vec![]);
+        let mut final_state = vec![vec![0.0; n * width]; state.len()];
+        for s in 0..n {
+            let part = |t: &[f32], l: usize| -> Vec<f64> {
+                (0..hs)
+                    .map(|k| f64::from(t[s * width + l * hs + k]))
+                    .collect()
+            };
+            let mut h: Vec<Vec<f64>> = (0..layers).map(|l| part(&state[0], l)).collect();
+            let mut c: Vec<Vec<f64>> = match model.cell {
+                CellKind::Lstm => (0..layers).map(|l| part(&state[1], l)).collect(),
+                CellKind::Gru => vec![],
+            };
+            for t in 0..len {
+                let row = s * len + t;
+                let mut input: Vec<f64> = (0..f).map(|k| f64::from(x[row * f + k])).collect();
+                for (l, ((wi, bi), (wh, bh))) in params.iter().enumerate() {
+                    let px = affine(&input, wi, bi.as_deref(), g);
+                    let ph = affine(&h[l], wh, bh.as_deref(), g);
+                    let new_h: Vec<f64> = match model.cell {
+                        CellKind::Lstm => (0..hs)
+                            .map(|k| {
+                                let gate = |b: usize| px[b * hs + k] + ph[b * hs + k];
+                                let (i, fg, gg, o) = (
+                                    sigmoid64(gate(0)),
+                                    sigmoid64(gate(1)),
+                                    gate(2).tanh(),
+                                    sigmoid64(gate(3)),
+                                );
+                                c[l][k] = fg * c[l][k] + i * gg;
+                                o * c[l][k].tanh()
+                            })
+                            .collect(),
+                        CellKind::Gru => (0..hs)
+                            .map(|k| {
+                                let r = sigmoid64(px[k] + ph[k]);
+                                let z = sigmoid64(px[hs + k] + ph[hs + k]);
+                                let nn = (px[2 * hs + k] + r * ph[2 * hs + k]).tanh();
+                                (1.0 - z) * nn + z * h[l][k]
+                            })
+                            .collect(),
+                    };
+                    h[l] = new_h.clone();
+                    input = new_h;
+                }
+                values.extend(affine(&input, &wv, bv.as_deref(), 1));
+                means.extend(affine(&input, &wp, bp.as_deref(), outputs));
+            }
+            for l in 0..layers {
+                for k in 0..hs {
+                    final_state[0][s * width + l * hs + k] = h[l][k];
+                    if model.cell == CellKind::Lstm {
+                        final_state[1][s * width + l * hs + k] = c[l][k];
+                    }
+                }
+            }
+        }
+        (values, means, final_state)
+    }
+
+    #[test]
+    fn cells_match_a_scalar_implementation_of_the_formulas() {
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            let mut rng = StdRng::seed_from_u64(3);
+            let mut model = build(cell, 2, 3, 2, &Space::unbounded(vec![2]).unwrap(), 9);
+            big_policy_head(&mut model, &mut rng);
+            let (n, len) = (2, 3);
+            let x = random(n * len, 2, &mut rng);
+            let state = random_state(&model, n, &mut rng);
+            let out = model
+                .forward(&Observation::new(x.clone()), len, state.clone())
+                .unwrap();
+            let state_host: Vec<Vec<f32>> = state.tensors.into_iter().map(host).collect();
+            let (values, means, final_state) = reference(&model, &host(x), n, len, &state_host);
+            let to32 = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<_>>();
+            let what = format!("{cell:?}");
+            assert_close(&host(out.values), &to32(values), 1e-5, &what);
+            assert_close(&dist_rows(&out.dist).0, &to32(means), 1e-5, &what);
+            for (t, expected) in out.state.tensors.into_iter().zip(final_state) {
+                assert_close(&host(t), &to32(expected), 1e-5, &what);
+            }
+        }
+    }
+
+    fn shape_error(result: rl_core::Result<RecurrentOutput<B, DefaultDist<B>>>, what: &str) {
+        match result {
+            Err(CoreError::Shape { what: w, .. }) => {
+                assert!(w.contains(what), "error names `{w}`, expected `{what}`")
+            }
+            other => panic!(
+                "expected a shape error naming {what}, got {:?}",
+                other.is_ok()
+            ),
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_shape_errors() {
+        let model = build(CellKind::Lstm, 2, 4, 3, &Space::discrete(3).unwrap(), 0);
+        let obs =
+            |rows: usize, f: usize| Observation::new(Tensor::<B, 2>::zeros([rows, f], &dev()));
+        let zeros = |rows: usize, w: usize| Tensor::<B, 2>::zeros([rows, w], &dev());
+        let good = model.init_state(2, &dev());
+        assert!(model.forward(&obs(6, 3), 3, good.clone()).is_ok());
+
+        shape_error(model.forward(&obs(6, 3), 0, good.clone()), "seq_len");
+        shape_error(
+            model.forward(&obs(5, 3), 3, good.clone()),
+            "observation features",
+        );
+        shape_error(
+            model.forward(&obs(6, 3), 2, good.clone()),
+            "observation features",
+        );
+        shape_error(
+            model.forward(&obs(6, 4), 3, good.clone()),
+            "observation features",
+        );
+        let one = RecurrentState::new(vec![zeros(2, 8)]);
+        shape_error(model.forward(&obs(6, 3), 3, one), "number of state tensors");
+        let three = RecurrentState::new(vec![zeros(2, 8), zeros(2, 8), zeros(2, 8)]);
+        shape_error(
+            model.forward(&obs(6, 3), 3, three),
+            "number of state tensors",
+        );
+        let narrow = RecurrentState::new(vec![zeros(2, 4), zeros(2, 4)]);
+        shape_error(model.forward(&obs(6, 3), 3, narrow), "state tensor 0");
+        let ragged = RecurrentState::new(vec![zeros(2, 8), zeros(3, 8)]);
+        shape_error(model.forward(&obs(6, 3), 3, ragged), "state tensor 1");
+        shape_error(
+            model.forward(&obs(0, 3), 3, model.init_state(0, &dev())),
+            "state",
+        );
+        let mask = Tensor::<B, 2, Bool>::from_data(TensorData::new(vec![true; 12], [6, 2]), &dev());
+        let masked = obs(6, 3).with_action_mask(mask).unwrap();
+        shape_error(model.forward(&masked, 3, good.clone()), "action mask");
+
+        let gru = build(CellKind::Gru, 2, 4, 3, &Space::discrete(3).unwrap(), 0);
+        shape_error(gru.forward(&obs(6, 3), 3, good), "number of state tensors");
+        assert!(
+            gru.forward(&obs(6, 3), 3, gru.init_state(2, &dev()))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_configs_and_spaces_are_refused() {
+        let obs = Space::unbounded(vec![3]).unwrap();
+        let act = Space::discrete(2).unwrap();
+        for (config, field) in [
+            (
+                RecurrentModelConfig::new().with_hidden_size(0),
+                "model.hidden_size",
+            ),
+            (
+                RecurrentModelConfig::new().with_num_layers(0),
+                "model.num_layers",
+            ),
+        ] {
+            for err in [
+                config.validate().unwrap_err(),
+                config.init::<B>(&obs, &act, 0, &dev()).unwrap_err(),
+            ] {
+                assert!(matches!(err, AlgoError::InvalidConfig { field: ref f, .. } if f == field));
+            }
+        }
+        let config = RecurrentModelConfig::new().with_hidden_size(4);
+        let discrete_obs = Space::discrete(3).unwrap();
+        assert!(matches!(
+            config.init::<B>(&discrete_obs, &act, 0, &dev()),
+            Err(AlgoError::Mismatch { .. })
+        ));
+        let uneven = Space::multi_discrete(vec![2, 3]).unwrap();
+        assert!(matches!(
+            config.init::<B>(&obs, &uneven, 0, &dev()),
+            Err(AlgoError::Mismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let config = RecurrentModelConfig::new().with_cell(CellKind::Gru);
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(json.contains(r#""cell":"gru""#), "{json}");
+        let back: RecurrentModelConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.cell, CellKind::Gru);
+        let defaults = RecurrentModelConfig::new();
+        assert_eq!(
+            (
+                defaults.cell,
+                defaults.hidden_size,
+                defaults.num_layers,
+                defaults.bias
+            ),
+            (CellKind::Lstm, 256, 1, true)
+        );
+    }
+
+    /// Every parameter, flattened, in a fixed order.
+    fn all_params(model: &DefaultRecurrentModel<B>) -> Vec<f32> {
+        let mut linears: Vec<&Linear<B>> = vec![];
+        for l in &model.layers {
+            linears.push(&l.input);
+            linears.push(&l.hidden);
+        }
+        linears.push(&model.policy);
+        linears.push(&model.value);
+        let mut out = vec![];
+        for l in linears {
+            let (w, b) = weights(l);
+            out.extend(w);
+            out.extend(b.unwrap_or_default());
+        }
+        out
+    }
+
+    #[test]
+    fn seeds_and_initial_weights() {
+        let act = Space::multi_discrete(vec![4, 4]).unwrap();
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            let a = build(cell, 2, 16, 3, &act, 42);
+            let b = build(cell, 2, 16, 3, &act, 42);
+            let c = build(cell, 2, 16, 3, &act, 43);
+            assert_eq!(all_params(&a), all_params(&b));
+            assert_ne!(all_params(&a), all_params(&c));
+
+            let (wp, bp) = weights(&a.policy);
+            assert_eq!(wp.len(), 16 * 8);
+            assert!(wp.iter().all(|w| w.abs() <= 1e-3));
+            assert!(wp.iter().any(|w| *w != 0.0));
+            assert_eq!(bp, Some(vec![0.0; 8]));
+
+            let bound = 1.0 / 4.0; // 1/sqrt(16)
+            let gates = match cell {
+                CellKind::Lstm => 4,
+                CellKind::Gru => 3,
+            };
+            for (l, layer) in a.layers.iter().enumerate() {
+                let (wi, bi) = weights(&layer.input);
+                let (wh, bh) = weights(&layer.hidden);
+                assert_eq!(wi.len(), if l == 0 { 3 } else { 16 } * gates * 16);
+                assert_eq!(wh.len(), 16 * gates * 16);
+                for v in [wi, bi.unwrap(), wh, bh.unwrap()] {
+                    assert!(v.iter().all(|w| w.abs() <= bound));
+                    // Spread over the range, not all near 0.
+                    assert!(v.iter().any(|w| w.abs() > bound / 2.0));
+                }
+            }
+            let (wv, bv) = weights(&a.value);
+            assert!(wv.iter().chain(&bv.unwrap()).all(|w| w.abs() <= bound));
+        }
+
+        let no_bias = RecurrentModelConfig::new()
+            .with_hidden_size(4)
+            .with_bias(false)
+            .init::<B>(&Space::unbounded(vec![2]).unwrap(), &act, 0, &dev())
+            .unwrap();
+        for layer in &no_bias.layers {
+            assert!(layer.input.bias.is_none() && layer.hidden.bias.is_none());
+        }
+        assert!(no_bias.value.bias.is_none());
+        assert!(no_bias.policy.bias.is_some());
+    }
+
+    #[test]
+    fn gradients_flow_back_through_time() {
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            let model = RecurrentModelConfig::new()
+                .with_cell(cell)
+                .with_hidden_size(8)
+                .with_num_layers(2)
+                .init::<A>(
+                    &Space::unbounded(vec![3]).unwrap(),
+                    &Space::discrete(2).unwrap(),
+                    1,
+                    &dev(),
+                )
+                .unwrap();
+            let (n, len) = (2, 4);
+            let mut rng = StdRng::seed_from_u64(0);
+            let x = Tensor::<A, 2>::from_inner(random(n * len, 3, &mut rng)).require_grad();
+            let state = RecurrentState::<A>::from_inner(random_state(
+                &build(cell, 2, 8, 3, &Space::discrete(2).unwrap(), 1),
+                n,
+                &mut rng,
+            ));
+            let h0 = state.tensors[0].clone().require_grad();
+            let mut tensors = state.tensors;
+            tensors[0] = h0.clone();
+            let out = model
+                .forward(
+                    &Observation::new(x.clone()),
+                    len,
+                    RecurrentState::new(tensors),
+                )
+                .unwrap();
+            // The value of the last step of sequence 0.
+            let grads = out.values.narrow(0, len - 1, 1).sum().backward();
+            let gx = host(x.grad(&grads).unwrap());
+            let first_step: f32 = gx[0..3].iter().map(|g| g.abs()).sum();
+            assert!(
+                first_step > 1e-6,
+                "{cell:?}: d value / d step 0 = {first_step}"
+            );
+            // Sequence 1 does not feed sequence 0.
+            assert!(gx[len * 3..].iter().all(|g| *g == 0.0), "{cell:?}: {gx:?}");
+            let gh = host(h0.grad(&grads).unwrap());
+            assert!(gh[..16].iter().any(|g| *g != 0.0));
+            assert!(gh[16..].iter().all(|g| *g == 0.0));
+        }
+    }
+
+    #[test]
+    fn heads_give_the_right_distributions() {
+        let (n, len) = (2, 3);
+        let rows = n * len;
+        let mut rng = StdRng::seed_from_u64(8);
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            let discrete = build(
+                cell,
+                1,
+                8,
+                3,
+                &Space::multi_discrete(vec![3, 3]).unwrap(),
+                2,
+            );
+            assert_eq!(
+                discrete.head(),
+                Head::Categorical {
+                    heads: 2,
+                    categories: 3
+                }
+            );
+            let state = discrete.init_state(n, &dev());
+            assert_eq!(state.tensors.len(), cell.state_tensors());
+            for t in &state.tensors {
+                assert_eq!(t.dims(), [n, 8]);
+                assert!(host(t.clone()).iter().all(|v| *v == 0.0));
+            }
+            let x = random(rows, 3, &mut rng);
+            let out = discrete
+                .forward(&Observation::new(x.clone()), len, state)
+                .unwrap();
+            assert_eq!(out.values.dims(), [rows, 1]);
+            let DefaultDist::Categorical(d) = &out.dist else {
+                panic!("expected a categorical distribution")
+            };
+            assert_eq!(d.log_probs().dims(), [rows, 2, 3]);
+            // rl8's small head: near-uniform probabilities.
+            assert!(
+                host(d.log_probs())
+                    .iter()
+                    .all(|lp| (lp + 3f32.ln()).abs() < 1e-2)
+            );
+            assert_eq!(out.dist.mode().dims(), [rows, 2]);
+
+            let continuous = build(cell, 1, 8, 3, &Space::unbounded(vec![2]).unwrap(), 2);
+            assert_eq!(continuous.head(), Head::Normal { dims: 2 });
+            let out = continuous
+                .forward(
+                    &Observation::new(x.clone()),
+                    len,
+                    continuous.init_state(n, &dev()),
+                )
+                .unwrap();
+            let DefaultDist::Normal(d) = &out.dist else {
+                panic!("expected a normal distribution")
+            };
+            assert_eq!(d.mean().dims(), [rows, 2]);
+            assert!(host(d.std()).iter().all(|s| (s - 1.0).abs() < 1e-6));
+            assert_eq!(out.dist.entropy().dims(), [rows, 1]);
+
+            // Masks: even rows may not pick category 1, odd rows may only pick category 2.
+            let single = build(cell, 1, 8, 3, &Space::discrete(3).unwrap(), 2);
+            let mask: Vec<bool> = (0..rows)
+                .flat_map(|r| {
+                    if r % 2 == 0 {
+                        [true, false, true]
+                    } else {
+                        [false, false, true]
+                    }
+                })
+                .collect();
+            let mask = Tensor::<B, 2, Bool>::from_data(TensorData::new(mask, [rows, 3]), &dev());
+            let obs = Observation::new(x).with_action_mask(mask).unwrap();
+            let out = single
+                .forward(&obs, len, single.init_state(n, &dev()))
+                .unwrap();
+            let DefaultDist::Categorical(d) = &out.dist else {
+                panic!("expected a categorical distribution")
+            };
+            let probs: Vec<f32> = host(d.log_probs()).iter().map(|lp| lp.exp()).collect();
+            for r in 0..rows {
+                let p = &probs[r * 3..r * 3 + 3];
+                if r % 2 == 0 {
+                    assert!(p[1] < 1e-6 && (p[0] - 0.5).abs() < 1e-2, "row {r}: {p:?}");
+                } else {
+                    assert!(
+                        p[0] < 1e-6 && p[1] < 1e-6 && (p[2] - 1.0).abs() < 1e-6,
+                        "row {r}: {p:?}"
+                    );
+                }
+            }
+            let mode = out.dist.mode().to_host_discrete().unwrap();
+            for r in (1..rows).step_by(2) {
+                assert_eq!(mode[r], 2);
+            }
+        }
+    }
+}

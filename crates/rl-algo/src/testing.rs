@@ -1,0 +1,68 @@
+//! Test fixtures shared by the unit tests of both algorithms.
+
+use burn::backend::NdArray;
+use burn::tensor::{Bool, Tensor, TensorData};
+use rl_core::{Action, Env, EnvConfig, Observation, Space, Transition};
+
+type I = NdArray;
+
+/// Two environments whose observation is the step count of the episode. Reward 1 per
+/// step. After 3 steps environment 0 terminates and environment 1 is truncated; both
+/// reset to 0.
+pub(crate) struct Walk {
+    pos: Vec<f32>,
+    obs_space: Space,
+    act_space: Space,
+    device: burn::tensor::ops::Device<I>,
+}
+
+impl Walk {
+    pub(crate) fn new() -> Self {
+        Self {
+            pos: vec![0.0; 2],
+            obs_space: Space::unbounded(vec![1]).unwrap(),
+            act_space: Space::discrete(2).unwrap(),
+            device: Default::default(),
+        }
+    }
+    fn obs(&self, v: Vec<f32>) -> Observation<I> {
+        Observation::new(Tensor::from_data(TensorData::new(v, [2, 1]), &self.device))
+    }
+}
+
+impl Env<I> for Walk {
+    fn name(&self) -> &str {
+        "Walk"
+    }
+    fn num_envs(&self) -> usize {
+        2
+    }
+    fn observation_space(&self) -> &Space {
+        &self.obs_space
+    }
+    fn action_space(&self) -> &Space {
+        &self.act_space
+    }
+    fn device(&self) -> &burn::tensor::ops::Device<I> {
+        &self.device
+    }
+    fn reset(&mut self, _: Option<&EnvConfig>) -> rl_core::Result<Observation<I>> {
+        self.pos = vec![0.0; 2];
+        Ok(self.obs(self.pos.clone()))
+    }
+    fn step(&mut self, _: &Action<I>) -> rl_core::Result<Transition<I>> {
+        let reached: Vec<f32> = self.pos.iter().map(|p| p + 1.0).collect();
+        let done = reached[0] >= 3.0;
+        self.pos = if done { vec![0.0; 2] } else { reached.clone() };
+        let flags = |v: [bool; 2]| {
+            Tensor::<I, 1, Bool>::from_data(TensorData::new(v.to_vec(), [2]), &self.device)
+        };
+        Ok(Transition {
+            obs: self.obs(self.pos.clone()),
+            reward: Tensor::from_data(TensorData::new(vec![1.0f32; 2], [2]), &self.device),
+            terminated: flags([done, false]),
+            truncated: flags([false, done]),
+            final_obs: done.then(|| self.obs(reached)),
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! Recurrent PPO: rl8's validation rules, its state-reset test, and the update options behaving
+//! as for the feed-forward algorithm (gradient accumulation over sequences).
+
+use burn::backend::{Autodiff, NdArray};
+use rl_algo::{
+    AlgoError, AlgorithmConfig, CellKind, RecurrentAlgorithm, RecurrentAlgorithmConfig,
+    RecurrentModelConfig,
+};
+use rl_core::{ContinuousDummyEnv, DiscreteDummyEnv};
+
+type B = Autodiff<NdArray>;
+type Device = burn::tensor::ops::Device<NdArray>;
+
+fn config(num_envs: usize, horizon: usize) -> RecurrentAlgorithmConfig {
+    RecurrentAlgorithmConfig::new()
+        .with_ppo(
+            AlgorithmConfig::new()
+                .with_num_envs(num_envs)
+                .with_horizon(horizon)
+                .with_seed(3),
+        )
+        .with_model(RecurrentModelConfig::new().with_hidden_size(8))
+}
+
+fn field_of(config: &RecurrentAlgorithmConfig) -> String {
+    match config.validate() {
+        Err(AlgoError::InvalidConfig { field, .. }) => field,
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_are_rl8s() {
+    let c = RecurrentAlgorithmConfig::new();
+    assert_eq!(c.seq_len, 4);
+    assert_eq!(c.seqs_per_state_reset, 8);
+    assert_eq!(c.ppo.horizon, 32);
+    assert_eq!(c.ppo.num_envs, 8192);
+    assert_eq!(c.model.hidden_size, 256);
+    assert_eq!(c.model.num_layers, 1);
+    assert_eq!(c.model.cell, CellKind::Lstm);
+    c.validate().unwrap();
+    // The default minibatch is every sequence: B * T / L.
+    assert_eq!(c.minibatch_size(), 8192 * 32 / 4);
+}
+
+#[test]
+fn every_recurrent_rule_names_its_field() {
+    let ok = config(8, 32);
+    ok.validate().unwrap();
+    assert_eq!(field_of(&ok.clone().with_seq_len(0)), "seq_len");
+    // horizon % seq_len == 0
+    assert_eq!(field_of(&ok.clone().with_seq_len(5)), "seq_len");
+    assert_eq!(
+        field_of(&ok.clone().with_seqs_per_state_reset(0)),
+        "seqs_per_state_reset"
+    );
+    // (horizon * hper) % (seq_len * spsr) == 0: 32 % (4 * 3) != 0.
+    assert_eq!(
+        field_of(&ok.clone().with_seqs_per_state_reset(3)),
+        "seqs_per_state_reset"
+    );
+    // With hper 2, resets every 64 steps line up: 64 % (4 * 16) == 0.
+    let mut two = ok.clone().with_seqs_per_state_reset(16);
+    assert_eq!(field_of(&two), "seqs_per_state_reset");
+    two.ppo.horizons_per_env_reset = 2;
+    two.validate().unwrap();
+    // Negative values follow Python's modulo: -32 % (4 * -8) == 0.
+    let mut never = ok.clone().with_seqs_per_state_reset(-8);
+    never.ppo.horizons_per_env_reset = -1;
+    never.validate().unwrap();
+    // Minibatches count sequences: 8 * 32 / 4 = 64 sequences.
+    let mut mb = ok.clone();
+    mb.ppo.sgd_minibatch_size = Some(48);
+    assert_eq!(field_of(&mb), "sgd_minibatch_size");
+    mb.ppo.sgd_minibatch_size = Some(16);
+    mb.validate().unwrap();
+    // 128 divides the 256 transitions but not the 64 sequences.
+    mb.ppo.sgd_minibatch_size = Some(128);
+    assert_eq!(field_of(&mb), "sgd_minibatch_size");
+    // Shared rules still apply, and the model's sizes are checked.
+    let mut clip = ok.clone();
+    clip.ppo.clip_param = 1.0;
+    assert_eq!(field_of(&clip), "clip_param");
+    let bad_model = ok.with_model(RecurrentModelConfig::new().with_hidden_size(0));
+    assert_eq!(field_of(&bad_model), "model.hidden_size");
+}
+
+#[test]
+fn one_collect_with_t32_l4_spsr8_resets_the_state_once() {
+    // rl8's test_recurrent_algorithm_resets.
+    let device = Device::default();
+    let env = DiscreteDummyEnv::new(4, 0, &device).unwrap();
+    let mut algo = config(4, 32).init::<B, _>(env, &device).unwrap();
+    let first = algo.collect().unwrap();
+    assert_eq!(algo.horizons(), 1);
+    assert_eq!(first.get("env/resets"), Some(4.0));
+    assert_eq!(algo.sequences(), 8);
+    assert_eq!(algo.state_resets(), 1);
+    algo.step().unwrap();
+    algo.collect().unwrap();
+    assert_eq!(algo.horizons(), 2);
+    assert_eq!(algo.sequences(), 16);
+    assert_eq!(algo.state_resets(), 2);
+}
+
+#[test]
+fn accumulated_sequence_minibatches_give_the_whole_buffer_update() {
+    // rl8's test_algorithm for the recurrent algorithm: 8 minibatches of sequences, accumulated,
+    // equal one whole-buffer minibatch.
+    let device = Device::default();
+    let whole = {
+        let mut c = config(16, 16).with_seq_len(4).with_seqs_per_state_reset(4);
+        c.ppo.shuffle_minibatches = false;
+        c.ppo.entropy_coeff = 1e-2;
+        c
+    };
+    let mut accumulated = whole.clone();
+    accumulated.ppo.sgd_minibatch_size = Some(16 * 16 / 4 / 8);
+    accumulated.ppo.accumulate_grads = true;
+    for cell in [CellKind::Lstm, CellKind::Gru] {
+        let build = |c: &RecurrentAlgorithmConfig| {
+            let c = c.clone().with_model(c.model.clone().with_cell(cell));
+            let env = DiscreteDummyEnv::new(16, 5, &device).unwrap();
+            c.init::<B, _>(env, &device).unwrap()
+        };
+        let (mut a, mut b) = (build(&whole), build(&accumulated));
+        for _ in 0..2 {
+            a.collect().unwrap();
+            b.collect().unwrap();
+            let (sa, sb) = (a.step().unwrap(), b.step().unwrap());
+            for key in [
+                "losses/total",
+                "losses/policy",
+                "losses/vf",
+                "losses/entropy",
+                "monitors/kl_div",
+            ] {
+                let (x, y) = (sa.get(key).unwrap(), sb.get(key).unwrap());
+                assert!(
+                    (x - y).abs() <= 1e-5 * x.abs() + 1e-6,
+                    "{cell:?} {key}: {x} vs {y}"
+                );
+            }
+            assert_eq!(sb.get("monitors/optimizer_steps"), Some(4.0));
+        }
+    }
+}
+
+#[test]
+fn continuous_actions_train_and_bad_input_is_an_error() {
+    let device = Device::default();
+    let env = ContinuousDummyEnv::new(8, 0, &device).unwrap();
+    let mut algo = config(8, 8)
+        .with_seqs_per_state_reset(2)
+        .init::<B, _>(env, &device)
+        .unwrap();
+    assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
+    let collected = algo.collect().unwrap();
+    assert_eq!(collected.get("env/steps"), Some(64.0));
+    let stats = algo.step().unwrap();
+    assert!(stats.get("losses/total").unwrap().is_finite());
+    assert_eq!(algo.trained_steps(), 64);
+    // An environment batch of the wrong size.
+    let env = ContinuousDummyEnv::new(4, 0, &device).unwrap();
+    assert!(matches!(
+        config(8, 8)
+            .with_seqs_per_state_reset(2)
+            .init::<B, _>(env, &device),
+        Err(AlgoError::Mismatch { .. })
+    ));
+}
+
+#[test]
+fn evaluation_buffers_nothing() {
+    let device = Device::default();
+    let env = DiscreteDummyEnv::new(4, 0, &device).unwrap();
+    let mut algo: RecurrentAlgorithm<B, _, _> = config(4, 8)
+        .with_seqs_per_state_reset(2)
+        .init::<B, _>(env, &device)
+        .unwrap();
+    algo.evaluate().unwrap();
+    assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
+    // A training collect, an evaluation, then the step still trains on the training collect.
+    algo.collect().unwrap();
+    algo.evaluate().unwrap();
+    algo.step().unwrap();
+    assert_eq!(algo.trained_steps(), 32);
+}
