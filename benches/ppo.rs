@@ -5,7 +5,11 @@
 //! 2. `flops`: the update's achieved GFLOP/s beside a large matrix product's;
 //! 3. `cartpole`: wall time to solve Gym CartPole-v1 (mean episode return >= 475), per seed;
 //! 4. `rl8task`: wall time for rl8's CartPole example to reach `returns/mean >= -20`, against
-//!    rl8's own time on this machine.
+//!    rl8's own time on this machine;
+//! 5. `recurrent`: recurrent PPO's collect and update speed (LSTM 64, 1024 environments x 32
+//!    steps), beside feed-forward PPO (64x64) on the same buffer;
+//! 6. `novelocity`: env steps and wall time for recurrent PPO to solve CartPole-v1 without
+//!    velocities (mean episode return >= 475), per seed.
 //!
 //! ```text
 //! cargo bench --bench ppo --features flex
@@ -13,8 +17,8 @@
 //! RL8_JSON_256=rl8_1024_256x256.json RL8_JSON_64=rl8_1024_64x64.json cargo bench --bench ppo
 //! ```
 //!
-//! Flags: `--only throughput|flops|cartpole|rl8task`, `--seeds N` (section 3, default 5),
-//! `--updates N` (timed updates of sections 1 and 2, default 3). Unknown flags are ignored.
+//! Flags: `--only throughput|flops|cartpole|rl8task|recurrent|novelocity`, `--seeds N` (sections
+//! 3 and 6, default 5 and 3), `--updates N` (timed updates of sections 1, 2 and 5, default 3). Unknown flags are ignored.
 //! `RL8_JSON_256` / `RL8_JSON_64` name JSON files written by rl8's baseline script
 //! (`run_rl8.sh`), for the hidden sizes 256x256 and 64x64.
 
@@ -30,8 +34,8 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use common::{MATMUL_N, MatmulSpeed};
 use configs::CARTPOLE_TARGET;
-use rl::algo::AlgorithmConfig;
-use rl_envs::{CartPole, CartPoleV1};
+use rl::algo::{AlgorithmConfig, Trainable};
+use rl_envs::{CartPole, CartPoleNoVelocity, CartPoleV1};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -44,6 +48,12 @@ const OBS: usize = 5;
 const ACTIONS: usize = 3;
 /// Section 3 gives up after this many updates.
 const SOLVE_MAX_UPDATES: usize = 1000;
+/// Section 5: environments x horizon of both algorithms, and the hidden width.
+const RECURRENT_ENVS: usize = 1024;
+const RECURRENT_HORIZON: usize = 32;
+const RECURRENT_HIDDEN: usize = 64;
+/// Section 6 gives up after this many env steps.
+const NOVELOCITY_MAX_STEPS: usize = 2_000_000;
 /// Section 4's target `returns/mean` and its limits.
 const TASK_TARGET: f64 = -20.0;
 const TASK_MAX_UPDATES: usize = 60;
@@ -73,10 +83,34 @@ fn main() -> Res<()> {
         }
     }
     if args.runs("cartpole") {
-        print_solve(&each_backend(&SolveCartPole { seeds: args.seeds })?);
+        let seeds = args.seeds.unwrap_or(5);
+        print_solve(
+            &format!(
+                "## 3. Gym CartPole-v1: wall time to mean episode return >= {CARTPOLE_TARGET} \
+                 (examples' config, 16 envs, max {SOLVE_MAX_UPDATES} updates)"
+            ),
+            &each_backend(&SolveCartPole { seeds })?,
+        );
     }
     if args.runs("rl8task") {
         print_rl8_task(&each_backend(&Rl8Task)?);
+    }
+    if args.runs("recurrent") {
+        print_recurrent(&each_backend(&RecurrentThroughput {
+            updates: args.updates,
+        })?);
+    }
+    if args.runs("novelocity") {
+        let seeds = args.seeds.unwrap_or(3);
+        print_solve(
+            &format!(
+                "## 6. CartPole-v1 without velocities, recurrent PPO: env steps and wall time to \
+                 mean episode return >= {CARTPOLE_TARGET} (example's config, LSTM 64, max \
+                 {} env steps)",
+                thousands(NOVELOCITY_MAX_STEPS as f64)
+            ),
+            &each_backend(&SolveNoVelocity { seeds })?,
+        );
     }
     println!();
     println!("load average at the end: {}", load_average());
@@ -87,12 +121,19 @@ fn main() -> Res<()> {
 // Command line, header, backends
 
 /// The sections, as `--only` names them.
-const SECTIONS: [&str; 4] = ["throughput", "flops", "cartpole", "rl8task"];
+const SECTIONS: [&str; 6] = [
+    "throughput",
+    "flops",
+    "cartpole",
+    "rl8task",
+    "recurrent",
+    "novelocity",
+];
 
 /// The flags, parsed by hand: `cargo bench` adds its own (`--bench`), which are ignored.
 struct Args {
     only: Option<String>,
-    seeds: u64,
+    seeds: Option<u64>,
     updates: usize,
 }
 
@@ -100,14 +141,14 @@ impl Args {
     fn parse() -> Self {
         let mut args = Args {
             only: None,
-            seeds: 5,
+            seeds: None,
             updates: 3,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             match flag.as_str() {
                 "--only" => args.only = it.next(),
-                "--seeds" => args.seeds = number(&flag, it.next()),
+                "--seeds" => args.seeds = Some(number(&flag, it.next())),
                 "--updates" => args.updates = number::<usize>(&flag, it.next()).max(1),
                 _ => {}
             }
@@ -443,31 +484,40 @@ fn solve_cartpole<B: AutodiffBackend>(seed: u64, device: &B::Device) -> Res<Opti
     let config = configs::cartpole_v1().with_seed(seed);
     let start = Instant::now();
     let env = CartPoleV1::<B::InnerBackend>::new(config.num_envs, seed, device)?;
-    let mut algo = config.init::<B, _>(env, device)?;
-    for collects in 1..=SOLVE_MAX_UPDATES {
+    let algo = config.init::<B, _>(env, device)?;
+    solve(algo, config.buffer_size(), SOLVE_MAX_UPDATES, start)
+}
+
+/// Collects and steps until a collect's `episode/return_mean` reaches [`CARTPOLE_TARGET`],
+/// for at most `max_updates` updates; the time counts from `start`.
+fn solve(
+    mut algo: impl Trainable,
+    buffer: usize,
+    max_updates: usize,
+    start: Instant,
+) -> Res<Option<Reached>> {
+    for collects in 1..=max_updates {
         let stats = algo.collect()?;
         if stats.require("episode/return_mean")? >= CARTPOLE_TARGET {
-            return Ok(Some(reached(&config, start, collects)));
+            return Ok(Some(reached(buffer, start, collects)));
         }
         algo.step()?;
     }
     Ok(None)
 }
 
-fn reached(config: &AlgorithmConfig, start: Instant, collects: usize) -> Reached {
+/// Where a run reached its target: `collects` collects of `buffer` transitions since `start`.
+fn reached(buffer: usize, start: Instant, collects: usize) -> Reached {
     Reached {
         seconds: start.elapsed().as_secs_f64(),
         collects,
-        env_steps: collects * config.buffer_size(),
+        env_steps: collects * buffer,
     }
 }
 
-fn print_solve(runs: &[(&str, Vec<Option<Reached>>)]) {
+fn print_solve(title: &str, runs: &[(&str, Vec<Option<Reached>>)]) {
     println!();
-    println!(
-        "## 3. Gym CartPole-v1: wall time to mean episode return >= {CARTPOLE_TARGET} \
-         (examples' config, 16 envs, max {SOLVE_MAX_UPDATES} updates)"
-    );
+    println!("{title}");
     println!();
     let names: Vec<&str> = runs.iter().map(|(b, _)| *b).collect();
     println!(
@@ -552,7 +602,7 @@ fn rl8_task<B: AutodiffBackend>(
         collects += 1;
         returns_mean = algo.collect()?.require("returns/mean")?;
         if returns_mean >= TASK_TARGET {
-            reached_at = Some(reached(config, start, collects));
+            reached_at = Some(reached(config.buffer_size(), start, collects));
             break;
         }
         algo.step()?;
@@ -631,6 +681,111 @@ fn print_rl8_task(runs: &[(&str, Vec<TaskRun>)]) {
                 t.label, t.returns_mean, t.seconds_per_update
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections 5 and 6: recurrent PPO
+
+/// Times `updates` recurrent and feed-forward collect/step pairs, after one warm-up pair each.
+struct RecurrentThroughput {
+    updates: usize,
+}
+
+/// `(label, median collect ms, median step ms, transitions per update)`.
+type AlgoTiming = (&'static str, f64, f64, usize);
+
+impl PerBackend for RecurrentThroughput {
+    type Output = Vec<AlgoTiming>;
+
+    /// rl8's defaults (whole-buffer minibatch, 4 epochs; recurrent: sequences of 4, state reset
+    /// every 32 steps) on Gym CartPole-v1 with 1024 environments x 32 steps: recurrent PPO with
+    /// an LSTM of 64, then feed-forward PPO with 64x64 MLPs.
+    fn run<B: AutodiffBackend>(&self, backend: &str, device: &B::Device) -> Res<Self::Output> {
+        let ppo = AlgorithmConfig::new()
+            .with_num_envs(RECURRENT_ENVS)
+            .with_horizon(RECURRENT_HORIZON);
+        let env = || CartPoleV1::<B::InnerBackend>::new(RECURRENT_ENVS, 0, device);
+        let buffer = ppo.buffer_size();
+        eprintln!("recurrent: {backend} LSTM {RECURRENT_HIDDEN}");
+        let recurrent = rl::algo::RecurrentAlgorithmConfig::new()
+            .with_ppo(ppo.clone())
+            .with_model(rl::algo::RecurrentModelConfig::new().with_hidden_size(RECURRENT_HIDDEN));
+        let lstm = time_algo(recurrent.init::<B, _>(env()?, device)?, self.updates)?;
+        eprintln!("recurrent: {backend} feed-forward {RECURRENT_HIDDEN}x{RECURRENT_HIDDEN}");
+        let mut ff = ppo;
+        ff.model.hiddens = vec![RECURRENT_HIDDEN; 2];
+        let mlp = time_algo(ff.init::<B, _>(env()?, device)?, self.updates)?;
+        Ok(vec![
+            ("recurrent, LSTM 64", lstm.0, lstm.1, buffer),
+            ("feed-forward, 64x64", mlp.0, mlp.1, buffer),
+        ])
+    }
+}
+
+/// The medians of `profiling/collect_ms` and `profiling/step_ms` over `updates` updates, after
+/// one warm-up update.
+fn time_algo(mut algo: impl Trainable, updates: usize) -> Res<(f64, f64)> {
+    algo.collect()?;
+    algo.step()?;
+    let (mut collect, mut step) = (Vec::new(), Vec::new());
+    for _ in 0..updates {
+        collect.push(algo.collect()?.require("profiling/collect_ms")?);
+        step.push(algo.step()?.require("profiling/step_ms")?);
+    }
+    Ok((median(collect), median(step)))
+}
+
+fn print_recurrent(runs: &[(&str, Vec<AlgoTiming>)]) {
+    println!();
+    println!(
+        "## 5. Recurrent PPO throughput: Gym CartPole-v1, {RECURRENT_ENVS} envs x \
+         {RECURRENT_HORIZON} steps, rl8's defaults (whole-buffer minibatch, 4 epochs, seq_len 4)"
+    );
+    println!();
+    println!(
+        "| backend | model | collect ms | step ms | total tr/s | collect tr/s | vs feed-forward |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for (backend, timings) in runs {
+        let rate = |t: &AlgoTiming| t.3 as f64 / ((t.1 + t.2) / 1e3);
+        let baseline = timings.last().map_or(f64::NAN, rate);
+        for t in timings {
+            println!(
+                "| {backend} | {} | {:.0} | {:.0} | {} | {} | {:.2}x |",
+                t.0,
+                t.1,
+                t.2,
+                thousands(rate(t)),
+                thousands(t.3 as f64 / (t.1 / 1e3)),
+                rate(t) / baseline
+            );
+        }
+    }
+}
+
+/// The example `cartpole_no_velocity`'s config, seeds `0..seeds`.
+struct SolveNoVelocity {
+    seeds: u64,
+}
+
+impl PerBackend for SolveNoVelocity {
+    type Output = Vec<Option<Reached>>;
+
+    fn run<B: AutodiffBackend>(&self, backend: &str, device: &B::Device) -> Res<Self::Output> {
+        (0..self.seeds)
+            .map(|seed| {
+                eprintln!("novelocity: {backend} seed {seed}");
+                let mut config = configs::cartpole_no_velocity();
+                config.ppo.seed = seed;
+                let start = Instant::now();
+                let env =
+                    CartPoleNoVelocity::<B::InnerBackend>::new(config.ppo.num_envs, seed, device)?;
+                let algo = config.init::<B, _>(env, device)?;
+                let buffer = config.ppo.buffer_size();
+                solve(algo, buffer, NOVELOCITY_MAX_STEPS / buffer, start)
+            })
+            .collect()
     }
 }
 

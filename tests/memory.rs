@@ -11,8 +11,9 @@ use rl_envs::Recall;
 
 type B = Autodiff<NdArray>;
 
-/// Updates of 32 x 16 = 512 transitions each (128 episodes of 4 steps).
-const UPDATES: usize = 150;
+/// Updates of 32 x 16 = 512 transitions each (128 episodes of 4 steps); seeds 1-3 are right on
+/// every evaluation episode after 25.
+const UPDATES: usize = 60;
 /// Deterministic evaluation collects after training: 4 x 128 = 512 episodes.
 const EVALS: usize = 4;
 
