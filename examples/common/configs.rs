@@ -48,7 +48,8 @@ pub fn pendulum() -> AlgorithmConfig {
 
 /// CartPole-v1 without velocities, recurrent PPO with an LSTM of 64: 16 environments x 32 steps
 /// per update, sequences of 8 steps in minibatches of 16 sequences, 4 epochs, Adam 1e-3, gamma
-/// 0.99. The environments reset themselves and a state is reset only when its episode ends
+/// 0.99, observations normalized (the pole angle's scale is a tenth of the cart position's, and
+/// the velocities must be read from their small changes). The environments reset themselves and a state is reset only when its episode ends
 /// (`horizons_per_env_reset = seqs_per_state_reset = -1`).
 pub fn cartpole_no_velocity() -> RecurrentAlgorithmConfig {
     RecurrentAlgorithmConfig::new()
@@ -62,6 +63,7 @@ pub fn cartpole_no_velocity() -> RecurrentAlgorithmConfig {
                 .with_gae_lambda(0.95)
                 .with_vf_coeff(0.5)
                 .with_max_grad_norm(0.5)
+                .with_normalize_observations(true)
                 .with_optimizer(OptimizerConfig::new().with_learning_rate(1e-3)),
         )
         .with_seq_len(8)

@@ -159,6 +159,13 @@ where
         &self.runner.env
     }
 
+    /// The running observation statistics the model's inputs are normalized with (with
+    /// `normalize_observations`; `None` otherwise). A trained model expects its inputs
+    /// normalized by them: [`ObservationNormalizer::normalize`](crate::ObservationNormalizer::normalize).
+    pub fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer> {
+        self.runner.observations.as_ref()
+    }
+
     /// Collect calls so far, evaluation collects included (rl8's `state.horizons`).
     pub fn horizons(&self) -> u64 {
         self.runner.horizons
@@ -318,6 +325,9 @@ where
     fn save_model(&self, path: &Path) -> Result<()> {
         Self::save_model(self, path)
     }
+    fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer> {
+        Self::observation_normalizer(self)
+    }
     fn save_config(&self, path: &Path) -> std::io::Result<()> {
         burn::config::Config::save(self.config(), path)
     }
@@ -455,6 +465,35 @@ mod tests {
         assert_eq!(stats.get("episode/count"), Some(2.0));
         assert_eq!(stats.get("episode/length_mean"), Some(3.0));
         assert_eq!(stats.get("episode/return_mean"), Some(3.0));
+    }
+
+    #[test]
+    fn normalized_observations_use_the_running_statistics_of_training_collects() {
+        let device = Default::default();
+        let config = AlgorithmConfig::new()
+            .with_num_envs(2)
+            .with_horizon(4)
+            .with_normalize_observations(true);
+        let model = Linear1::<AD> {
+            w: Param::from_tensor(Tensor::ones([1], &device)),
+        };
+        let mut algo = Algorithm::with_model(config, Walk::new(), model).unwrap();
+        algo.collect().unwrap();
+        // Both environments observed 0 (reset), 1, 2, 0 (episode restart), 1.
+        let norm = algo.observation_normalizer().unwrap().clone();
+        assert!((norm.mean()[0] - 0.8).abs() < 1e-12);
+        assert!((norm.std()[0] - 0.56f64.sqrt()).abs() < 1e-12);
+        // The bootstrap value is V of the last observation, 1, normalized: (1 - 0.8) / 0.748.
+        let rollout = algo.runner.rollout.as_ref().unwrap();
+        let last = read_f32(rollout.values[4].clone(), "test", "values").unwrap();
+        let want = (0.2 / (0.56f64 + 1e-8).sqrt()) as f32;
+        assert!(
+            (last[0] - want).abs() < 1e-6 && (last[1] - want).abs() < 1e-6,
+            "{last:?}"
+        );
+        // Evaluation uses the statistics without updating them.
+        algo.evaluate().unwrap();
+        assert_eq!(algo.observation_normalizer(), Some(&norm));
     }
 
     #[test]

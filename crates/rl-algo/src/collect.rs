@@ -15,7 +15,7 @@ use rl_functional::host::{read_bool, read_f32};
 
 use crate::config::AlgorithmConfig;
 use crate::error::{AlgoError, Result};
-use crate::rollout::{Episodes, RewardNormalizer, Rollout, summary};
+use crate::rollout::{Episodes, ObservationNormalizer, RewardNormalizer, Rollout, summary};
 use crate::schedule::Schedule;
 use crate::stats::Stats;
 
@@ -58,6 +58,8 @@ pub(crate) struct Runner<B: AutodiffBackend, E> {
     /// What the last training collect buffered for `step()`.
     pub rollout: Option<Rollout<Inner<B>>>,
     normalizer: RewardNormalizer,
+    /// With `normalize_observations`: the running observation statistics.
+    pub observations: Option<ObservationNormalizer>,
     episodes: Episodes,
     /// Wall time of the last training collect.
     pub collect_seconds: f64,
@@ -79,6 +81,9 @@ impl<B: AutodiffBackend, E: Env<Inner<B>>> Runner<B, E> {
             entropy: config.entropy_schedule()?,
             rng: StdRng::seed_from_u64(config.seed),
             normalizer: RewardNormalizer::new(config.num_envs, config.gamma),
+            observations: config
+                .normalize_observations
+                .then(|| ObservationNormalizer::new(env.observation_space().flat_dim())),
             episodes: Episodes::new(config.num_envs),
             config,
             env,
@@ -128,6 +133,10 @@ impl<B: AutodiffBackend, E: Env<Inner<B>>> Runner<B, E> {
             }
         };
         obs.check_finite("observation after reset")?;
+        // A carried-over observation was normalized when it was first seen.
+        if reset {
+            obs = normalized(&mut self.observations, obs, !deterministic)?;
+        }
         let mut rollout = (!deterministic).then(|| Rollout::new(n, horizon));
         let mut horizon_returns = vec![0.0f64; n];
         let mut all_rewards = Vec::with_capacity(n * horizon);
@@ -189,6 +198,7 @@ impl<B: AutodiffBackend, E: Env<Inner<B>>> Runner<B, E> {
                     );
                     let finals = final_obs.select(idx.clone());
                     finals.check_finite(&what("final observation"))?;
+                    let finals = normalized(&mut self.observations, finals, false)?;
                     let v = read_f32(
                         policy.final_values(&finals, idx)?,
                         "collect",
@@ -212,7 +222,7 @@ impl<B: AutodiffBackend, E: Env<Inner<B>>> Runner<B, E> {
             }
             all_rewards.extend(rewards.iter().map(|&x| f64::from(x)));
             self.episodes.observe(&rewards, &done, deterministic);
-            obs = step.obs;
+            obs = normalized(&mut self.observations, step.obs, !deterministic)?;
         }
         if let Some(mut r) = rollout {
             r.values.push(policy.bootstrap_values(&obs)?);
@@ -257,4 +267,20 @@ impl<B: AutodiffBackend, E: Env<Inner<B>>> Runner<B, E> {
         }
         Ok(stats)
     }
+}
+
+/// `obs` normalized by `normalizer` (unchanged without one), which first folds `obs` in when
+/// `update`.
+fn normalized<B: Backend>(
+    normalizer: &mut Option<ObservationNormalizer>,
+    obs: Observation<B>,
+    update: bool,
+) -> Result<Observation<B>> {
+    let Some(n) = normalizer else {
+        return Ok(obs);
+    };
+    if update {
+        n.observe(&read_f32(obs.features.clone(), "collect", "observation")?);
+    }
+    Ok(n.normalize(obs))
 }

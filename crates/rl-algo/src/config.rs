@@ -126,6 +126,12 @@ pub struct AlgorithmConfig {
     /// `docs/from-rl8.md`: rl8 uses the std of the current horizon only).
     #[config(default = true)]
     pub normalize_rewards: bool,
+    /// Normalize every observation feature with its running mean and standard deviation over
+    /// the training collects, clipped to +-10 ([`ObservationNormalizer`](crate::ObservationNormalizer);
+    /// Stable-Baselines3's `VecNormalize`). Not in rl8, hence off by default. It matters for
+    /// features of very different scales, e.g. CartPole's angle next to its position.
+    #[config(default = false)]
+    pub normalize_observations: bool,
     /// Seeds the model's initialisation, action sampling and minibatch shuffling. Not in rl8,
     /// which has no seeding API.
     #[config(default = 0)]

@@ -36,6 +36,7 @@ pub use error::{AlgoError, Result};
 pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
 pub use recurrent::RecurrentAlgorithm;
 pub use recurrent_models::{CellKind, DefaultRecurrentModel, RecurrentLayer, RecurrentModelConfig};
+pub use rollout::ObservationNormalizer;
 pub use schedule::{Schedule, ScheduleKind};
 pub use stats::{StatTracker, Stats};
 pub use trainer::{Trainable, Trainer, TrainerConfig};

@@ -229,6 +229,13 @@ where
         &self.runner.env
     }
 
+    /// The running observation statistics the model's inputs are normalized with (with
+    /// `normalize_observations`; `None` otherwise). A trained model expects its inputs
+    /// normalized by them: [`ObservationNormalizer::normalize`](crate::ObservationNormalizer::normalize).
+    pub fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer> {
+        self.runner.observations.as_ref()
+    }
+
     /// Collect calls so far, evaluation collects included (rl8's `state.horizons`).
     pub fn horizons(&self) -> u64 {
         self.runner.horizons
@@ -426,6 +433,9 @@ where
     }
     fn save_model(&self, path: &Path) -> Result<()> {
         Self::save_model(self, path)
+    }
+    fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer> {
+        Self::observation_normalizer(self)
     }
     fn save_config(&self, path: &Path) -> std::io::Result<()> {
         burn::config::Config::save(&self.config, path)

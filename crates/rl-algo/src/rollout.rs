@@ -106,6 +106,103 @@ impl RewardNormalizer {
     }
 }
 
+/// A running mean and variance of every observation feature, and the normalization
+/// `clamp((x - mean) / sqrt(var + 1e-8), -10, 10)` (Gymnasium's `NormalizeObservation` and
+/// Stable-Baselines3's `VecNormalize`, with the latter's clip). Not in rl8.
+///
+/// It is updated with the observations of training collects and applied to every observation
+/// the model sees, so a trained policy expects normalized inputs: the trainer saves it next to
+/// the model (`observation_normalizer.json`), and [`normalize`](Self::normalize) applies it.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use rl_algo::ObservationNormalizer;
+/// use rl_core::Observation;
+///
+/// let device = Default::default();
+/// let mut norm = ObservationNormalizer::new(2);
+/// norm.observe(&[1.0, 10.0, 3.0, 30.0]); // two rows of two features
+/// assert_eq!(norm.mean(), &[2.0, 20.0]);
+/// let obs = Observation::new(Tensor::<NdArray, 2>::from_floats([[3.0, 20.0]], &device));
+/// let x: Vec<f32> = norm.normalize(obs).features.into_data().to_vec().unwrap();
+/// assert!((x[0] - 1.0).abs() < 1e-4 && x[1].abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ObservationNormalizer {
+    count: f64,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl ObservationNormalizer {
+    /// Observations beyond this many standard deviations are clipped.
+    pub const CLIP: f32 = 10.0;
+
+    /// A normalizer of `features` features that has seen nothing (mean 0, std 1).
+    pub fn new(features: usize) -> Self {
+        Self {
+            count: 0.0,
+            mean: vec![0.0; features],
+            m2: vec![0.0; features],
+        }
+    }
+
+    /// The running mean of every feature.
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// The running (population) standard deviation of every feature, 1 before any data.
+    pub fn std(&self) -> Vec<f64> {
+        self.m2
+            .iter()
+            .map(|m2| {
+                if self.count > 0.0 {
+                    (m2 / self.count).sqrt()
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+
+    /// Folds in a batch of rows (`values.len()` a multiple of the feature count; Chan et al.'s
+    /// parallel update).
+    pub fn observe(&mut self, values: &[f32]) {
+        let f = self.mean.len();
+        if f == 0 || values.is_empty() {
+            return;
+        }
+        let rows = (values.len() / f) as f64;
+        for (j, (mean, m2)) in self.mean.iter_mut().zip(&mut self.m2).enumerate() {
+            let column = values.iter().skip(j).step_by(f).map(|&x| f64::from(x));
+            let batch_mean = column.clone().sum::<f64>() / rows;
+            let batch_m2: f64 = column.map(|x| (x - batch_mean).powi(2)).sum();
+            let total = self.count + rows;
+            let delta = batch_mean - *mean;
+            *mean += delta * rows / total;
+            *m2 += batch_m2 + delta * delta * self.count * rows / total;
+        }
+        self.count += rows;
+    }
+
+    /// `obs` with its features normalized (the action mask and extra tensors unchanged).
+    pub fn normalize<B: Backend>(&self, mut obs: Observation<B>) -> Observation<B> {
+        let f = self.mean.len();
+        let device = obs.features.device();
+        let row = |v: Vec<f32>| Tensor::<B, 1>::from_floats(v.as_slice(), &device).reshape([1, f]);
+        let mean = row(self.mean.iter().map(|&m| m as f32).collect());
+        let scale = row(self
+            .std()
+            .iter()
+            .map(|&s| (1.0 / (s * s + 1e-8).sqrt()) as f32)
+            .collect());
+        obs.features = ((obs.features - mean) * scale).clamp(-Self::CLIP, Self::CLIP);
+        obs
+    }
+}
+
 /// Per-environment running episode return and length, and the most recent finished
 /// episodes: a window of `num_envs` episodes (about one per environment), kept apart for
 /// training and evaluation collects.
@@ -219,6 +316,29 @@ mod tests {
         let mean = all.iter().sum::<f64>() / 8.0;
         let var = all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 7.0;
         assert!((norm.scale() - (var + 1e-8).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn observation_normalizer_matches_two_pass_statistics() {
+        let mut norm = ObservationNormalizer::new(2);
+        let batches: [&[f32]; 3] = [&[1.0, -2.0, 3.0, 0.5], &[7.0, 1.0], &[-1.0, 4.0, 2.0, 2.0]];
+        for b in batches {
+            norm.observe(b);
+        }
+        let all: Vec<f32> = batches.concat();
+        for j in 0..2 {
+            let col: Vec<f64> = all
+                .iter()
+                .skip(j)
+                .step_by(2)
+                .map(|&x| f64::from(x))
+                .collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            let var = col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / col.len() as f64;
+            assert!((norm.mean()[j] - mean).abs() < 1e-12);
+            assert!((norm.std()[j] - var.sqrt()).abs() < 1e-12);
+        }
+        assert_eq!(ObservationNormalizer::new(3).std(), vec![1.0; 3]);
     }
 
     #[test]

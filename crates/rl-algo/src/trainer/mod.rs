@@ -37,8 +37,9 @@ pub struct TrainerConfig {
     /// statistics are reduced (rl8's `reduce_stats`) and added to that update's row with an
     /// `eval/` prefix, where stop conditions can see them.
     pub steps_per_eval: Option<u64>,
-    /// Where `metrics.csv`, `learning_curve.png`, `policy.mpk` and `config.json` go; nothing is
-    /// written without it.
+    /// Where `metrics.csv`, `learning_curve.png`, `policy.mpk` and `config.json` (and
+    /// `observation_normalizer.json` with `normalize_observations`) go; nothing is written
+    /// without it.
     pub out_dir: Option<String>,
     /// Show progress: a bar on a terminal, one line per update otherwise.
     #[config(default = true)]
@@ -78,6 +79,9 @@ pub trait Trainable {
     /// # Errors
     /// The file cannot be written.
     fn save_config(&self, path: &Path) -> std::io::Result<()>;
+    /// The observation normalizer the model's inputs go through, with
+    /// `normalize_observations`.
+    fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer>;
 }
 
 /// Runs a [`Trainable`] algorithm (rl8's `Trainer`).
@@ -288,7 +292,8 @@ impl<A: Trainable> Trainer<A> {
         Ok(last)
     }
 
-    /// Writes `learning_curve.png`, `policy.mpk` and `config.json` into `dir`.
+    /// Writes `learning_curve.png`, `policy.mpk`, `config.json` and, with
+    /// `normalize_observations`, `observation_normalizer.json` into `dir`.
     ///
     /// # Errors
     /// A file that cannot be written.
@@ -300,6 +305,16 @@ impl<A: Trainable> Trainer<A> {
         })?;
         self.plot(&dir.join("learning_curve.png"))?;
         self.algorithm.save_model(&dir.join("policy"))?;
+        if let Some(normalizer) = self.algorithm.observation_normalizer() {
+            let path = dir.join("observation_normalizer.json");
+            let json = serde_json::to_string_pretty(normalizer)
+                .expect("the normalizer is plain numbers and serializes");
+            std::fs::write(&path, json).map_err(|source| AlgoError::Io {
+                action: "write observation normalizer",
+                path,
+                source,
+            })?;
+        }
         let config_path: PathBuf = dir.join("config.json");
         self.algorithm
             .save_config(&config_path)
