@@ -699,13 +699,13 @@ impl PerBackend for RecurrentThroughput {
     type Output = Vec<AlgoTiming>;
 
     /// rl8's defaults (whole-buffer minibatch, 4 epochs; recurrent: sequences of 4, state reset
-    /// every 32 steps) on Gym CartPole-v1 with 1024 environments x 32 steps: recurrent PPO with
+    /// every 32 steps) on rl8's CartPole with 1024 environments x 32 steps: recurrent PPO with
     /// an LSTM of 64, then feed-forward PPO with 64x64 MLPs.
     fn run<B: AutodiffBackend>(&self, backend: &str, device: &B::Device) -> Res<Self::Output> {
         let ppo = AlgorithmConfig::new()
             .with_num_envs(RECURRENT_ENVS)
             .with_horizon(RECURRENT_HORIZON);
-        let env = || CartPoleV1::<B::InnerBackend>::new(RECURRENT_ENVS, 0, device);
+        let env = || CartPole::<B::InnerBackend>::new(RECURRENT_ENVS, 0, device);
         let buffer = ppo.buffer_size();
         eprintln!("recurrent: {backend} LSTM {RECURRENT_HIDDEN}");
         let recurrent = rl::algo::RecurrentAlgorithmConfig::new()
@@ -739,7 +739,7 @@ fn time_algo(mut algo: impl Trainable, updates: usize) -> Res<(f64, f64)> {
 fn print_recurrent(runs: &[(&str, Vec<AlgoTiming>)]) {
     println!();
     println!(
-        "## 5. Recurrent PPO throughput: Gym CartPole-v1, {RECURRENT_ENVS} envs x \
+        "## 5. Recurrent PPO throughput: rl8's CartPole, {RECURRENT_ENVS} envs x \
          {RECURRENT_HORIZON} steps, rl8's defaults (whole-buffer minibatch, 4 epochs, seq_len 4)"
     );
     println!();

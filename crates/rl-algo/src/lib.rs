@@ -1,12 +1,16 @@
-//! Feed-forward PPO training loops on Burn (collect, then update), their configs, schedules,
-//! stop conditions and a trainer.
+//! Feed-forward and recurrent PPO training loops on Burn (collect, then update), their configs,
+//! default models, schedules, stop conditions and a trainer.
 //!
-//! A newcomer reads four short files top to bottom:
+//! A newcomer reads a few short files top to bottom:
 //!
-//! * `config.rs`: [`AlgorithmConfig`], every rl8 field with rl8's default, validated up front;
-//! * `algorithm.rs`: [`Algorithm::collect`] (one horizon of all environments) and
-//!   [`Algorithm::step`] (advantages, then PPO epochs);
-//! * `update.rs`: the PPO update core (minibatches, losses, clipping, optimizer);
+//! * `config.rs`: [`AlgorithmConfig`] and [`RecurrentAlgorithmConfig`], every rl8 field with
+//!   rl8's default, validated up front;
+//! * `collect.rs`: one horizon of all environments with the current policy (shared);
+//! * `advantage.rs`: GAE over the horizon and advantage normalization (shared);
+//! * `update.rs`: the PPO update core: minibatches, losses, clipping, optimizer (shared);
+//! * `algorithm.rs`: [`Algorithm`], feed-forward PPO on top of those three;
+//! * `recurrent.rs`: [`RecurrentAlgorithm`], what a recurrent state changes: stepping with the
+//!   state, resets, chunk-start states, sequences as the update's unit;
 //! * `trainer/mod.rs`: [`Trainer`], the collect/step loop with stop conditions, evaluation, a CSV
 //!   and a learning-curve PNG.
 //!

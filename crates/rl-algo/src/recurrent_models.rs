@@ -205,46 +205,61 @@ pub struct RecurrentLayer<B: Backend> {
 /// The per-step pieces of a layer's input: `seq_len` tensors `[N, X]`, step order.
 type Steps<B> = Vec<Tensor<B, 2>>;
 
-/// One gate's slices of a layer's weights: `x W_ih[k] + h W_hh[k] + b[k]`, where `b[k]` holds
-/// both biases of the gate.
-struct Gate<B: Backend> {
-    w_ih: Tensor<B, 2>,
-    w_hh: Tensor<B, 2>,
-    b: Option<Tensor<B, 1>>,
+/// A weight `[in, out]` and its bias `[out]`.
+type Affine<B> = (Tensor<B, 2>, Option<Tensor<B, 1>>);
+
+/// How a layer computes the gate pre-activations of a step: `x W_ih[k] + b_ih[k]` and
+/// `h W_hh[k] + b_hh[k]` for every gate `k`.
+enum Gates<B: Backend> {
+    /// One input and one hidden matmul over all gates, then a view per gate: the fewest ops,
+    /// for acting (nothing is differentiated).
+    Fused([Affine<B>; 2]),
+    /// A pair of matmuls per gate with the weights sliced once per call: under autodiff, where
+    /// Burn turns the gradient of every activation slice into a zero tensor the size of the
+    /// whole `[N, G*H]` source at every step (25% of the recurrent update at 1024 x 32, LSTM
+    /// 64), while slicing the weights costs one small tensor per gate and call.
+    PerGate(Vec<[Affine<B>; 2]>),
 }
 
-impl<B: Backend> Gate<B> {
-    /// `x W_ih + h W_hh + b`.
-    fn of(&self, x: &Tensor<B, 2>, h: &Tensor<B, 2>) -> Tensor<B, 2> {
-        module::linear(x.clone(), self.w_ih.clone(), self.b.clone())
-            + h.clone().matmul(self.w_hh.clone())
+impl<B: Backend> Gates<B> {
+    /// The `(x part, h part)` of every gate, `[N, H]` each.
+    fn parts(&self, x: &Tensor<B, 2>, h: &Tensor<B, 2>, hidden: usize) -> Vec<[Tensor<B, 2>; 2]> {
+        let apply =
+            |t: &Tensor<B, 2>, (w, b): &Affine<B>| module::linear(t.clone(), w.clone(), b.clone());
+        match self {
+            Self::Fused([input, recurrent]) => {
+                let (xp, hp) = (apply(x, input), apply(h, recurrent));
+                let gates = xp.dims()[1] / hidden;
+                (0..gates)
+                    .map(|k| [&xp, &hp].map(|t| t.clone().narrow(1, k * hidden, hidden)))
+                    .collect()
+            }
+            Self::PerGate(gates) => gates
+                .iter()
+                .map(|[input, recurrent]| [apply(x, input), apply(h, recurrent)])
+                .collect(),
+        }
     }
 }
 
-/// Columns `k * width .. (k + 1) * width` of a weight, or entries of a bias.
-fn block<B: Backend, const D: usize>(t: Tensor<B, D>, k: usize, width: usize) -> Tensor<B, D> {
-    t.narrow(D - 1, k * width, width)
-}
-
 impl<B: Backend> RecurrentLayer<B> {
-    /// The weights of gate `k` (of width `hidden`), both biases summed.
-    ///
-    /// The weights are sliced once per call rather than the gate activations at every step:
-    /// Burn's autodiff turns the gradient of a slice into a zero tensor the size of the whole
-    /// source, which for `[N, G*H]` activations at every step dominated the backward pass
-    /// (25% of the recurrent update at 1024 x 32, LSTM 64), while for the weights it is one
-    /// small tensor per call.
-    fn gate(&self, k: usize, hidden: usize) -> Gate<B> {
-        let bias = |b: &Option<Param<Tensor<B, 1>>>| b.as_ref().map(|b| block(b.val(), k, hidden));
-        let b = match (bias(&self.input.bias), bias(&self.hidden.bias)) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        };
-        Gate {
-            w_ih: block(self.input.weight.val(), k, hidden),
-            w_hh: block(self.hidden.weight.val(), k, hidden),
-            b,
+    /// The layer's weights arranged for [`Gates::parts`], for `gates` gates of width `hidden`.
+    fn gates(&self, gates: usize, hidden: usize, device: &B::Device) -> Gates<B> {
+        let pair = |l: &Linear<B>| (l.weight.val(), l.bias.as_ref().map(Param::val));
+        if !B::ad_enabled(device) {
+            return Gates::Fused([pair(&self.input), pair(&self.hidden)]);
         }
+        let block = |(w, b): Affine<B>, k: usize| {
+            (
+                w.narrow(1, k * hidden, hidden),
+                b.map(|b| b.narrow(0, k * hidden, hidden)),
+            )
+        };
+        Gates::PerGate(
+            (0..gates)
+                .map(|k| [block(pair(&self.input), k), block(pair(&self.hidden), k)])
+                .collect(),
+        )
     }
 
     /// Runs an LSTM layer over the steps from `(h, c)`; returns every step's `h` and the final
@@ -256,11 +271,18 @@ impl<B: Backend> RecurrentLayer<B> {
         mut c: Tensor<B, 2>,
     ) -> (Steps<B>, Tensor<B, 2>, Tensor<B, 2>) {
         let hidden = h.dims()[1];
-        let [i, f, g, o] = [0, 1, 2, 3].map(|k| self.gate(k, hidden));
+        let gates = self.gates(4, hidden, &h.device());
         let mut outputs = Vec::with_capacity(inputs.len());
         for x in inputs {
-            c = sigmoid(f.of(&x, &h)) * c + sigmoid(i.of(&x, &h)) * g.of(&x, &h).tanh();
-            h = sigmoid(o.of(&x, &h)) * c.clone().tanh();
+            let [i, f, g, o]: [Tensor<B, 2>; 4] = gates
+                .parts(&x, &h, hidden)
+                .into_iter()
+                .map(|[xp, hp]| xp + hp)
+                .collect::<Vec<_>>()
+                .try_into()
+                .expect("four LSTM gates");
+            c = sigmoid(f) * c + sigmoid(i) * g.tanh();
+            h = sigmoid(o) * c.clone().tanh();
             outputs.push(h.clone());
         }
         (outputs, h, c)
@@ -271,25 +293,18 @@ impl<B: Backend> RecurrentLayer<B> {
     /// `h' = (1 - z) * n + z * h`.
     fn gru(&self, inputs: Steps<B>, mut h: Tensor<B, 2>) -> (Steps<B>, Tensor<B, 2>) {
         let hidden = h.dims()[1];
-        let [r, z] = [0, 1].map(|k| self.gate(k, hidden));
-        // The candidate gate keeps its two biases apart: b_hn sits inside r * (...).
-        let bias = |b: &Option<Param<Tensor<B, 1>>>| b.as_ref().map(|b| block(b.val(), 2, hidden));
-        let (w_in, b_in) = (
-            block(self.input.weight.val(), 2, hidden),
-            bias(&self.input.bias),
-        );
-        let (w_hn, b_hn) = (
-            block(self.hidden.weight.val(), 2, hidden),
-            bias(&self.hidden.bias),
-        );
+        let gates = self.gates(3, hidden, &h.device());
         let mut outputs = Vec::with_capacity(inputs.len());
         for x in inputs {
-            let r_t = sigmoid(r.of(&x, &h));
-            let z_t = sigmoid(z.of(&x, &h));
-            let h_n = module::linear(h.clone(), w_hn.clone(), b_hn.clone());
-            let n_t = (module::linear(x, w_in.clone(), b_in.clone()) + r_t * h_n).tanh();
+            let [[xr, hr], [xz, hz], [xn, hn]]: [[Tensor<B, 2>; 2]; 3] = gates
+                .parts(&x, &h, hidden)
+                .try_into()
+                .expect("three GRU gates");
+            let r = sigmoid(xr + hr);
+            let z = sigmoid(xz + hz);
+            let n = (xn + r * hn).tanh();
             // (1 - z) * n + z * h
-            h = n_t.clone() + z_t * (h - n_t);
+            h = n.clone() + z * (h - n);
             outputs.push(h.clone());
         }
         (outputs, h)
@@ -564,6 +579,17 @@ mod tests {
         action_space: &Space,
         seed: u64,
     ) -> DefaultRecurrentModel<B> {
+        build_on::<B>(cell, num_layers, hidden, obs_dim, action_space, seed)
+    }
+
+    fn build_on<BB: Backend>(
+        cell: CellKind,
+        num_layers: usize,
+        hidden: usize,
+        obs_dim: usize,
+        action_space: &Space,
+        seed: u64,
+    ) -> DefaultRecurrentModel<BB> {
         RecurrentModelConfig::new()
             .with_cell(cell)
             .with_num_layers(num_layers)
@@ -572,16 +598,23 @@ mod tests {
                 &Space::unbounded(vec![obs_dim]).unwrap(),
                 action_space,
                 seed,
-                &dev(),
+                &Default::default(),
             )
             .unwrap()
     }
 
     /// Replaces rl8's near-zero policy head with a large one, so that a wrong latent shows in
     /// the distribution's parameters.
-    fn big_policy_head(model: &mut DefaultRecurrentModel<B>, rng: &mut StdRng) {
+    fn big_policy_head<BB: Backend>(model: &mut DefaultRecurrentModel<BB>, rng: &mut StdRng) {
         let outputs = model.head.outputs();
-        model.policy = linear(model.hidden_size, outputs, 1.0, Some(0.5), rng, &dev());
+        model.policy = linear(
+            model.hidden_size,
+            outputs,
+            1.0,
+            Some(0.5),
+            rng,
+            &Default::default(),
+        );
     }
 
     fn random_state(
@@ -789,13 +822,45 @@ mod tests {
                 .forward(&Observation::new(x.clone()), len, state.clone())
                 .unwrap();
             let state_host: Vec<Vec<f32>> = state.tensors.into_iter().map(host).collect();
-            let (values, means, final_state) = reference(&model, &host(x), n, len, &state_host);
+            let (values, means, final_state) =
+                reference(&model, &host(x.clone()), n, len, &state_host);
             let to32 = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<_>>();
             let what = format!("{cell:?}");
-            assert_close(&host(out.values), &to32(values), 1e-5, &what);
-            assert_close(&dist_rows(&out.dist).0, &to32(means), 1e-5, &what);
-            for (t, expected) in out.state.tensors.into_iter().zip(final_state) {
+            assert_close(&host(out.values), &to32(values.clone()), 1e-5, &what);
+            assert_close(&dist_rows(&out.dist).0, &to32(means.clone()), 1e-5, &what);
+            for (t, expected) in out.state.tensors.into_iter().zip(final_state.clone()) {
                 assert_close(&host(t), &to32(expected), 1e-5, &what);
+            }
+
+            // Under autodiff the gates are computed another way (a matmul pair per gate):
+            // the same numbers.
+            let mut rng = StdRng::seed_from_u64(3);
+            let mut model = build_on::<A>(cell, 2, 3, 2, &Space::unbounded(vec![2]).unwrap(), 9);
+            big_policy_head(&mut model, &mut rng);
+            let on_ad = |t: Tensor<B, 2>| Tensor::<A, 2>::from_inner(t);
+            let state = RecurrentState::new(
+                state_host
+                    .iter()
+                    .map(|v| {
+                        on_ad(Tensor::from_data(
+                            TensorData::new(v.clone(), [n, 6]),
+                            &dev(),
+                        ))
+                    })
+                    .collect(),
+            );
+            let out = model
+                .forward(&Observation::new(on_ad(x)), len, state)
+                .unwrap();
+            let what = format!("{cell:?} under autodiff");
+            assert_close(&host(out.values.inner()), &to32(values), 1e-5, &what);
+            let means_ad = match &out.dist {
+                DefaultDist::Normal(d) => host(d.mean().inner()),
+                DefaultDist::Categorical(_) => unreachable!("a Box action space"),
+            };
+            assert_close(&means_ad, &to32(means), 1e-5, &what);
+            for (t, expected) in out.state.tensors.into_iter().zip(final_state) {
+                assert_close(&host(t.inner()), &to32(expected), 1e-5, &what);
             }
         }
     }

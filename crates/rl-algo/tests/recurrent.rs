@@ -2,6 +2,7 @@
 //! as for the feed-forward algorithm (gradient accumulation over sequences).
 
 use burn::backend::{Autodiff, NdArray};
+use burn::config::Config;
 use rl_algo::{
     AlgoError, AlgorithmConfig, CellKind, RecurrentAlgorithm, RecurrentAlgorithmConfig,
     RecurrentModelConfig,
@@ -186,4 +187,70 @@ fn evaluation_buffers_nothing() {
     algo.evaluate().unwrap();
     algo.step().unwrap();
     assert_eq!(algo.trained_steps(), 32);
+}
+
+#[test]
+fn the_trainer_runs_recurrent_ppo_and_saves_what_the_policy_needs() {
+    use burn::module::AutodiffModule;
+    use rl_algo::{DefaultRecurrentModel, Trainer, TrainerConfig, load_model};
+    use rl_core::{Observation, RecurrentModel, Space};
+
+    let device = Device::default();
+    let dir = std::env::temp_dir().join(format!("rl_recurrent_trainer_{}", std::process::id()));
+    let mut c = config(8, 8).with_seqs_per_state_reset(2);
+    c.ppo.normalize_observations = true;
+    let env = ContinuousDummyEnv::new(8, 0, &device).unwrap();
+    let algo = c.init::<B, _>(env, &device).unwrap();
+    let trainer_config = TrainerConfig::new()
+        .with_max_updates(Some(3))
+        .with_steps_per_eval(Some(2))
+        .with_progress(false)
+        .with_out_dir(Some(dir.display().to_string()));
+    let mut trainer = Trainer::new(algo, trainer_config).unwrap();
+    let last = trainer.run().unwrap();
+    assert_eq!(last.get("algorithm/steps"), Some(3.0));
+    assert!(trainer.history()[1].get("eval/returns/mean").is_some());
+    for file in [
+        "metrics.csv",
+        "learning_curve.png",
+        "policy.mpk",
+        "config.json",
+        "observation_normalizer.json",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    // The config is the recurrent one and loads back equal.
+    let saved = RecurrentAlgorithmConfig::load(dir.join("config.json")).unwrap();
+    assert_eq!(saved.seq_len, c.seq_len);
+    assert_eq!(saved.to_string(), c.to_string());
+    let normalizer: rl_algo::ObservationNormalizer = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("observation_normalizer.json")).unwrap(),
+    )
+    .unwrap();
+    let algo = trainer.into_algorithm();
+    assert_eq!(algo.observation_normalizer(), Some(&normalizer));
+    // The saved policy is the trained one.
+    let fresh: DefaultRecurrentModel<B> = c
+        .model
+        .init(
+            &Space::unbounded(vec![1]).unwrap(),
+            &Space::unbounded(vec![1]).unwrap(),
+            99,
+            &device,
+        )
+        .unwrap();
+    let loaded = load_model(fresh, dir.join("policy.mpk"), &device).unwrap();
+    let obs = Observation::new(burn::tensor::Tensor::<B, 2>::ones([2, 1], &device));
+    let value = |m: &DefaultRecurrentModel<B>| -> Vec<f32> {
+        let m = m.valid();
+        let obs = Observation::new(obs.features.clone().inner());
+        m.forward(&obs, 1, m.init_state(2, &device))
+            .unwrap()
+            .values
+            .into_data()
+            .to_vec()
+            .unwrap()
+    };
+    assert_eq!(value(&loaded), value(algo.model()));
+    std::fs::remove_dir_all(&dir).ok();
 }
