@@ -175,8 +175,12 @@ pub fn train<A: Trainable>(
             ("learning curve", "learning_curve.png"),
             ("trained policy", "policy.mpk"),
             ("config", "config.json"),
+            ("observation normalizer", "observation_normalizer.json"),
         ] {
-            println!("{what:<30} {}", dir.join(file).display());
+            let path = dir.join(file);
+            if path.exists() {
+                println!("{what:<30} {}", path.display());
+            }
         }
     }
     Ok(last)
