@@ -35,13 +35,7 @@ impl Experiment for CartPole {
             .with_target_return(Some(CARTPOLE_TARGET))
             .with_out_dir(Some(args.out_dir("cartpole").display().to_string()));
         let last = common::train(algorithm, common::describe(&config), trainer, None)?;
-        let reached = last.get("episode/return_mean").unwrap_or(f64::NAN);
-        if reached >= CARTPOLE_TARGET {
-            println!("solved: mean episode return {reached:.1} >= {CARTPOLE_TARGET}");
-            Ok(())
-        } else {
-            Err(format!("not solved: mean episode return {reached:.1} < {CARTPOLE_TARGET} when the update limit was hit").into())
-        }
+        common::check_solved(&last, CARTPOLE_TARGET)
     }
 }
 

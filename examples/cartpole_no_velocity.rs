@@ -46,13 +46,7 @@ impl Experiment for NoVelocity {
                 args.out_dir("cartpole_no_velocity").display().to_string(),
             ));
         let last = common::train(algorithm, what, trainer, None)?;
-        let reached = last.get("episode/return_mean").unwrap_or(f64::NAN);
-        if reached >= CARTPOLE_TARGET {
-            println!("solved: mean episode return {reached:.1} >= {CARTPOLE_TARGET}");
-            Ok(())
-        } else {
-            Err(format!("not solved: mean episode return {reached:.1} < {CARTPOLE_TARGET} when the update limit was hit").into())
-        }
+        common::check_solved(&last, CARTPOLE_TARGET)
     }
 }
 

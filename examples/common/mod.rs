@@ -185,3 +185,18 @@ pub fn train<A: Trainable>(
     }
     Ok(last)
 }
+
+/// `Ok` with a "solved" line when the last update's mean episode return reached `target`, an
+/// error saying so otherwise (the update limit was hit first).
+pub fn check_solved(last: &rl::algo::Stats, target: f64) -> Result<(), Box<dyn Error>> {
+    let reached = last.get("episode/return_mean").unwrap_or(f64::NAN);
+    if reached >= target {
+        println!("solved: mean episode return {reached:.1} >= {target}");
+        Ok(())
+    } else {
+        Err(format!(
+            "not solved: mean episode return {reached:.1} < {target} when the update limit was hit"
+        )
+        .into())
+    }
+}
