@@ -59,7 +59,7 @@ const TASK_TARGET: f64 = -20.0;
 const TASK_MAX_UPDATES: usize = 60;
 const TASK_MAX_SECONDS: f64 = 120.0;
 /// rl8's own run of its CartPole example on this machine (256 envs, 2 torch threads, quiet;
-/// `/work/shared/reference/rl8_cartpole_cpu.md`).
+/// `../shared/reference/rl8_cartpole_cpu.md`, beside the repository).
 const RL8_40_UPDATES_S: f64 = 37.8;
 const RL8_BEFORE: (u32, f64, f64) = (15, -23.4, 12.9); // (update, returns/mean, wall s)
 const RL8_AFTER: (u32, f64, f64) = (20, -18.9, 17.7);
