@@ -291,18 +291,11 @@ fn time_updates<B: AutodiffBackend>(
     let mut config = configs::cartpole_rl8().with_num_envs(THROUGHPUT_ENVS);
     config.model.hiddens = vec![hidden, hidden];
     let env = CartPole::<B::InnerBackend>::new(config.num_envs, config.seed, device)?;
-    let mut algo = config.init::<B, _>(env, device)?;
-    algo.collect()?;
-    algo.step()?;
-    let (mut collect, mut step) = (Vec::new(), Vec::new());
-    for _ in 0..updates {
-        collect.push(algo.collect()?.require("profiling/collect_ms")?);
-        step.push(algo.step()?.require("profiling/step_ms")?);
-    }
+    let (collect_ms, step_ms) = time_algo(config.init::<B, _>(env, device)?, updates)?;
     Ok(Timing {
         hidden,
-        collect_ms: median(collect),
-        step_ms: median(step),
+        collect_ms,
+        step_ms,
         transitions: config.buffer_size(),
         sgd_iters: config.num_sgd_iters,
     })
