@@ -122,12 +122,7 @@ struct Stepping<'a, B: Backend, M> {
     /// Where the chunk-start states go (training collects only).
     chunk_states: Option<&'a mut Vec<RecurrentState<B>>>,
     t: usize,
-}
-
-impl<B: Backend, M: RecurrentModel<B>> Stepping<'_, B, M> {
-    fn device(&self) -> B::Device {
-        self.model.devices().into_iter().next().unwrap_or_default()
-    }
+    device: B::Device,
 }
 
 impl<B: Backend, M: RecurrentModel<B>> Acting<B> for Stepping<'_, B, M> {
@@ -142,7 +137,7 @@ impl<B: Backend, M: RecurrentModel<B>> Acting<B> for Stepping<'_, B, M> {
                 Err(_) => seqs == 0,
             };
             if scheduled {
-                self.state = self.model.init_state(obs.batch_size(), &self.device());
+                self.state = self.model.init_state(obs.batch_size(), &self.device);
                 *self.state_resets += 1;
             }
             if let Some(store) = self.chunk_states.as_mut() {
@@ -165,12 +160,11 @@ impl<B: Backend, M: RecurrentModel<B>> Acting<B> for Stepping<'_, B, M> {
     fn episodes_ended(&mut self, done: &[bool]) -> Result<()> {
         let mut next = self.next.take().unwrap_or_else(|| self.state.clone());
         if done.iter().any(|&d| d) {
-            let device = self.device();
             let mask = Tensor::<B, 1, Bool>::from_data(
                 TensorData::new(done.to_vec(), [done.len()]),
-                &device,
+                &self.device,
             );
-            next = next.reset_rows(mask, &self.model.init_state(1, &device))?;
+            next = next.reset_rows(mask, &self.model.init_state(1, &self.device))?;
         }
         self.state = next;
         if (self.t + 1).is_multiple_of(self.seq_len) {
@@ -308,6 +302,7 @@ where
             state_resets: &mut self.state_resets,
             chunk_states: (!deterministic).then_some(&mut self.chunk_states),
             t: 0,
+            device,
         };
         let result = self
             .runner
