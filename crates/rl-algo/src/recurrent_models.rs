@@ -579,18 +579,8 @@ mod tests {
         Tensor::from_data(TensorData::new(v, [rows, cols]), &dev())
     }
 
-    fn build(
-        cell: CellKind,
-        num_layers: usize,
-        hidden: usize,
-        obs_dim: usize,
-        action_space: &Space,
-        seed: u64,
-    ) -> DefaultRecurrentModel<B> {
-        build_on::<B>(cell, num_layers, hidden, obs_dim, action_space, seed)
-    }
-
-    fn build_on<BB: Backend>(
+    /// The default recurrent model on any backend (`B` unless the caller says otherwise).
+    fn build<BB: Backend>(
         cell: CellKind,
         num_layers: usize,
         hidden: usize,
@@ -849,7 +839,7 @@ mod tests {
                 .forward(&Observation::new(x.clone()), len, state.clone())
                 .unwrap();
             let mut rng = StdRng::seed_from_u64(3);
-            let mut model = build_on::<A>(cell, 2, 3, 2, &Space::unbounded(vec![2]).unwrap(), 9);
+            let mut model = build::<A>(cell, 2, 3, 2, &Space::unbounded(vec![2]).unwrap(), 9);
             big_policy_head(&mut model, &mut rng);
             let state = RecurrentState::new(
                 state
