@@ -34,7 +34,7 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use common::{MATMUL_N, MatmulSpeed};
 use configs::CARTPOLE_TARGET;
-use rl::algo::{AlgorithmConfig, Trainable};
+use rl::algo::{AlgorithmConfig, Minibatch, PpoConfig, Trainable};
 use rl_envs::{CartPole, CartPoleNoVelocity, CartPoleV1};
 
 type Res<T> = Result<T, Box<dyn Error>>;
@@ -288,16 +288,17 @@ fn time_updates<B: AutodiffBackend>(
     updates: usize,
     device: &B::Device,
 ) -> Res<Timing> {
-    let mut config = configs::cartpole_rl8().with_num_envs(THROUGHPUT_ENVS);
+    let mut config = configs::cartpole_rl8();
+    config.ppo.num_envs = THROUGHPUT_ENVS;
     config.model.hiddens = vec![hidden, hidden];
-    let env = CartPole::<B::InnerBackend>::new(config.num_envs, config.seed, device)?;
+    let env = CartPole::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
     let (collect_ms, step_ms) = time_algo(config.init::<B, _>(env, device)?, updates)?;
     Ok(Timing {
         hidden,
         collect_ms,
         step_ms,
-        transitions: config.buffer_size(),
-        sgd_iters: config.num_sgd_iters,
+        transitions: config.ppo.buffer_size(),
+        sgd_iters: config.ppo.num_sgd_iters,
     })
 }
 
@@ -497,11 +498,12 @@ impl PerBackend for Solve {
 /// The first collect of seed `seed` whose `episode/return_mean` reaches [`CARTPOLE_TARGET`],
 /// within [`SOLVE_MAX_UPDATES`] updates.
 fn solve_cartpole<B: AutodiffBackend>(seed: u64, device: &B::Device) -> Res<Option<Reached>> {
-    let config = configs::cartpole_v1().with_seed(seed);
+    let mut config = configs::cartpole_v1();
+    config.ppo.seed = seed;
     let start = Instant::now();
-    let env = CartPoleV1::<B::InnerBackend>::new(config.num_envs, seed, device)?;
+    let env = CartPoleV1::<B::InnerBackend>::new(config.ppo.num_envs, seed, device)?;
     let algo = config.init::<B, _>(env, device)?;
-    solve(algo, config.buffer_size(), SOLVE_MAX_UPDATES, start)
+    solve(algo, config.ppo.buffer_size(), SOLVE_MAX_UPDATES, start)
 }
 
 /// Collects and steps until a collect's `episode/return_mean` reaches [`CARTPOLE_TARGET`],
@@ -514,7 +516,7 @@ fn solve(
 ) -> Res<Option<Reached>> {
     for collects in 1..=max_updates {
         let stats = algo.collect()?;
-        if stats.require("episode/return_mean")? >= CARTPOLE_TARGET {
+        if stats.episode_return_mean.unwrap_or(f64::NEG_INFINITY) >= CARTPOLE_TARGET {
             return Ok(Some(reached(buffer, start, collects)));
         }
         algo.step()?;
@@ -580,9 +582,9 @@ impl PerBackend for Rl8Task {
     type Output = Vec<TaskRun>;
 
     fn run<B: AutodiffBackend>(&self, backend: &str, device: &B::Device) -> Res<Vec<TaskRun>> {
-        let mut small = configs::cartpole_rl8()
-            .with_num_envs(64)
-            .with_sgd_minibatch_size(Some(1024));
+        let mut small = configs::cartpole_rl8();
+        small.ppo.num_envs = 64;
+        small.ppo.minibatch = Minibatch::Transitions(1024);
         small.model.hiddens = vec![64, 64];
         let variants = [
             (
@@ -609,16 +611,16 @@ fn rl8_task<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Res<TaskRun> {
     let start = Instant::now();
-    let env = CartPole::<B::InnerBackend>::new(config.num_envs, config.seed, device)?;
+    let env = CartPole::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
     let mut algo = config.init::<B, _>(env, device)?;
     let mut returns_mean = f64::NAN;
     let mut reached_at = None;
     let mut collects = 0;
     while collects <= TASK_MAX_UPDATES && start.elapsed().as_secs_f64() < TASK_MAX_SECONDS {
         collects += 1;
-        returns_mean = algo.collect()?.require("returns/mean")?;
+        returns_mean = algo.collect()?.returns.mean;
         if returns_mean >= TASK_TARGET {
-            reached_at = Some(reached(config.buffer_size(), start, collects));
+            reached_at = Some(reached(config.ppo.buffer_size(), start, collects));
             break;
         }
         algo.step()?;
@@ -718,7 +720,7 @@ impl PerBackend for RecurrentThroughput {
     /// every 32 steps) on rl8's CartPole with 1024 environments x 32 steps: recurrent PPO with
     /// an LSTM of 64, then feed-forward PPO with 64x64 MLPs.
     fn run<B: AutodiffBackend>(&self, backend: &str, device: &B::Device) -> Res<Self::Output> {
-        let ppo = AlgorithmConfig::new()
+        let ppo = PpoConfig::new()
             .with_num_envs(RECURRENT_ENVS)
             .with_horizon(RECURRENT_HORIZON);
         let env = || CartPole::<B::InnerBackend>::new(RECURRENT_ENVS, 0, device);
@@ -729,7 +731,7 @@ impl PerBackend for RecurrentThroughput {
             .with_model(rl::algo::RecurrentModelConfig::new().with_hidden_size(RECURRENT_HIDDEN));
         let lstm = time_algo(recurrent.init::<B, _>(env()?, device)?, self.updates)?;
         eprintln!("recurrent: {backend} feed-forward {RECURRENT_HIDDEN}x{RECURRENT_HIDDEN}");
-        let mut ff = ppo;
+        let mut ff = AlgorithmConfig::new().with_ppo(ppo);
         ff.model.hiddens = vec![RECURRENT_HIDDEN; 2];
         let mlp = time_algo(ff.init::<B, _>(env()?, device)?, self.updates)?;
         Ok(vec![
@@ -746,8 +748,8 @@ fn time_algo(mut algo: impl Trainable, updates: usize) -> Res<(f64, f64)> {
     algo.step()?;
     let (mut collect, mut step) = (Vec::new(), Vec::new());
     for _ in 0..updates {
-        collect.push(algo.collect()?.require("profiling/collect_ms")?);
-        step.push(algo.step()?.require("profiling/step_ms")?);
+        collect.push(algo.collect()?.seconds * 1e3);
+        step.push(algo.step()?.seconds * 1e3);
     }
     Ok((median(collect), median(step)))
 }

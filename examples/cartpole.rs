@@ -27,7 +27,7 @@ impl Experiment for CartPole {
     fn run<B: AutodiffBackend>(&self, device: &B::Device) -> Result<(), Box<dyn Error>> {
         let args = &self.0;
         let config = args.apply(configs::cartpole_v1());
-        let env = CartPoleV1::<B::InnerBackend>::new(config.num_envs, config.seed, device)?;
+        let env = CartPoleV1::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
         let algorithm = config.init::<B, _>(env, device)?;
         let trainer = TrainerConfig::new()
             .with_max_updates(Some(args.max_updates.unwrap_or(500)))

@@ -36,7 +36,7 @@ impl Experiment for NoVelocity {
             config.model.hidden_size,
             c.num_envs,
             c.horizon,
-            config.seq_len,
+            config.recurrence.seq_len,
             c.seed
         );
         let trainer = TrainerConfig::new()

@@ -34,7 +34,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::{SeedableRng, rngs::StdRng};
 use rl::core::Action;
-use rl::core::distribution::{Categorical, Distribution, Normal};
+use rl::core::{Categorical, Distribution, Normal};
 use rl::functional as rlf;
 use serde::Deserialize;
 use serde_json::{Map, Value};

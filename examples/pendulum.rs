@@ -25,7 +25,7 @@ impl Experiment for PendulumExample {
     fn run<B: AutodiffBackend>(&self, device: &B::Device) -> Result<(), Box<dyn Error>> {
         let args = &self.0;
         let config = args.apply(configs::pendulum());
-        let env = Pendulum::<B::InnerBackend>::new(config.num_envs, config.seed, device)?;
+        let env = Pendulum::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
         let algorithm = config.init::<B, _>(env, device)?;
         let trainer = TrainerConfig::new()
             .with_max_updates(Some(args.max_updates.unwrap_or(100)))

@@ -6,7 +6,7 @@
 mod configs;
 
 use burn::backend::{Autodiff, NdArray};
-use rl::algo::{DefaultModelConfig, Stats, Trainable};
+use rl::algo::{AlgorithmConfig, CollectStats, DefaultModelConfig, Minibatch, Trainable};
 use rl_envs::Recall;
 
 type B = Autodiff<NdArray>;
@@ -24,12 +24,8 @@ fn train_then_evaluate(algo: &mut impl Trainable) -> f64 {
         algo.collect().unwrap();
         algo.step().unwrap();
     }
-    let evals: Vec<Stats> = (0..EVALS).map(|_| algo.evaluate().unwrap()).collect();
-    evals
-        .iter()
-        .map(|s| s.get("rewards/mean").unwrap() * 4.0)
-        .sum::<f64>()
-        / EVALS as f64
+    let evals: Vec<CollectStats> = (0..EVALS).map(|_| algo.evaluate().unwrap()).collect();
+    evals.iter().map(|s| s.rewards.mean * 4.0).sum::<f64>() / EVALS as f64
 }
 
 #[test]
@@ -47,9 +43,14 @@ fn recall_is_learned_by_the_recurrent_policy_and_not_by_the_feedforward_one() {
     );
 
     // The same hyperparameters, feed-forward (an MLP of 32x32).
-    let ff = config
-        .ppo
-        .clone()
+    // The recurrent minibatch of 32 sequences of 4 is 32 transitions here, as before.
+    let ff = AlgorithmConfig::new()
+        .with_ppo(
+            config
+                .ppo
+                .clone()
+                .with_minibatch(Minibatch::Transitions(32)),
+        )
         .with_model(DefaultModelConfig::new().with_hiddens(vec![32, 32]));
     let env = Recall::<NdArray>::new(n, 1, &device).unwrap();
     let mut feedforward = ff.init::<B, _>(env, &device).unwrap();

@@ -8,7 +8,7 @@ mod configs;
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use burn::module::AutodiffModule;
-use rl::algo::trainer::metrics::read_column;
+use rl::algo::metrics::read_column;
 use rl::algo::{
     AlgorithmConfig, DefaultModel, DefaultModelConfig, Trainer, TrainerConfig, load_model,
 };
@@ -24,8 +24,8 @@ const BUDGET: u64 = 200_000;
 #[test]
 fn cartpole_v1_reaches_475_within_the_budget() {
     let device = Default::default();
-    let config = configs::cartpole_v1().with_seed(0);
-    let env = CartPoleV1::<NdArray>::new(config.num_envs, 0, &device).unwrap();
+    let config = configs::cartpole_v1();
+    let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, 0, &device).unwrap();
     let algo = config.init::<B, _>(env, &device).unwrap();
     let trainer_config = TrainerConfig::new()
         .with_max_env_steps(Some(BUDGET))
@@ -64,8 +64,9 @@ fn cartpole_v1_model(
 fn saved_policy_loads_back_to_identical_actions() {
     let device = Default::default();
     let dir = std::env::temp_dir().join(format!("rl_save_load_{}", std::process::id()));
-    let config = configs::cartpole_v1().with_seed(1);
-    let env = CartPoleV1::<NdArray>::new(config.num_envs, 1, &device).unwrap();
+    let mut config = configs::cartpole_v1();
+    config.ppo.seed = 1;
+    let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, 1, &device).unwrap();
     let mut algo = config.init::<B, _>(env, &device).unwrap();
     for _ in 0..3 {
         algo.collect().unwrap();
@@ -102,10 +103,8 @@ fn saved_policy_loads_back_to_identical_actions() {
 fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
     let device = Default::default();
     let dir = std::env::temp_dir().join(format!("rl_trainer_out_{}", std::process::id()));
-    let config = configs::cartpole_rl8()
-        .with_num_envs(8)
-        .with_horizon(16)
-        .with_seed(3);
+    let mut config = configs::cartpole_rl8();
+    config.ppo = config.ppo.with_num_envs(8).with_horizon(16).with_seed(3);
     let env = CartPole::<NdArray>::new(8, 3, &device).unwrap();
     let algo = config
         .clone()
@@ -171,7 +170,11 @@ fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
     assert_eq!(&png[1..4], b"PNG");
     assert!(dir.join("policy.mpk").exists());
     let saved = AlgorithmConfig::load(dir.join("config.json")).unwrap();
-    assert_eq!((saved.num_envs, saved.horizon, saved.seed), (8, 16, 3));
+    assert_eq!(
+        (saved.ppo.num_envs, saved.ppo.horizon, saved.ppo.seed),
+        (8, 16, 3)
+    );
+    assert_eq!(saved.model.hiddens, vec![16]);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -179,18 +182,15 @@ fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
 fn same_seed_same_numbers() {
     let run = |seed: u64| {
         let device = Default::default();
-        let config = configs::cartpole_v1().with_seed(seed);
-        let env = CartPoleV1::<NdArray>::new(config.num_envs, seed, &device).unwrap();
+        let mut config = configs::cartpole_v1();
+        config.ppo.seed = seed;
+        let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, seed, &device).unwrap();
         let mut algo = config.init::<B, _>(env, &device).unwrap();
         let mut out = Vec::new();
         for _ in 0..2 {
             let c = algo.collect().unwrap();
             let s = algo.step().unwrap();
-            out.push((
-                c.get("rewards/mean").unwrap(),
-                c.get("episode/count").unwrap(),
-                s.get("losses/total").unwrap(),
-            ));
+            out.push((c.rewards.mean, c.episodes, s.total_loss));
         }
         out
     };

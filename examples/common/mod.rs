@@ -18,8 +18,11 @@ use std::path::PathBuf;
 
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, ValueEnum};
-use rl::algo::trainer::conditions::Condition;
-use rl::algo::{AlgorithmConfig, RecurrentAlgorithmConfig, Trainable, Trainer, TrainerConfig};
+use rl::algo::conditions::Condition;
+use rl::algo::{
+    AlgorithmConfig, Minibatch, PpoConfig, RecurrentAlgorithmConfig, Trainable, Trainer,
+    TrainerConfig,
+};
 
 /// The flags every example takes; each defaults to the example's own config.
 #[derive(Parser, Debug, Clone)]
@@ -61,24 +64,35 @@ pub enum BackendArg {
 impl Args {
     /// The example's config with the flags applied.
     pub fn apply(&self, mut config: AlgorithmConfig) -> AlgorithmConfig {
-        if let Some(n) = self.num_envs {
-            config.num_envs = n;
-        }
-        if let Some(h) = self.horizon {
-            config.horizon = h;
-            if let Some(m) = config.sgd_minibatch_size {
-                // Keep the example's number of minibatches when the buffer changes size.
-                let minibatches = (config.buffer_size() / m.max(1)).max(1);
-                config.sgd_minibatch_size = Some((config.num_envs * h / minibatches).max(1));
-            }
-        }
+        config.ppo = self.apply_ppo(config.ppo);
         if let Some(hidden) = &self.hidden {
             config.model.hiddens = hidden.clone();
         }
-        if let Some(seed) = self.seed {
-            config.seed = seed;
-        }
         config
+    }
+
+    /// The PPO hyperparameters with `--num-envs`, `--horizon` and `--seed` applied. A
+    /// minibatch size scales with the buffer, so that the example keeps its number of
+    /// minibatches.
+    fn apply_ppo(&self, mut ppo: PpoConfig) -> PpoConfig {
+        let before = ppo.buffer_size().max(1);
+        if let Some(n) = self.num_envs {
+            ppo.num_envs = n;
+        }
+        if let Some(h) = self.horizon {
+            ppo.horizon = h;
+        }
+        let after = ppo.buffer_size();
+        let scale = |m: usize| (m * after / before).max(1);
+        ppo.minibatch = match ppo.minibatch {
+            Minibatch::Whole => Minibatch::Whole,
+            Minibatch::Transitions(m) => Minibatch::Transitions(scale(m)),
+            Minibatch::Sequences(s) => Minibatch::Sequences(scale(s)),
+        };
+        if let Some(seed) = self.seed {
+            ppo.seed = seed;
+        }
+        ppo
     }
 
     /// A recurrent example's config with the flags applied (`--hidden` takes the LSTM size
@@ -88,11 +102,7 @@ impl Args {
         mut config: RecurrentAlgorithmConfig,
     ) -> RecurrentAlgorithmConfig {
         let hidden = self.hidden.as_ref().and_then(|h| h.first().copied());
-        config.ppo = Args {
-            hidden: None,
-            ..self.clone()
-        }
-        .apply(config.ppo);
+        config.ppo = self.apply_ppo(config.ppo);
         if let Some(h) = hidden {
             config.model.hidden_size = h;
         }
@@ -142,7 +152,7 @@ pub fn dispatch(backend: BackendArg, experiment: &impl Experiment) -> Result<(),
 pub fn describe(c: &AlgorithmConfig) -> String {
     format!(
         "PPO with {} envs x {} steps per update, hidden {:?}, seed {}",
-        c.num_envs, c.horizon, c.model.hiddens, c.seed
+        c.ppo.num_envs, c.ppo.horizon, c.model.hiddens, c.ppo.seed
     )
 }
 

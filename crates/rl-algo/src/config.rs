@@ -1,80 +1,112 @@
-//! [`AlgorithmConfig`]: every field of rl8's `AlgorithmConfig`, with rl8's defaults, checked
-//! before anything is built.
+//! The configs: [`PpoConfig`] (every hyperparameter of rl8's `AlgorithmConfig`, with rl8's
+//! defaults), [`AlgorithmConfig`] and [`RecurrentAlgorithmConfig`] (PPO plus the default
+//! model's sizes, and for recurrent PPO its [`RecurrenceConfig`]), checked before anything is
+//! built.
 
 use burn::config::Config;
+use burn::optim::AdamConfig;
+use serde::{Deserialize, Serialize};
 
 use crate::error::AlgoError;
 use crate::models::DefaultModelConfig;
 use crate::recurrent_models::RecurrentModelConfig;
 use crate::schedule::{Schedule, ScheduleKind};
 
-/// Adam's settings, with torch's defaults (Burn's own default epsilon is 1e-5; torch and rl8 use
-/// 1e-8). rl8's `optimizer_cls` / `optimizer_config`: Adam is the one optimizer offered.
-#[derive(Config, Debug)]
-pub struct OptimizerConfig {
-    /// The learning rate when no `lr_schedule` is given (rl8: `{"lr": 1e-3}`).
-    #[config(default = 1e-3)]
-    pub learning_rate: f64,
-    /// Adam's beta 1.
-    #[config(default = 0.9)]
-    pub beta_1: f32,
-    /// Adam's beta 2.
-    #[config(default = 0.999)]
-    pub beta_2: f32,
-    /// Adam's epsilon.
-    #[config(default = 1e-8)]
-    pub epsilon: f32,
+/// How often something is reset: the environments (counted in collects) or the recurrent
+/// states (counted in sequences).
+///
+/// In JSON: `{"Every": 4}` or `"Never"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reset {
+    /// At the first one and then every `n`-th (`n > 0`).
+    Every(u64),
+    /// Only at the very first one (environments that reset their own episodes; recurrent states
+    /// that reset only where an episode ends).
+    Never,
 }
 
-/// The configuration of [`Algorithm`](crate::Algorithm), feed-forward PPO.
+impl Reset {
+    /// Whether the `count`-th occasion (0-based) resets.
+    ///
+    /// ```
+    /// use rl_algo::Reset;
+    ///
+    /// assert!(Reset::Every(2).at(0) && !Reset::Every(2).at(1) && Reset::Every(2).at(4));
+    /// assert!(Reset::Never.at(0) && !Reset::Never.at(3));
+    /// ```
+    pub fn at(self, count: u64) -> bool {
+        match self {
+            Reset::Every(n) => n > 0 && count.is_multiple_of(n),
+            Reset::Never => count == 0,
+        }
+    }
+
+    /// The period, `None` for [`Reset::Never`].
+    pub fn every(self) -> Option<u64> {
+        match self {
+            Reset::Every(n) => Some(n),
+            Reset::Never => None,
+        }
+    }
+}
+
+/// How many rows one minibatch holds, in explicit units.
 ///
-/// Field names, meanings and defaults are rl8's (`rl8.AlgorithmConfig`); see
-/// `docs/from-rl8.md` for the few deliberate differences. rl8's `model`, `model_cls` and
-/// `distribution_cls` are the model value given to
-/// [`Algorithm::with_model`](crate::Algorithm::with_model) (its `Dist` type is the
-/// distribution), or the default model built from [`AlgorithmConfig::model`]; rl8's `device`
-/// is the Burn device passed to the constructor, used as given (rl8 silently prefers CUDA).
+/// In JSON: `"Whole"`, `{"Transitions": 256}` or `{"Sequences": 16}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Minibatch {
+    /// The whole buffer, `num_envs * horizon` transitions, in one minibatch.
+    Whole,
+    /// This many transitions (for recurrent PPO a multiple of `seq_len`).
+    Transitions(usize),
+    /// This many sequences of `seq_len` transitions (recurrent PPO only; rl8's unit there).
+    Sequences(usize),
+}
+
+/// The PPO hyperparameters shared by feed-forward and recurrent PPO: every field of rl8's
+/// `AlgorithmConfig` but the model's, with rl8's defaults (see `docs/from-rl8.md` for the few
+/// deliberate differences). rl8's `device` is the Burn device passed to the constructor, used
+/// as given (rl8 silently prefers CUDA).
 ///
 /// It is a Burn [`Config`]: builder methods `with_<field>`, JSON `save`/`load`, and serde.
 ///
 /// ```
-/// use rl_algo::AlgorithmConfig;
+/// use rl_algo::{Minibatch, PpoConfig};
 ///
-/// let config = AlgorithmConfig::new().with_num_envs(256).with_horizon(64);
+/// let config = PpoConfig::new().with_num_envs(256).with_horizon(64);
 /// config.validate()?;
-/// assert_eq!(config.minibatch_size(), 256 * 64);
-/// let bad = config.with_clip_param(1.5);
+/// assert_eq!(config.buffer_size(), 256 * 64);
+/// let bad = config.clone().with_clip_param(1.5);
 /// assert!(bad.validate().unwrap_err().to_string().contains("clip_param"));
+/// let bad = config.with_minibatch(Minibatch::Transitions(1000));
+/// assert!(bad.validate().unwrap_err().to_string().contains("minibatch"));
 /// # Ok::<(), rl_algo::AlgoError>(())
 /// ```
 #[derive(Config, Debug)]
-pub struct AlgorithmConfig {
+pub struct PpoConfig {
     /// T, the transitions per environment per `collect()`.
     #[config(default = 32)]
     pub horizon: usize,
-    /// Reset the environments at collect number H (0-based) when `H % value == 0`; a negative
-    /// value resets only at the first collect (use it with environments that reset themselves).
-    /// 0 is invalid.
-    #[config(default = 1)]
-    pub horizons_per_env_reset: i64,
+    /// When a collect resets the environments, counted in collects (evaluation included):
+    /// rl8's `horizons_per_env_reset`.
+    #[config(default = "Reset::Every(1)")]
+    pub env_reset: Reset,
     /// B, the number of environments stepped as one batch.
     #[config(default = 8192)]
     pub num_envs: usize,
-    /// The default model's sizes (rl8's `model_config`); ignored for a user model.
-    #[config(default = "DefaultModelConfig::new()")]
-    pub model: DefaultModelConfig,
-    /// Adam's settings (rl8's `optimizer_config`).
-    #[config(default = "OptimizerConfig::new()")]
-    pub optimizer: OptimizerConfig,
+    /// The learning rate when no `lr_schedule` is given (rl8: `{"lr": 1e-3}`).
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Adam's settings (rl8's `optimizer_config`): Burn's [`AdamConfig`] with torch's epsilon,
+    /// 1e-8 (Burn's own default is 1e-5).
+    #[config(default = "AdamConfig::new().with_epsilon(1e-8)")]
+    pub optimizer: AdamConfig,
     /// Accumulate the gradients of every minibatch of an epoch and step the optimizer once per
     /// epoch (the whole-buffer gradient, computed in pieces). Needs more than one minibatch.
     #[config(default = false)]
     pub accumulate_grads: bool,
-    /// Mixed precision. Not supported: `true` is rejected (rl8 allows it on CUDA only).
-    #[config(default = false)]
-    pub enable_amp: bool,
     /// `(env transitions, learning rate)` points, the first at count 0. Overrides
-    /// `optimizer.learning_rate` from the start.
+    /// `learning_rate` from the start.
     pub lr_schedule: Option<Vec<(f64, f64)>>,
     /// How `lr_schedule` moves between points.
     #[config(default = "ScheduleKind::Step")]
@@ -93,9 +125,9 @@ pub struct AlgorithmConfig {
     /// Discount, in (0, 1]. Also the discount of the reward normalizer's return.
     #[config(default = 0.95)]
     pub gamma: f64,
-    /// Transitions per minibatch; `None` (or rl8's 0) means the whole buffer, `num_envs *
-    /// horizon`. Must divide `num_envs * horizon`.
-    pub sgd_minibatch_size: Option<usize>,
+    /// The minibatch size (rl8's `sgd_minibatch_size`); it must divide the buffer.
+    #[config(default = "Minibatch::Whole")]
+    pub minibatch: Minibatch,
     /// PPO epochs over the buffer per `step()`.
     #[config(default = 4)]
     pub num_sgd_iters: usize,
@@ -138,45 +170,37 @@ pub struct AlgorithmConfig {
     pub seed: u64,
 }
 
-impl AlgorithmConfig {
+impl PpoConfig {
     /// The transitions in one buffer, `num_envs * horizon`.
     pub fn buffer_size(&self) -> usize {
         self.num_envs.saturating_mul(self.horizon)
     }
 
-    /// The minibatch size: `sgd_minibatch_size`, or the whole buffer for `None` and 0.
-    pub fn minibatch_size(&self) -> usize {
-        self.minibatch_units(self.buffer_size())
-    }
-
-    /// Minibatches per epoch.
-    pub fn num_minibatches(&self) -> usize {
-        self.buffer_size() / self.minibatch_size().max(1)
-    }
-
-    /// The minibatch size counted in the update's units (transitions, or sequences for the
-    /// recurrent algorithm) when the buffer holds `units` of them.
-    pub(crate) fn minibatch_units(&self, units: usize) -> usize {
-        match self.sgd_minibatch_size {
-            None | Some(0) => units,
-            Some(m) => m,
+    /// The minibatch size in the update's units: transitions (feed-forward, `seq_len` `None`)
+    /// or sequences of `seq_len` transitions (recurrent). `None` when the minibatch is not a
+    /// whole number of units, or counts sequences without a recurrence (see
+    /// [`validate`](Self::validate)).
+    pub(crate) fn minibatch_units(&self, seq_len: Option<usize>) -> Option<usize> {
+        let l = seq_len.unwrap_or(1).max(1);
+        match self.minibatch {
+            Minibatch::Whole => Some(self.buffer_size() / l),
+            Minibatch::Transitions(t) => t.is_multiple_of(l).then_some(t / l),
+            Minibatch::Sequences(s) => seq_len.map(|_| s),
         }
     }
 
     /// Checks every rule of rl8 (its `AlgorithmHparams` checks) plus the ones rl8 lacks, and
-    /// names the first field that breaks one.
+    /// names the first field that breaks one, for feed-forward PPO.
     ///
     /// # Errors
-    /// [`AlgoError::InvalidConfig`] with the field, its value
-    /// and the rule.
+    /// [`AlgoError::InvalidConfig`] with the field, its value and the rule.
     pub fn validate(&self) -> crate::Result<()> {
-        self.validate_for(self.buffer_size(), "num_envs * horizon")
+        self.validate_for(None)
     }
 
-    /// [`validate`](Self::validate) with the buffer counted in the update's units: `units` of
-    /// them (`units_name` says how they are computed) are split into minibatches of
-    /// `sgd_minibatch_size`.
-    pub(crate) fn validate_for(&self, units: usize, units_name: &str) -> crate::Result<()> {
+    /// [`validate`](Self::validate) for updates whose unit is a sequence of `seq_len`
+    /// transitions (`None`: feed-forward, one transition).
+    pub(crate) fn validate_for(&self, seq_len: Option<usize>) -> crate::Result<()> {
         let unit = |field: &str, v: f64, lower_open: bool| {
             let ok = if lower_open {
                 v > 0.0 && v <= 1.0
@@ -207,31 +231,28 @@ impl AlgorithmConfig {
         if self.horizon == 0 {
             return Err(AlgoError::invalid("horizon", 0, "must be > 0"));
         }
-        if self.horizons_per_env_reset == 0 {
+        if self.env_reset == Reset::Every(0) {
             return Err(AlgoError::invalid(
-                "horizons_per_env_reset",
-                0,
-                "must be != 0 (negative: reset only at the first collect)",
+                "env_reset",
+                "Every(0)",
+                "must be Every(n > 0) or Never",
             ));
         }
-        self.model.validate()?;
-        positive("optimizer.learning_rate", self.optimizer.learning_rate)?;
-        for (field, beta) in [
-            ("optimizer.beta_1", self.optimizer.beta_1),
-            ("optimizer.beta_2", self.optimizer.beta_2),
-        ] {
+        positive("learning_rate", self.learning_rate)?;
+        // Burn's `AdamConfig` keeps its fields private; its serde form shows them.
+        let adam = serde_json::to_value(&self.optimizer).unwrap_or_default();
+        let adam_field = |name: &str| adam.get(name).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+        for field in ["beta_1", "beta_2"] {
+            let beta = adam_field(field);
             if !(0.0..1.0).contains(&beta) {
-                return Err(AlgoError::invalid(field, beta, "must be in [0, 1)"));
+                return Err(AlgoError::invalid(
+                    &format!("optimizer.{field}"),
+                    beta,
+                    "must be in [0, 1)",
+                ));
             }
         }
-        positive("optimizer.epsilon", f64::from(self.optimizer.epsilon))?;
-        if self.enable_amp {
-            return Err(AlgoError::invalid(
-                "enable_amp",
-                true,
-                "mixed precision is not supported; train in f32",
-            ));
-        }
+        positive("optimizer.epsilon", adam_field("epsilon"))?;
         if let Some(points) = &self.lr_schedule {
             Schedule::check("lr_schedule", points)?;
             if let Some(&(_, lr)) = points.iter().find(|(_, lr)| *lr <= 0.0) {
@@ -287,32 +308,51 @@ impl AlgorithmConfig {
                 ));
             }
         }
-        let minibatch = self.minibatch_units(units);
-        if !units.is_multiple_of(minibatch) {
-            return Err(AlgoError::invalid(
-                "sgd_minibatch_size",
-                minibatch,
-                format!("must divide {units_name} = {units}"),
-            ));
-        }
+        let buffer = self.buffer_size();
+        let (units, units_name) = match seq_len {
+            Some(l) => (
+                buffer / l.max(1),
+                "the sequences num_envs * horizon / seq_len",
+            ),
+            None => (buffer, "num_envs * horizon"),
+        };
+        let bad = |rule: String| {
+            Err(AlgoError::invalid(
+                "minibatch",
+                format!("{:?}", self.minibatch),
+                rule,
+            ))
+        };
+        let minibatch = match (self.minibatch, self.minibatch_units(seq_len)) {
+            (_, Some(m)) if m > 0 && units.is_multiple_of(m) => m,
+            (Minibatch::Sequences(_), None) => {
+                return bad(
+                    "counts sequences, which only recurrent PPO has: use Transitions".into(),
+                );
+            }
+            (Minibatch::Transitions(t), None) if t > 0 => {
+                return bad(format!(
+                    "must be a multiple of seq_len = {}",
+                    seq_len.unwrap_or(1)
+                ));
+            }
+            _ => return bad(format!("must be > 0 and divide {units_name} = {units}")),
+        };
         if self.accumulate_grads && units / minibatch < 2 {
             return Err(AlgoError::invalid(
                 "accumulate_grads",
                 true,
-                format!("needs more than one minibatch (sgd_minibatch_size < {units_name})"),
+                "needs more than one minibatch (a minibatch smaller than the buffer)",
             ));
         }
         Ok(())
     }
 
-    /// The learning-rate schedule (a constant `optimizer.learning_rate` without one).
+    /// The learning-rate schedule (a constant `learning_rate` without one).
     pub(crate) fn lr_schedule(&self) -> crate::Result<Schedule> {
         match &self.lr_schedule {
             Some(p) => Schedule::new(p.clone(), self.lr_schedule_kind),
-            None => Schedule::new(
-                vec![(0.0, self.optimizer.learning_rate)],
-                ScheduleKind::Step,
-            ),
+            None => Schedule::new(vec![(0.0, self.learning_rate)], ScheduleKind::Step),
         }
     }
 
@@ -325,74 +365,74 @@ impl AlgorithmConfig {
     }
 }
 
-/// The configuration of [`RecurrentAlgorithm`](crate::RecurrentAlgorithm), recurrent PPO
-/// (rl8's `RecurrentAlgorithmConfig`): the feed-forward hyperparameters plus the truncated-BPTT
-/// length and the state-reset schedule.
-///
-/// * `ppo` holds every field shared with [`AlgorithmConfig`], with the same defaults, except
-///   that `ppo.sgd_minibatch_size` counts **sequences** of `seq_len` transitions (rl8's rule):
-///   `None` means all `num_envs * horizon / seq_len` of them. `ppo.model`, the feed-forward
-///   model's sizes, is not used; the recurrent model's are [`model`](Self::model).
-/// * The buffer of `num_envs * horizon` transitions is cut into sequences of `seq_len`
-///   consecutive steps of one environment; the update runs each from the recurrent state stored
-///   at its first step during collection.
+/// Feed-forward PPO with the default model: the PPO hyperparameters and the model's sizes
+/// (rl8's `model_config`). [`init`](Self::init) builds it; with a model of your own, use
+/// [`Algorithm::with_model`](crate::Algorithm::with_model) and a [`PpoConfig`].
 ///
 /// ```
-/// use rl_algo::{AlgorithmConfig, RecurrentAlgorithmConfig};
+/// use rl_algo::{AlgorithmConfig, DefaultModelConfig, PpoConfig};
 ///
-/// let config = RecurrentAlgorithmConfig::new()
-///     .with_ppo(AlgorithmConfig::new().with_num_envs(64).with_horizon(32))
-///     .with_seq_len(8)
-///     .with_seqs_per_state_reset(4);
+/// let config = AlgorithmConfig::new()
+///     .with_ppo(PpoConfig::new().with_num_envs(256).with_horizon(64))
+///     .with_model(DefaultModelConfig::new().with_hiddens(vec![64, 64]));
 /// config.validate()?;
-/// assert_eq!(config.num_sequences(), 64 * 32 / 8);
-/// let bad = config.with_seq_len(5);
-/// assert!(bad.validate().unwrap_err().to_string().contains("seq_len"));
+/// let bad = config.with_model(DefaultModelConfig::new().with_hiddens(vec![]));
+/// assert!(bad.validate().unwrap_err().to_string().contains("model.hiddens"));
 /// # Ok::<(), rl_algo::AlgoError>(())
 /// ```
 #[derive(Config, Debug)]
-pub struct RecurrentAlgorithmConfig {
-    /// The hyperparameters shared with feed-forward PPO (`sgd_minibatch_size` in sequences;
-    /// `model` unused).
-    #[config(default = "AlgorithmConfig::new()")]
-    pub ppo: AlgorithmConfig,
-    /// L, the truncated-BPTT length: transitions per training sequence. > 0 and divides
-    /// `ppo.horizon`.
-    #[config(default = 4)]
-    pub seq_len: usize,
-    /// The recurrent states of all environments are reset to the model's initial state every
-    /// `seq_len * seqs_per_state_reset` steps (counted over all collects), besides the reset of
-    /// an environment's state when its episode ends. Negative: only at the very first step.
-    /// 0 is invalid; `seq_len * seqs_per_state_reset` must divide `horizon *
-    /// horizons_per_env_reset`, so the schedule lines up with the environment resets.
-    #[config(default = 8)]
-    pub seqs_per_state_reset: i64,
-    /// The default recurrent model's sizes (rl8's `model_config`); ignored for a user model.
-    #[config(default = "RecurrentModelConfig::new()")]
-    pub model: RecurrentModelConfig,
+pub struct AlgorithmConfig {
+    /// The PPO hyperparameters.
+    #[config(default = "PpoConfig::new()")]
+    pub ppo: PpoConfig,
+    /// The default model's sizes.
+    #[config(default = "DefaultModelConfig::new()")]
+    pub model: DefaultModelConfig,
 }
 
-impl RecurrentAlgorithmConfig {
-    /// The sequences in one buffer, `num_envs * horizon / seq_len`.
-    pub fn num_sequences(&self) -> usize {
-        self.ppo.buffer_size() / self.seq_len.max(1)
-    }
-
-    /// The minibatch size in sequences: `ppo.sgd_minibatch_size`, or all of them for `None`
-    /// and 0.
-    pub fn minibatch_size(&self) -> usize {
-        self.ppo.minibatch_units(self.num_sequences())
-    }
-
-    /// Checks rl8's rules for recurrent PPO (`seq_len` > 0 and divides `horizon`,
-    /// `seqs_per_state_reset` != 0, `seq_len * seqs_per_state_reset` divides `horizon *
-    /// horizons_per_env_reset`, the minibatch size divides the number of sequences) and every
-    /// rule of [`AlgorithmConfig::validate`], naming the first field that breaks one.
+impl AlgorithmConfig {
+    /// Checks [`PpoConfig::validate`]'s rules and the model's, naming the first field that
+    /// breaks one.
     ///
     /// # Errors
     /// [`AlgoError::InvalidConfig`] with the field, its value and the rule.
     pub fn validate(&self) -> crate::Result<()> {
-        let horizon = self.ppo.horizon;
+        self.ppo.validate()?;
+        self.model.validate()
+    }
+}
+
+/// What recurrent PPO adds to [`PpoConfig`]: the truncated-BPTT length and the state-reset
+/// schedule (rl8's `seq_len` and `seqs_per_state_reset`).
+///
+/// The buffer of `num_envs * horizon` transitions is cut into sequences of `seq_len`
+/// consecutive steps of one environment; the update runs each from the recurrent state stored
+/// at its first step during collection.
+#[derive(Config, Debug)]
+pub struct RecurrenceConfig {
+    /// L, the truncated-BPTT length: transitions per training sequence. > 0 and divides
+    /// `horizon`.
+    #[config(default = 4)]
+    pub seq_len: usize,
+    /// When the recurrent states of all environments are reset to the model's initial state,
+    /// counted in `seq_len` chunks over all collects (rl8's `seqs_per_state_reset`), besides the
+    /// reset of an environment's state when its episode ends. With `Every(n)`, `seq_len * n`
+    /// must divide the environments' reset period in steps, so the schedule lines up with the
+    /// environment resets.
+    #[config(default = "Reset::Every(8)")]
+    pub state_reset: Reset,
+}
+
+impl RecurrenceConfig {
+    /// Checks rl8's rules for recurrent PPO against the PPO hyperparameters `ppo`: `seq_len` >
+    /// 0 and divides `horizon`, the state-reset period lines up with the environment resets,
+    /// the minibatch holds whole sequences and divides their number; then every rule of
+    /// [`PpoConfig::validate`].
+    ///
+    /// # Errors
+    /// [`AlgoError::InvalidConfig`] with the field, its value and the rule.
+    pub fn validate(&self, ppo: &PpoConfig) -> crate::Result<()> {
+        let horizon = ppo.horizon;
         if self.seq_len == 0 {
             return Err(AlgoError::invalid("seq_len", 0, "must be > 0"));
         }
@@ -403,31 +443,74 @@ impl RecurrentAlgorithmConfig {
                 format!("must divide horizon = {horizon}"),
             ));
         }
-        let spsr = self.seqs_per_state_reset;
-        if spsr == 0 {
+        if self.state_reset == Reset::Every(0) {
             return Err(AlgoError::invalid(
-                "seqs_per_state_reset",
-                0,
-                "must be != 0 (negative: reset only at the first step)",
+                "state_reset",
+                "Every(0)",
+                "must be Every(n > 0) or Never",
             ));
         }
-        let hper = self.ppo.horizons_per_env_reset;
-        let period = (self.seq_len as i128) * i128::from(spsr);
-        if hper != 0 && (horizon as i128 * i128::from(hper)) % period != 0 {
+        let env_steps = horizon as u128 * u128::from(ppo.env_reset.every().unwrap_or(1));
+        let state_steps = self.seq_len as u128 * u128::from(self.state_reset.every().unwrap_or(1));
+        if !env_steps.is_multiple_of(state_steps) {
             return Err(AlgoError::invalid(
-                "seqs_per_state_reset",
-                spsr,
+                "state_reset",
+                format!("{:?}", self.state_reset),
                 format!(
-                    "seq_len * seqs_per_state_reset = {period} must divide horizon * \
-                     horizons_per_env_reset = {}",
-                    horizon as i128 * i128::from(hper)
+                    "seq_len * n = {state_steps} must divide the environments' reset period, \
+                     horizon * n = {env_steps} steps"
                 ),
             ));
         }
-        self.ppo.validate_for(
-            self.num_sequences(),
-            "the sequences num_envs * horizon / seq_len",
-        )?;
+        ppo.validate_for(Some(self.seq_len))
+    }
+
+    /// The sequences in one buffer of `ppo`, `num_envs * horizon / seq_len`.
+    pub fn num_sequences(&self, ppo: &PpoConfig) -> usize {
+        ppo.buffer_size() / self.seq_len.max(1)
+    }
+}
+
+/// Recurrent PPO with the default recurrent model (rl8's `RecurrentAlgorithmConfig`): the PPO
+/// hyperparameters, the recurrence and the model's sizes. [`init`](Self::init) builds it; with
+/// a model of your own, use [`RecurrentAlgorithm::with_model`](crate::RecurrentAlgorithm::with_model).
+///
+/// ```
+/// use rl_algo::{Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig, Reset};
+///
+/// let config = RecurrentAlgorithmConfig::new()
+///     .with_ppo(PpoConfig::new().with_num_envs(64).with_horizon(32))
+///     .with_recurrence(RecurrenceConfig::new().with_seq_len(8).with_state_reset(Reset::Every(4)));
+/// config.validate()?;
+/// assert_eq!(config.recurrence.num_sequences(&config.ppo), 64 * 32 / 8);
+/// let bad = config.clone().with_recurrence(RecurrenceConfig::new().with_seq_len(5));
+/// assert!(bad.validate().unwrap_err().to_string().contains("seq_len"));
+/// let mut bad = config;
+/// bad.ppo.minibatch = Minibatch::Transitions(12); // not whole sequences of 8
+/// assert!(bad.validate().unwrap_err().to_string().contains("minibatch"));
+/// # Ok::<(), rl_algo::AlgoError>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct RecurrentAlgorithmConfig {
+    /// The PPO hyperparameters.
+    #[config(default = "PpoConfig::new()")]
+    pub ppo: PpoConfig,
+    /// The truncated-BPTT length and the state-reset schedule.
+    #[config(default = "RecurrenceConfig::new()")]
+    pub recurrence: RecurrenceConfig,
+    /// The default recurrent model's sizes.
+    #[config(default = "RecurrentModelConfig::new()")]
+    pub model: RecurrentModelConfig,
+}
+
+impl RecurrentAlgorithmConfig {
+    /// Checks [`RecurrenceConfig::validate`]'s rules (which include every PPO rule) and the
+    /// model's, naming the first field that breaks one.
+    ///
+    /// # Errors
+    /// [`AlgoError::InvalidConfig`] with the field, its value and the rule.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.recurrence.validate(&self.ppo)?;
         self.model.validate()
     }
 }

@@ -1,49 +1,55 @@
-//! Feed-forward and recurrent PPO training loops on Burn (collect, then update), their configs,
-//! default models, schedules, stop conditions and a trainer.
+//! Feed-forward and recurrent PPO on Burn (collect, then update): one engine, [`Ppo`], its
+//! configs, default models, schedules, stop conditions and a trainer.
 //!
 //! A newcomer reads a few short files top to bottom:
 //!
 //! * `config.rs`: [`AlgorithmConfig`] and [`RecurrentAlgorithmConfig`], every rl8 field with
 //!   rl8's default, validated up front;
-//! * `collect.rs`: one horizon of all environments with the current policy (shared);
-//! * `advantage.rs`: GAE over the horizon and advantage normalization (shared);
-//! * `update.rs`: the PPO update core: minibatches, losses, clipping, optimizer (shared);
-//! * `algorithm.rs`: [`Algorithm`], feed-forward PPO on top of those three;
-//! * `recurrent.rs`: [`RecurrentAlgorithm`], what a recurrent state changes: stepping with the
-//!   state, resets, chunk-start states, sequences as the update's unit;
+//! * `engine.rs`: [`Ppo`], `collect()` then `step()`, written once;
+//! * `collect.rs`: one horizon of all environments with the current policy;
+//! * `rollout.rs`: what a collect stores, in one layout, and the targets (done-aware GAE)
+//!   computed on it;
+//! * `update.rs`: the PPO update: minibatches, losses, clipping, optimizer;
+//! * `policy/`: the one place feed-forward and recurrent PPO differ ([`FeedForward`],
+//!   [`Recurrent`]): how the model acts and how a minibatch runs through it;
+//! * `state.rs`: what the engine keeps between calls;
 //! * `trainer/mod.rs`: [`Trainer`], the collect/step loop with stop conditions, evaluation, a CSV
 //!   and a learning-curve PNG.
 //!
-//! The building blocks come from [`rl_core`] (environments, models, distributions) and
-//! [`rl_functional`] (advantage estimators, losses).
+//! The building blocks come from `rl-core` (environments, models, distributions) and
+//! `rl-functional` (advantage estimators, losses).
 #![warn(missing_docs)]
 
-mod advantage;
-pub mod algorithm;
 mod collect;
-pub mod config;
-pub mod error;
-pub mod models;
-pub mod recurrent;
-pub mod recurrent_models;
+mod config;
+mod engine;
+mod episodes;
+mod error;
+mod host;
+mod models;
+mod normalizer;
+mod policy;
+mod record;
+mod recurrent_models;
 mod rollout;
-pub mod schedule;
-pub mod stats;
+mod schedule;
+mod state;
+mod stats;
 #[cfg(test)]
 mod testing;
-pub mod trainer;
+mod trainer;
 mod update;
 
-pub use algorithm::{Algorithm, load_model, save_model};
-pub use config::{AlgorithmConfig, OptimizerConfig, RecurrentAlgorithmConfig};
+pub use config::{
+    AlgorithmConfig, Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig, Reset,
+};
+pub use engine::{Algorithm, Ppo, RecurrentAlgorithm};
 pub use error::{AlgoError, Result};
 pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
-pub use recurrent::RecurrentAlgorithm;
+pub use normalizer::ObservationNormalizer;
+pub use policy::{Actor, FeedForward, Forward, Inner, Policy, Recurrent, UnitLayout};
+pub use record::{load_model, save_model};
 pub use recurrent_models::{CellKind, DefaultRecurrentModel, RecurrentLayer, RecurrentModelConfig};
-pub use rollout::ObservationNormalizer;
 pub use schedule::{Schedule, ScheduleKind};
-pub use stats::{StatTracker, Stats};
-pub use trainer::{Trainable, Trainer, TrainerConfig};
-
-pub use rl_core;
-pub use rl_functional;
+pub use stats::{CollectStats, ENV_STEPS_KEY, Stats, StepStats, Summary, WALL_SECONDS_KEY};
+pub use trainer::{Trainable, Trainer, TrainerConfig, conditions, metrics, plot};

@@ -1,28 +1,81 @@
-//! What `collect()` stores, the running reward normalizer and the episode bookkeeping.
+//! The rollout: what one training `collect()` stores, in one layout, and the training targets
+//! computed on it.
+//!
+//! Layout: time-major. Step `t` of environment `n` is row `t * N + n` of every stored tensor and
+//! index `t * N + n` of every host vector. Tensors the model produced (observations, actions,
+//! log-probabilities, values) stay on the device where they were made; what the environment
+//! produced and the targets need on the host (rewards, episode ends) is kept on the host.
+//!
+//! [`Rollout::into_batch`] turns it into the [`TrainBatch`] of one `step()`: it reads the values
+//! back once, runs the done-aware GAE scan over the host vectors in place (time-major, no
+//! transposition), and uploads advantages and returns once.
 
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
 use rl_core::{Action, Observation};
+use rl_functional::normalize;
 
-/// One horizon of N environments, time-major: step `t` of environment `n` is row `t * N + n`.
+use crate::error::Result;
+use crate::host;
+
+/// One horizon of N environments, time-major (row `t * N + n`).
 #[derive(Debug)]
 pub(crate) struct Rollout<B: Backend> {
-    pub num_envs: usize,
-    /// Observations `s_0 .. s_{T-1}`.
-    pub obs: Vec<Observation<B>>,
+    num_envs: usize,
+    /// Observations `s_0 .. s_{T-1}`, `[N, F]` per step.
+    obs: Vec<Observation<B>>,
     /// Actions taken.
-    pub actions: Vec<Action<B>>,
+    actions: Vec<Action<B>>,
     /// Their log-probabilities at collection time, `[N, 1]` per step.
-    pub logp: Vec<Tensor<B, 2>>,
+    logp: Vec<Tensor<B, 2>>,
     /// `V(s_0) .. V(s_T)`, `[N, 1]` per step: T + 1 entries once complete.
-    pub values: Vec<Tensor<B, 2>>,
+    values: Vec<Tensor<B, 2>>,
     /// Raw rewards, `T * N`.
-    pub rewards: Vec<f32>,
+    rewards: Vec<f32>,
     /// Episode ended (terminated or truncated) at the step, `T * N`.
-    pub done: Vec<bool>,
+    done: Vec<bool>,
     /// Episode terminated (no bootstrap), `T * N`.
-    pub terminated: Vec<bool>,
-    /// `(row, V(final observation))` of truncated steps: their bootstrap value.
-    pub truncated_values: Vec<(usize, f32)>,
+    terminated: Vec<bool>,
+    /// Truncated steps: their rows and `V(final observation)`, `[rows, 1]`, the bootstrap value
+    /// (kept on the device until `into_batch` reads everything at once).
+    truncated: Vec<(Vec<usize>, Tensor<B, 2>)>,
+}
+
+/// What one environment step adds to the rollout.
+pub(crate) struct StepRecord<'a, B: Backend> {
+    pub obs: Observation<B>,
+    pub actions: Action<B>,
+    pub logp: Tensor<B, 2>,
+    pub values: Tensor<B, 2>,
+    pub rewards: &'a [f32],
+    pub terminated: &'a [bool],
+    pub done: &'a [bool],
+}
+
+/// The training batch of one `step()`: `S = T * N` rows, on the device, time-major unless a
+/// policy reorders them (the recurrent policy groups each sequence's rows).
+#[derive(Debug, Clone)]
+pub struct TrainBatch<B: Backend> {
+    /// The observations the actions were taken in.
+    pub obs: Observation<B>,
+    /// The actions taken.
+    pub actions: Action<B>,
+    /// Their log-probabilities at collection time, `[S, 1]`.
+    pub logp_old: Tensor<B, 2>,
+    /// The advantages, `[S, 1]`.
+    pub advantages: Tensor<B, 2>,
+    /// The value targets, `[S, 1]`.
+    pub returns: Tensor<B, 2>,
+}
+
+/// The settings of the targets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TargetSettings {
+    pub gamma: f32,
+    pub lambda: f32,
+    /// Rewards are divided by this (the running reward scale, 1 without normalization).
+    pub reward_scale: f32,
+    pub normalize_advantages: bool,
 }
 
 impl<B: Backend> Rollout<B> {
@@ -36,7 +89,7 @@ impl<B: Backend> Rollout<B> {
             rewards: Vec::with_capacity(horizon * num_envs),
             done: Vec::with_capacity(horizon * num_envs),
             terminated: Vec::with_capacity(horizon * num_envs),
-            truncated_values: Vec::new(),
+            truncated: Vec::new(),
         }
     }
 
@@ -44,332 +97,214 @@ impl<B: Backend> Rollout<B> {
     pub fn horizon(&self) -> usize {
         self.obs.len()
     }
-}
 
-/// Divides rewards by a running standard deviation of the discounted return
-/// `R_t = gamma * R_{t-1} + r_t`, kept per environment across horizons and restarted when an
-/// episode ends (Engstrom et al. 2020, "Implementation Matters"; Gymnasium's
-/// `NormalizeReward`). rl8 instead uses the std of the current horizon's returns only.
-#[derive(Debug, Clone)]
-pub(crate) struct RewardNormalizer {
-    gamma: f64,
-    returns: Vec<f64>,
-    count: f64,
-    mean: f64,
-    m2: f64,
-}
-
-impl RewardNormalizer {
-    pub fn new(num_envs: usize, gamma: f64) -> Self {
-        Self {
-            gamma,
-            returns: vec![0.0; num_envs],
-            count: 0.0,
-            mean: 0.0,
-            m2: 0.0,
-        }
+    /// Appends step `t = horizon()`.
+    pub fn push(&mut self, step: StepRecord<'_, B>) {
+        self.obs.push(step.obs);
+        self.actions.push(step.actions);
+        self.logp.push(step.logp);
+        self.values.push(step.values);
+        self.rewards.extend_from_slice(step.rewards);
+        self.done.extend_from_slice(step.done);
+        self.terminated.extend_from_slice(step.terminated);
     }
 
-    /// Restarts every environment's return (the environments were reset).
-    pub fn reset(&mut self) {
-        self.returns.fill(0.0);
+    /// Records the bootstrap values `[envs.len(), 1]` of the environments `envs` whose episodes
+    /// were truncated by the step being stored (call before [`push`](Self::push)).
+    pub fn truncated(&mut self, envs: &[usize], values: Tensor<B, 2>) {
+        let base = self.horizon() * self.num_envs;
+        self.truncated
+            .push((envs.iter().map(|&e| base + e).collect(), values));
     }
 
-    /// Folds in one step of rewards and episode ends (Chan et al.'s parallel variance update).
-    pub fn observe(&mut self, rewards: &[f32], done: &[bool]) {
-        let n = rewards.len() as f64;
-        let mut sum = 0.0;
-        for (ret, &r) in self.returns.iter_mut().zip(rewards) {
-            *ret = self.gamma * *ret + f64::from(r);
-            sum += *ret;
-        }
-        let batch_mean = sum / n;
-        let batch_m2: f64 = self.returns.iter().map(|r| (r - batch_mean).powi(2)).sum();
-        let total = self.count + n;
-        let delta = batch_mean - self.mean;
-        self.mean += delta * n / total;
-        self.m2 += batch_m2 + delta * delta * self.count * n / total;
-        self.count = total;
-        for (ret, &d) in self.returns.iter_mut().zip(done) {
-            if d {
-                *ret = 0.0;
-            }
-        }
+    /// Completes the horizon with `V(s_T)`, the values of the observations after its last step.
+    pub fn finish(&mut self, bootstrap: Tensor<B, 2>) {
+        self.values.push(bootstrap);
     }
 
-    /// The divisor: `sqrt(var + 1e-8)` of the returns seen so far (1 before any).
-    pub fn scale(&self) -> f64 {
-        if self.count < 2.0 {
-            return 1.0;
-        }
-        (self.m2 / (self.count - 1.0) + 1e-8).sqrt()
-    }
-}
-
-/// A running mean and variance of every observation feature, and the normalization
-/// `clamp((x - mean) / sqrt(var + 1e-8), -10, 10)` (Gymnasium's `NormalizeObservation` and
-/// Stable-Baselines3's `VecNormalize`, with the latter's clip). Not in rl8.
-///
-/// It is updated with the observations of training collects and applied to every observation
-/// the model sees, so a trained policy expects normalized inputs: the trainer saves it next to
-/// the model (`observation_normalizer.json`), and [`normalize`](Self::normalize) applies it.
-///
-/// ```
-/// use burn::backend::NdArray;
-/// use burn::tensor::Tensor;
-/// use rl_algo::ObservationNormalizer;
-/// use rl_core::Observation;
-///
-/// let device = Default::default();
-/// let mut norm = ObservationNormalizer::new(2);
-/// norm.observe(&[1.0, 10.0, 3.0, 30.0]); // two rows of two features
-/// assert_eq!(norm.mean(), &[2.0, 20.0]);
-/// let obs = Observation::new(Tensor::<NdArray, 2>::from_floats([[3.0, 20.0]], &device));
-/// let x: Vec<f32> = norm.normalize(obs).features.into_data().to_vec().unwrap();
-/// assert!((x[0] - 1.0).abs() < 1e-4 && x[1].abs() < 1e-6);
-/// ```
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ObservationNormalizer {
-    count: f64,
-    mean: Vec<f64>,
-    m2: Vec<f64>,
-}
-
-impl ObservationNormalizer {
-    /// Observations beyond this many standard deviations are clipped.
-    pub const CLIP: f32 = 10.0;
-
-    /// A normalizer of `features` features that has seen nothing (mean 0, std 1).
-    pub fn new(features: usize) -> Self {
-        Self {
-            count: 0.0,
-            mean: vec![0.0; features],
-            m2: vec![0.0; features],
-        }
+    /// The values `V(s_0) .. V(s_T)` stored so far, for tests.
+    #[cfg(test)]
+    pub fn values(&self) -> &[Tensor<B, 2>] {
+        &self.values
     }
 
-    /// The running mean of every feature.
-    pub fn mean(&self) -> &[f64] {
-        &self.mean
-    }
-
-    /// The running (population) standard deviation of every feature, 1 before any data.
-    pub fn std(&self) -> Vec<f64> {
-        self.m2
+    /// The truncated rows and their bootstrap values, for tests.
+    #[cfg(test)]
+    pub fn truncated_values(&self) -> Vec<(usize, f32)> {
+        self.truncated
             .iter()
-            .map(|m2| {
-                if self.count > 0.0 {
-                    (m2 / self.count).sqrt()
-                } else {
-                    1.0
-                }
+            .flat_map(|(rows, v)| {
+                let v = host::read_f32(v.clone(), "truncated values").unwrap();
+                rows.clone().into_iter().zip(v)
             })
             .collect()
     }
 
-    /// Folds in a batch of rows (`values.len()` a multiple of the feature count; Chan et al.'s
-    /// parallel update).
-    pub fn observe(&mut self, values: &[f32]) {
-        let f = self.mean.len();
-        if f == 0 || values.is_empty() {
-            return;
+    /// The training batch: done-aware GAE over the horizon (rewards divided by the reward
+    /// scale; a terminated step bootstraps nothing, a truncated one the value of its final
+    /// observation; an episode end cuts the lambda trace), the value targets `A + V`, and the
+    /// advantages normalized over the whole buffer when asked.
+    ///
+    /// One read (every value, truncated bootstraps included) and one upload (advantages and
+    /// returns together).
+    pub fn into_batch(self, settings: TargetSettings) -> Result<TrainBatch<B>> {
+        let n = self.num_envs;
+        let rows = self.horizon() * n;
+        let device = self.values[0].device();
+        // V(s_0..s_T) then the truncated bootstraps, in one read.
+        let (cut_rows, cut_values): (Vec<Vec<usize>>, Vec<Tensor<B, 2>>) =
+            self.truncated.into_iter().unzip();
+        let mut all = self.values;
+        all.extend(cut_values);
+        let host = host::read_f32(Tensor::cat(all, 0), "values")?;
+        let (values, cut) = host.split_at(rows + n);
+        // next_values[i] = V(s_{t+1}) of the same environment, or the truncated bootstrap.
+        let mut next_values = values[n..].to_vec();
+        for (row, &v) in cut_rows.iter().flatten().zip(cut) {
+            next_values[*row] = v;
         }
-        let rows = (values.len() / f) as f64;
-        for (j, (mean, m2)) in self.mean.iter_mut().zip(&mut self.m2).enumerate() {
-            let column = values.iter().skip(j).step_by(f).map(|&x| f64::from(x));
-            let batch_mean = column.clone().sum::<f64>() / rows;
-            let batch_m2: f64 = column.map(|x| (x - batch_mean).powi(2)).sum();
-            let total = self.count + rows;
-            let delta = batch_mean - *mean;
-            *mean += delta * rows / total;
-            *m2 += batch_m2 + delta * delta * self.count * rows / total;
+        let mut advantages = self.rewards;
+        let mut returns = values[..rows].to_vec();
+        gae_time_major(
+            &mut advantages,
+            &mut returns,
+            &next_values,
+            &self.done,
+            &self.terminated,
+            n,
+            settings,
+        );
+        advantages.extend_from_slice(&returns);
+        let both = Tensor::<B, 2>::from_data(TensorData::new(advantages, [2 * rows, 1]), &device);
+        let mut advantages = both.clone().slice([0..rows]);
+        if settings.normalize_advantages {
+            advantages = normalize(advantages);
         }
-        self.count += rows;
-    }
-
-    /// `obs` with its features normalized (the action mask and extra tensors unchanged).
-    pub fn normalize<B: Backend>(&self, mut obs: Observation<B>) -> Observation<B> {
-        let f = self.mean.len();
-        let device = obs.features.device();
-        let row = |v: Vec<f32>| Tensor::<B, 1>::from_floats(v.as_slice(), &device).reshape([1, f]);
-        let mean = row(self.mean.iter().map(|&m| m as f32).collect());
-        let scale = row(self
-            .std()
-            .iter()
-            .map(|&s| (1.0 / (s * s + 1e-8).sqrt()) as f32)
-            .collect());
-        obs.features = ((obs.features - mean) * scale).clamp(-Self::CLIP, Self::CLIP);
-        obs
-    }
-}
-
-/// Per-environment running episode return and length, and the most recent finished
-/// episodes: a window of `num_envs` episodes (about one per environment), kept apart for
-/// training and evaluation collects.
-#[derive(Debug, Clone)]
-pub(crate) struct Episodes {
-    returns: Vec<f64>,
-    lengths: Vec<u64>,
-    /// Finished `(return, length)`, most recent last: `[training, evaluation]`.
-    recent: [std::collections::VecDeque<(f64, u64)>; 2],
-    /// Episodes finished since the last [`Episodes::take_count`].
-    count: usize,
-    pub ever_finished: bool,
-}
-
-impl Episodes {
-    pub fn new(num_envs: usize) -> Self {
-        Self {
-            returns: vec![0.0; num_envs],
-            lengths: vec![0; num_envs],
-            recent: Default::default(),
-            count: 0,
-            ever_finished: false,
-        }
-    }
-
-    /// Drops the episodes in progress (the environments were reset by the schedule).
-    pub fn reset(&mut self) {
-        self.returns.fill(0.0);
-        self.lengths.fill(0);
-    }
-
-    /// Adds one step; finished episodes go to the training (`eval == false`) or evaluation
-    /// window.
-    pub fn observe(&mut self, rewards: &[f32], done: &[bool], eval: bool) {
-        let window = self.returns.len();
-        let recent = &mut self.recent[usize::from(eval)];
-        for (i, (&r, &d)) in rewards.iter().zip(done).enumerate() {
-            self.returns[i] += f64::from(r);
-            self.lengths[i] += 1;
-            if d {
-                recent.push_back((self.returns[i], self.lengths[i]));
-                if recent.len() > window {
-                    recent.pop_front();
-                }
-                self.count += 1;
-                self.ever_finished = true;
-                self.returns[i] = 0.0;
-                self.lengths[i] = 0;
-            }
-        }
-    }
-
-    /// Episodes finished since the last call.
-    pub fn take_count(&mut self) -> usize {
-        std::mem::take(&mut self.count)
-    }
-
-    /// Mean return and length over the window, if it holds any episode.
-    pub fn means(&self, eval: bool) -> Option<(f64, f64)> {
-        let recent = &self.recent[usize::from(eval)];
-        let n = recent.len() as f64;
-        (n > 0.0).then(|| {
-            let ret = recent.iter().map(|e| e.0).sum::<f64>() / n;
-            let len = recent.iter().map(|e| e.1 as f64).sum::<f64>() / n;
-            (ret, len)
+        Ok(TrainBatch {
+            obs: Observation::cat(self.obs)?,
+            actions: Action::cat(self.actions)?,
+            logp_old: Tensor::cat(self.logp, 0),
+            advantages,
+            returns: both.slice([rows..2 * rows]),
         })
     }
 }
 
-/// min, max, mean and unbiased std (0 for one value) of `xs`.
-pub(crate) fn summary(xs: impl Iterator<Item = f64>) -> [f64; 4] {
-    let (mut n, mut sum, mut sq, mut lo, mut hi) =
-        (0.0, 0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY);
-    for x in xs {
-        n += 1.0;
-        sum += x;
-        sq += x * x;
-        lo = lo.min(x);
-        hi = hi.max(x);
+impl<B: Backend> TrainBatch<B> {
+    /// The batch with its rows in the order `rows` (a permutation of `0..S`).
+    pub(crate) fn reorder(self, rows: Tensor<B, 1, Int>) -> Self {
+        let select = |x: Tensor<B, 2>| x.select(0, rows.clone());
+        Self {
+            obs: self.obs.select(rows.clone()),
+            actions: self.actions.select(rows.clone()),
+            logp_old: select(self.logp_old),
+            advantages: select(self.advantages),
+            returns: select(self.returns),
+        }
     }
-    if n == 0.0 {
-        return [f64::NAN; 4];
+}
+
+/// torchrl's done-aware GAE over time-major host vectors of `N` environments, in place:
+/// `rewards` (raw; divided by `reward_scale`) becomes the advantages and `values` (`V(s_t)`)
+/// the value targets `A_t + V(s_t)`. `next_values` is the bootstrap of each step: `V(s_{t+1})`,
+/// or for a truncated step the value of its final observation.
+///
+/// `delta_t = r_t + gamma * (1 - terminated_t) * next_t - V_t`,
+/// `A_t = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}`: the same arithmetic, element for
+/// element, as [`rl_functional::gae`] on the batch-major layout.
+fn gae_time_major(
+    rewards: &mut [f32],
+    values: &mut [f32],
+    next_values: &[f32],
+    done: &[bool],
+    terminated: &[bool],
+    n: usize,
+    s: TargetSettings,
+) {
+    let gamma_lambda = s.gamma * s.lambda;
+    let mut acc = vec![0.0f32; n];
+    for (t, row) in rewards.chunks_mut(n).enumerate().rev() {
+        for (e, (r, a)) in row.iter_mut().zip(&mut acc).enumerate() {
+            let i = t * n + e;
+            let not_terminated = if terminated[i] { 0.0 } else { 1.0 };
+            let not_done = if done[i] { 0.0 } else { 1.0 };
+            let reward = *r / s.reward_scale;
+            let delta = (reward + s.gamma * not_terminated * next_values[i]) - values[i];
+            *a = delta + *a * gamma_lambda * not_done;
+            *r = *a;
+            values[i] += *a;
+        }
     }
-    let mean = sum / n;
-    let var = if n > 1.0 {
-        ((sq - n * mean * mean) / (n - 1.0)).max(0.0)
-    } else {
-        0.0
-    };
-    [lo, hi, mean, var.sqrt()]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::backend::NdArray;
+    use burn::tensor::Bool;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    use rl_functional::Trajectories;
 
+    /// The time-major scan equals `rl_functional::gae` (checked against torchrl's golden
+    /// cases) on the transposed inputs, bit for bit.
     #[test]
-    fn normalizer_matches_two_pass_variance_of_discounted_returns() {
-        let mut norm = RewardNormalizer::new(2, 0.5);
-        let steps: [([f32; 2], [bool; 2]); 4] = [
-            ([1.0, 2.0], [false, false]),
-            ([1.0, 0.0], [false, true]),
-            ([3.0, 1.0], [true, false]),
-            ([-1.0, 4.0], [false, false]),
-        ];
-        for (r, d) in &steps {
-            norm.observe(r, d);
-        }
-        // Returns by hand: env 0: 1, 1.5, 3.75 (then restart), -1; env 1: 2, 1 (restart), 1, 4.5.
-        let all = [1.0, 2.0, 1.5, 1.0, 3.75, 1.0, -1.0, 4.5];
-        let mean = all.iter().sum::<f64>() / 8.0;
-        let var = all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 7.0;
-        assert!((norm.scale() - (var + 1e-8).sqrt()).abs() < 1e-12);
-    }
+    fn time_major_gae_is_rl_functional_gae_transposed() {
+        let (n, t) = (5, 7);
+        let mut rng = StdRng::seed_from_u64(3);
+        let f = |rng: &mut StdRng| -> Vec<f32> {
+            (0..n * t)
+                .map(|_| rng.random::<f32>() * 4.0 - 2.0)
+                .collect()
+        };
+        let (rewards, values, next) = (f(&mut rng), f(&mut rng), f(&mut rng));
+        let terminated: Vec<bool> = (0..n * t).map(|_| rng.random::<f32>() < 0.2).collect();
+        let done: Vec<bool> = terminated
+            .iter()
+            .map(|&x| x || rng.random::<f32>() < 0.1)
+            .collect();
+        let s = TargetSettings {
+            gamma: 0.9,
+            lambda: 0.8,
+            reward_scale: 1.0,
+            normalize_advantages: false,
+        };
+        let (mut adv, mut ret) = (rewards.clone(), values.clone());
+        gae_time_major(&mut adv, &mut ret, &next, &done, &terminated, n, s);
 
-    #[test]
-    fn observation_normalizer_matches_two_pass_statistics() {
-        let mut norm = ObservationNormalizer::new(2);
-        let batches: [&[f32]; 3] = [&[1.0, -2.0, 3.0, 0.5], &[7.0, 1.0], &[-1.0, 4.0, 2.0, 2.0]];
-        for b in batches {
-            norm.observe(b);
-        }
-        let all: Vec<f32> = batches.concat();
-        for j in 0..2 {
-            let col: Vec<f64> = all
-                .iter()
-                .skip(j)
-                .step_by(2)
-                .map(|&x| f64::from(x))
+        let device = Default::default();
+        // Time-major row t * n + e to batch-major [n, t].
+        let bm = |v: &[f32]| -> Tensor<NdArray, 2> {
+            let x: Vec<f32> = (0..n)
+                .flat_map(|e| (0..t).map(move |k| v[k * n + e]))
                 .collect();
-            let mean = col.iter().sum::<f64>() / col.len() as f64;
-            let var = col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / col.len() as f64;
-            assert!((norm.mean()[j] - mean).abs() < 1e-12);
-            assert!((norm.std()[j] - var.sqrt()).abs() < 1e-12);
+            Tensor::from_data(TensorData::new(x, [n, t]), &device)
+        };
+        let bmb = |v: &[bool]| -> Tensor<NdArray, 2, Bool> {
+            let x: Vec<bool> = (0..n)
+                .flat_map(|e| (0..t).map(move |k| v[k * n + e]))
+                .collect();
+            Tensor::from_data(TensorData::new(x, [n, t]), &device)
+        };
+        let want = rl_functional::gae(
+            &Trajectories {
+                rewards: bm(&rewards),
+                values: bm(&values),
+                next_values: bm(&next),
+                done: bmb(&done),
+                terminated: bmb(&terminated),
+            },
+            0.9,
+            0.8,
+        )
+        .unwrap();
+        let wa: Vec<f32> = want.advantages.into_data().to_vec().unwrap();
+        let wr: Vec<f32> = want.value_targets.into_data().to_vec().unwrap();
+        for k in 0..t {
+            for e in 0..n {
+                assert_eq!(adv[k * n + e], wa[e * t + k], "advantage t={k} env={e}");
+                assert_eq!(ret[k * n + e], wr[e * t + k], "return t={k} env={e}");
+            }
         }
-        assert_eq!(ObservationNormalizer::new(3).std(), vec![1.0; 3]);
-    }
-
-    #[test]
-    fn episodes_report_finished_returns_and_lengths() {
-        let mut e = Episodes::new(2);
-        assert_eq!(e.means(false), None);
-        e.observe(&[1.0, 2.0], &[false, false], false);
-        e.observe(&[1.0, 2.0], &[true, false], false);
-        e.observe(&[5.0, 2.0], &[false, true], false);
-        // (2, 2) and (6, 3).
-        assert_eq!(e.means(false), Some((4.0, 2.5)));
-        assert_eq!(e.take_count(), 2);
-        e.reset();
-        e.observe(&[1.0, 1.0], &[true, true], true);
-        assert_eq!(e.means(true), Some((1.0, 1.0)));
-        assert_eq!(
-            e.means(false),
-            Some((4.0, 2.5)),
-            "evaluation has its own window"
-        );
-        e.observe(&[3.0, 0.0], &[true, false], false);
-        // The window holds num_envs = 2 episodes: (6, 3) and (3, 1).
-        assert_eq!(e.means(false), Some((4.5, 2.0)));
-        assert_eq!(e.take_count(), 3);
-    }
-
-    #[test]
-    fn summary_is_min_max_mean_unbiased_std() {
-        let [lo, hi, mean, std] = summary([1.0, 2.0, 3.0, 6.0].into_iter());
-        assert_eq!((lo, hi, mean), (1.0, 6.0, 3.0));
-        assert!((std - (14.0f64 / 3.0).sqrt()).abs() < 1e-12);
-        assert_eq!(summary([4.0].into_iter())[3], 0.0);
     }
 }

@@ -1,20 +1,208 @@
-//! Named scalar statistics (rl8's `"returns/mean"`-style keys), their reduction over several
-//! collects (rl8's `reduce_stats`) and the update-step tracker (rl8's `StatTracker`).
+//! Statistics: the typed results of `collect()` ([`CollectStats`]) and `step()`
+//! ([`StepStats`]), the one place where they become log keys ([`CollectStats::to_stats`],
+//! [`StepStats::to_stats`]), named scalar maps ([`Stats`], rl8's `"returns/mean"`-style keys),
+//! their reduction over several collects (rl8's `reduce_stats`).
 
 use std::collections::BTreeMap;
 
 use crate::error::{AlgoError as Error, Result};
 
-/// The key of the cumulative number of environment transitions, as the trainer logs it.
+/// The key of the cumulative number of environment transitions trained on, as the trainer logs
+/// it.
 pub const ENV_STEPS_KEY: &str = "env/steps";
 
 /// The key of the wall-clock seconds since training started.
 pub const WALL_SECONDS_KEY: &str = "time/wall_s";
 
+/// min, max, mean and unbiased standard deviation of some values (NaN for none).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+    /// The mean.
+    pub mean: f64,
+    /// The unbiased standard deviation (0 for one value).
+    pub std: f64,
+}
+
+impl Summary {
+    /// The summary of `xs`.
+    ///
+    /// ```
+    /// use rl_algo::Summary;
+    ///
+    /// let s = Summary::of([1.0, 2.0, 3.0, 6.0]);
+    /// assert_eq!((s.min, s.max, s.mean), (1.0, 6.0, 3.0));
+    /// assert!((s.std - (14.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    /// assert_eq!(Summary::of([4.0]).std, 0.0);
+    /// assert!(Summary::of([]).mean.is_nan());
+    /// ```
+    pub fn of(xs: impl IntoIterator<Item = f64>) -> Self {
+        let (mut n, mut sum, mut sq, mut lo, mut hi) =
+            (0.0, 0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+        for x in xs {
+            n += 1.0;
+            sum += x;
+            sq += x * x;
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        if n == 0.0 {
+            return Self {
+                min: f64::NAN,
+                max: f64::NAN,
+                mean: f64::NAN,
+                std: f64::NAN,
+            };
+        }
+        let mean = sum / n;
+        let var = if n > 1.0 {
+            ((sq - n * mean * mean) / (n - 1.0)).max(0.0)
+        } else {
+            0.0
+        };
+        Self {
+            min: lo,
+            max: hi,
+            mean,
+            std: var.sqrt(),
+        }
+    }
+
+    fn insert(&self, stats: &mut Stats, prefix: &str) {
+        for (name, v) in [
+            ("min", self.min),
+            ("max", self.max),
+            ("mean", self.mean),
+            ("std", self.std),
+        ] {
+            stats.insert(format!("{prefix}/{name}"), v);
+        }
+    }
+}
+
+/// What one `collect()` or `evaluate()` saw (rl8's collect statistics, typed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectStats {
+    /// Environments reset at the start of this collect (all of them, or none).
+    pub env_resets: usize,
+    /// Environment transitions of this collect, `num_envs * horizon`.
+    pub transitions: usize,
+    /// Wall time of the collect.
+    pub seconds: f64,
+    /// Each environment's rewards summed over the horizon, summarised over the environments.
+    pub returns: Summary,
+    /// Every reward of the horizon, summarised.
+    pub rewards: Summary,
+    /// Episodes that finished during this collect.
+    pub episodes: usize,
+    /// The mean return of the last `num_envs` finished episodes (training and evaluation keep
+    /// separate windows); for an environment that has never ended an episode (rl8's
+    /// infinite-horizon tasks), `returns.mean`.
+    pub episode_return_mean: Option<f64>,
+    /// The mean length of the same episodes.
+    pub episode_length_mean: Option<f64>,
+}
+
+impl CollectStats {
+    /// The log keys: `env/resets`, `collect/transitions`, `profiling/collect_ms`,
+    /// `profiling/collect_transitions_per_s`, `returns/{min,max,mean,std}`,
+    /// `rewards/{min,max,mean,std}`, `episode/count`, `episode/return_mean`,
+    /// `episode/length_mean` (the last two when known).
+    pub fn to_stats(&self) -> Stats {
+        let mut s = Stats::new();
+        s.insert("env/resets", self.env_resets as f64);
+        s.insert("collect/transitions", self.transitions as f64);
+        s.insert("profiling/collect_ms", self.seconds * 1e3);
+        s.insert(
+            "profiling/collect_transitions_per_s",
+            self.transitions as f64 / self.seconds,
+        );
+        self.returns.insert(&mut s, "returns");
+        self.rewards.insert(&mut s, "rewards");
+        s.insert("episode/count", self.episodes as f64);
+        if let Some(r) = self.episode_return_mean {
+            s.insert("episode/return_mean", r);
+        }
+        if let Some(l) = self.episode_length_mean {
+            s.insert("episode/length_mean", l);
+        }
+        s
+    }
+}
+
+/// What one `step()` did (rl8's step statistics, typed): the losses and monitors are means over
+/// the minibatches it ran.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepStats {
+    /// The clipped surrogate loss.
+    pub policy_loss: f64,
+    /// The value loss.
+    pub vf_loss: f64,
+    /// The entropy loss (`-entropy_coeff * entropy`).
+    pub entropy_loss: f64,
+    /// The total loss.
+    pub total_loss: f64,
+    /// The approximate KL divergence between the collecting and the updated policy.
+    pub kl_div: f64,
+    /// The fraction of ratios outside the clip range.
+    pub clip_fraction: f64,
+    /// The explained variance of the value predictions.
+    pub explained_variance: f64,
+    /// The mean global gradient norm before clipping (`None` without an optimizer step).
+    pub grad_norm: Option<f64>,
+    /// Optimizer steps taken.
+    pub optimizer_steps: usize,
+    /// The entropy coefficient used.
+    pub entropy_coeff: f64,
+    /// The value-loss coefficient used.
+    pub vf_coeff: f64,
+    /// The learning rate used.
+    pub learning_rate: f64,
+    /// The divisor of the rewards.
+    pub reward_scale: f64,
+    /// Transitions trained on.
+    pub transitions: usize,
+    /// Wall time of the step.
+    pub seconds: f64,
+    /// Transitions per second of the last training collect and this step together.
+    pub transitions_per_s: f64,
+}
+
+impl StepStats {
+    /// The log keys: `losses/{policy,vf,entropy,total}`, `monitors/{kl_div,clip_fraction,
+    /// explained_variance,grad_norm,optimizer_steps,reward_scale}`,
+    /// `coefficients/{entropy,vf,learning_rate}`, `profiling/step_ms`,
+    /// `profiling/transitions_per_s`.
+    pub fn to_stats(&self) -> Stats {
+        let mut s = Stats::new();
+        s.insert("losses/policy", self.policy_loss);
+        s.insert("losses/vf", self.vf_loss);
+        s.insert("losses/entropy", self.entropy_loss);
+        s.insert("losses/total", self.total_loss);
+        s.insert("monitors/kl_div", self.kl_div);
+        s.insert("monitors/clip_fraction", self.clip_fraction);
+        s.insert("monitors/explained_variance", self.explained_variance);
+        if let Some(g) = self.grad_norm {
+            s.insert("monitors/grad_norm", g);
+        }
+        s.insert("monitors/optimizer_steps", self.optimizer_steps as f64);
+        s.insert("monitors/reward_scale", self.reward_scale);
+        s.insert("coefficients/entropy", self.entropy_coeff);
+        s.insert("coefficients/vf", self.vf_coeff);
+        s.insert("coefficients/learning_rate", self.learning_rate);
+        s.insert("profiling/step_ms", self.seconds * 1e3);
+        s.insert("profiling/transitions_per_s", self.transitions_per_s);
+        s
+    }
+}
+
 /// Named scalar statistics, such as `"returns/mean" -> 21.5`, kept sorted by key.
 ///
 /// ```
-/// use rl_algo::stats::Stats;
+/// use rl_algo::Stats;
 ///
 /// let mut stats = Stats::new();
 /// stats.insert("returns/mean", 21.5);
@@ -30,7 +218,7 @@ impl Stats {
     /// An empty set of statistics.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// assert!(Stats::new().is_empty());
     /// ```
@@ -41,7 +229,7 @@ impl Stats {
     /// Sets `key` to `value`, replacing any previous value.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let mut stats = Stats::new();
     /// stats.insert("losses/total", 1.0);
@@ -56,7 +244,7 @@ impl Stats {
     /// The value of `key`, if present.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let stats: Stats = [("env/steps", 64.0)].into_iter().collect();
     /// assert_eq!(stats.get("env/steps"), Some(64.0));
@@ -69,7 +257,7 @@ impl Stats {
     /// The value of `key`, or [`Error::MissingStat`] listing the keys that are present.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let stats: Stats = [("b", 2.0), ("a", 1.0)].into_iter().collect();
     /// assert_eq!(stats.require("a").unwrap(), 1.0);
@@ -99,7 +287,7 @@ impl Stats {
     /// The statistics in key order.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let stats: Stats = [("z", 1.0), ("a", 2.0)].into_iter().collect();
     /// let pairs: Vec<(&str, f64)> = stats.iter().collect();
@@ -112,7 +300,7 @@ impl Stats {
     /// The number of statistics.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let stats: Stats = [("a", 1.0), ("b", 2.0)].into_iter().collect();
     /// assert_eq!(stats.len(), 2);
@@ -124,7 +312,7 @@ impl Stats {
     /// Whether there are no statistics.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let mut stats = Stats::new();
     /// assert!(stats.is_empty());
@@ -139,7 +327,7 @@ impl Stats {
     /// (like Python's `dict.update`, which rl8 uses to merge collect and step stats).
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let mut stats: Stats = [("a", 1.0), ("b", 2.0)].into_iter().collect();
     /// let other: Stats = [("b", 20.0), ("c", 30.0)].into_iter().collect();
@@ -155,7 +343,7 @@ impl Stats {
     /// A copy with `prefix` put in front of every key, such as `"eval/"` for rl8's eval stats.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let stats: Stats = [("returns/mean", 3.0)].into_iter().collect();
     /// assert_eq!(stats.with_prefix("eval/").get("eval/returns/mean"), Some(3.0));
@@ -183,7 +371,7 @@ impl Stats {
     /// empty stats.
     ///
     /// ```
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::Stats;
     ///
     /// let collect = |mean: f64, std: f64| -> Stats {
     ///     let pairs = [("returns/mean", mean), ("returns/std", std), ("env/steps", 10.0)];
@@ -228,184 +416,6 @@ fn fold_nan_propagating(values: &[f64], f: fn(f64, f64) -> f64) -> f64 {
 impl<K: Into<String>> FromIterator<(K, f64)> for Stats {
     fn from_iter<I: IntoIterator<Item = (K, f64)>>(iter: I) -> Self {
         Stats(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
-    }
-}
-
-/// rl8's `CumulativeAverage`: a running mean updated as `avg = (v + n·avg) / (n + 1)`.
-///
-/// ```
-/// use rl_algo::stats::CumulativeAverage;
-///
-/// let mut avg = CumulativeAverage::new();
-/// avg.update(1.0);
-/// avg.update(2.0);
-/// avg.update(6.0);
-/// assert_eq!(avg.value(), 3.0);
-/// assert_eq!(avg.count(), 3);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct CumulativeAverage {
-    avg: f64,
-    n: u64,
-}
-
-impl CumulativeAverage {
-    /// A running mean of no values (reads 0, as rl8's does).
-    ///
-    /// ```
-    /// use rl_algo::stats::CumulativeAverage;
-    ///
-    /// assert_eq!(CumulativeAverage::new().value(), 0.0);
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `value`: `avg = (value + n·avg) / (n + 1)`, then `n += 1`, in that floating-point
-    /// order, as rl8 computes it.
-    ///
-    /// ```
-    /// use rl_algo::stats::CumulativeAverage;
-    ///
-    /// let mut avg = CumulativeAverage::new();
-    /// avg.update(4.0);
-    /// assert_eq!(avg.value(), 4.0);
-    /// ```
-    pub fn update(&mut self, value: f64) {
-        let n = self.n as f64;
-        self.avg = (value + n * self.avg) / (n + 1.0);
-        self.n += 1;
-    }
-
-    /// The current mean.
-    ///
-    /// ```
-    /// use rl_algo::stats::CumulativeAverage;
-    ///
-    /// let mut avg = CumulativeAverage::new();
-    /// avg.update(1.0);
-    /// avg.update(2.0);
-    /// assert_eq!(avg.value(), 1.5);
-    /// ```
-    pub fn value(&self) -> f64 {
-        self.avg
-    }
-
-    /// How many values were added.
-    ///
-    /// ```
-    /// use rl_algo::stats::CumulativeAverage;
-    ///
-    /// let mut avg = CumulativeAverage::new();
-    /// avg.update(1.0);
-    /// assert_eq!(avg.count(), 1);
-    /// ```
-    pub fn count(&self) -> u64 {
-        self.n
-    }
-}
-
-/// rl8's update-step `StatTracker` (reference §2.12): aggregates per-minibatch stats over one
-/// update step.
-///
-/// - Keys not in `sum_keys` are running-averaged over every [`update`](Self::update).
-/// - Keys in `sum_keys` (rl8: the four losses and `monitors/kl_div`) are summed over updates,
-///   and the sum is pushed into their running average only on an update with `reduce = true`
-///   (once per optimizer step, when gradient accumulation over `k` minibatches is complete),
-///   after which the sums restart from 0. A sum key is pushed only if it appeared since the
-///   previous reduce; sums still pending at [`finish`](Self::finish) are not reported.
-///
-/// With the minibatch losses already divided by `k` (as rl8 does), the reported loss is the
-/// mean over optimizer steps of the per-step sums.
-///
-/// ```
-/// use rl_algo::stats::{Stats, StatTracker};
-///
-/// let mut tracker = StatTracker::new(&["losses/total"]);
-/// // k = 2 minibatches per optimizer step, losses already divided by k.
-/// for (i, loss) in [0.5, 1.5, 1.0, 2.0].into_iter().enumerate() {
-///     let mut stats = Stats::new();
-///     stats.insert("losses/total", loss);
-///     stats.insert("coefficients/entropy", 0.01);
-///     tracker.update(&stats, i % 2 == 1);
-/// }
-/// let out = tracker.finish();
-/// assert_eq!(out.get("losses/total"), Some(2.5)); // mean of (0.5 + 1.5) and (1.0 + 2.0)
-/// assert_eq!(out.get("coefficients/entropy"), Some(0.01));
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct StatTracker {
-    sum_keys: Vec<String>,
-    sums: BTreeMap<String, f64>,
-    averages: BTreeMap<String, CumulativeAverage>,
-}
-
-impl StatTracker {
-    /// A tracker in which the keys in `sum_keys` are summed between reduces and every other key
-    /// is averaged.
-    ///
-    /// ```
-    /// use rl_algo::stats::StatTracker;
-    ///
-    /// let tracker = StatTracker::new(&["losses/policy", "losses/vf"]);
-    /// assert!(tracker.finish().is_empty());
-    /// ```
-    pub fn new(sum_keys: &[&str]) -> Self {
-        Self {
-            sum_keys: sum_keys.iter().map(|k| (*k).to_owned()).collect(),
-            sums: BTreeMap::new(),
-            averages: BTreeMap::new(),
-        }
-    }
-
-    /// Adds one minibatch's stats; `reduce` marks the last minibatch of an optimizer step.
-    ///
-    /// ```
-    /// use rl_algo::stats::{Stats, StatTracker};
-    ///
-    /// let mut tracker = StatTracker::new(&["losses/vf"]);
-    /// let stats: Stats = [("losses/vf", 1.0)].into_iter().collect();
-    /// tracker.update(&stats, false);
-    /// assert_eq!(tracker.finish().get("losses/vf"), None); // not reduced yet
-    /// tracker.update(&stats, true);
-    /// assert_eq!(tracker.finish().get("losses/vf"), Some(2.0));
-    /// ```
-    pub fn update(&mut self, stats: &Stats, reduce: bool) {
-        for (key, value) in stats.iter() {
-            if self.sum_keys.iter().any(|k| k == key) {
-                *self.sums.entry(key.to_owned()).or_insert(0.0) += value;
-            } else {
-                self.averages
-                    .entry(key.to_owned())
-                    .or_default()
-                    .update(value);
-            }
-        }
-        if reduce {
-            for (key, sum) in std::mem::take(&mut self.sums) {
-                self.averages.entry(key).or_default().update(sum);
-            }
-        }
-    }
-
-    /// The averages so far.
-    ///
-    /// ```
-    /// use rl_algo::stats::{Stats, StatTracker};
-    ///
-    /// let mut tracker = StatTracker::new(&[]);
-    /// for v in [1.0, 2.0, 3.0] {
-    ///     tracker.update(&[("monitors/clip_fraction", v)].into_iter().collect(), true);
-    /// }
-    /// assert_eq!(tracker.finish().get("monitors/clip_fraction"), Some(2.0));
-    /// ```
-    pub fn finish(&self) -> Stats {
-        Stats(
-            self.averages
-                .iter()
-                .map(|(k, avg)| (k.clone(), avg.value()))
-                .collect(),
-        )
     }
 }
 
@@ -501,71 +511,5 @@ mod tests {
         assert!(r.get("x/min").unwrap().is_nan());
         let r = Stats::reduce(&[stats(&[("x/max", f64::NAN)]), stats(&[("x/max", 1.0)])]);
         assert!(r.get("x/max").unwrap().is_nan());
-    }
-
-    #[test]
-    fn cumulative_average_matches_rl8_formula() {
-        let mut avg = CumulativeAverage::new();
-        let mut expected = 0.0f64;
-        for (n, v) in [0.1, 0.7, 0.2, 1e-3, 5.0].into_iter().enumerate() {
-            avg.update(v);
-            let n = n as f64;
-            expected = (v + n * expected) / (n + 1.0);
-            assert_eq!(avg.value().to_bits(), expected.to_bits());
-        }
-        assert_eq!(avg.count(), 5);
-    }
-
-    #[test]
-    fn tracker_k1_is_mean_over_all_minibatches() {
-        let mut t = StatTracker::new(&["losses/total", "monitors/kl_div"]);
-        for (loss, kl) in [(1.0, 0.1), (3.0, 0.3), (8.0, 0.2)] {
-            t.update(
-                &stats(&[("losses/total", loss), ("monitors/kl_div", kl)]),
-                true,
-            );
-        }
-        let out = t.finish();
-        assert_eq!(out.get("losses/total"), Some(4.0));
-        assert!((out.get("monitors/kl_div").unwrap() - 0.2).abs() < 1e-15);
-    }
-
-    #[test]
-    fn tracker_k2_accumulation_by_hand() {
-        // Two epochs of 4 minibatches, k = 2: optimizer steps after minibatches 2, 4, 6, 8.
-        // Losses already divided by k = 2.
-        let losses = [0.5, 0.25, 1.0, 1.0, 0.75, 0.25, 0.5, 0.5];
-        let lrs = [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5];
-        let mut t = StatTracker::new(&["losses/policy"]);
-        for (i, (&loss, &lr)) in losses.iter().zip(&lrs).enumerate() {
-            t.update(
-                &stats(&[("losses/policy", loss), ("coefficients/learning_rate", lr)]),
-                i % 2 == 1,
-            );
-        }
-        // Sums per step: 0.75, 2.0, 1.0, 1.0 -> mean 1.1875.
-        let out = t.finish();
-        assert_eq!(out.get("losses/policy"), Some(1.1875));
-        // Non-sum key: averaged over all 8 updates.
-        assert_eq!(out.get("coefficients/learning_rate"), Some(0.75));
-    }
-
-    #[test]
-    fn tracker_early_stop_includes_the_stopping_minibatch() {
-        // k = 2, but the update stops early after 3 minibatches: the trainer reduces on the
-        // stopping minibatch, so its partial sum (one minibatch) counts as a step.
-        let mut t = StatTracker::new(&["losses/vf"]);
-        t.update(&stats(&[("losses/vf", 1.0)]), false);
-        t.update(&stats(&[("losses/vf", 2.0)]), true);
-        t.update(&stats(&[("losses/vf", 4.0)]), true);
-        assert_eq!(t.finish().get("losses/vf"), Some(3.5)); // (3 + 4) / 2
-    }
-
-    #[test]
-    fn tracker_pending_sums_are_not_reported() {
-        let mut t = StatTracker::new(&["losses/vf"]);
-        t.update(&stats(&[("losses/vf", 1.0)]), true);
-        t.update(&stats(&[("losses/vf", 100.0)]), false);
-        assert_eq!(t.finish().get("losses/vf"), Some(1.0));
     }
 }

@@ -1,42 +1,31 @@
-//! The PPO update core shared by the feed-forward and recurrent algorithms: epochs,
-//! minibatches, losses, KL early stopping, gradient accumulation, global-norm clipping and the
-//! optimizer step.
+//! The PPO update: epochs of minibatches over the batch of one `step()`, losses, KL early
+//! stopping, gradient accumulation, global-norm clipping and the optimizer step. The policy runs
+//! each minibatch through the model ([`Policy::forward`]); everything else is this one path.
 //!
-//! The two algorithms differ only in how a minibatch is run through the model, so they pass
-//! that as a closure; everything else is this one code path. The unit of shuffling is a
-//! transition (feed-forward) or a sequence of `rows_per_unit` transitions (recurrent).
+//! Nothing is read back to the host per minibatch, except the approximate KL when KL early
+//! stopping asks for it. The minibatch statistics stay on the device and are read once, at the
+//! end, with the gradient norms and the finiteness flags. A non-finite check is decided on the
+//! device: after each optimizer step, every parameter element that is not finite keeps its
+//! previous value, and the step reports it once.
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use std::time::Instant;
-
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::Rng;
 use rand::seq::SliceRandom;
-use rl_core::Env;
-use rl_functional::{PpoBatch, PpoLossConfig, ValueLossKind, ppo_losses};
+use rl_core::{Action, Observation};
+use rl_functional::{PpoBatch, PpoLossConfig, ppo_losses};
 
-use crate::collect::{Inner, Runner};
 use crate::error::{AlgoError, Result};
-use crate::stats::{StatTracker, Stats};
-
-/// Per-transition training targets on the acting (inner) backend, `[S, 1]` each, S = units *
-/// rows_per_unit, in the row order the forward closure uses.
-#[derive(Debug, Clone)]
-pub(crate) struct Targets<B: Backend> {
-    pub logp_old: Tensor<B, 2>,
-    pub advantages: Tensor<B, 2>,
-    pub returns: Tensor<B, 2>,
-}
+use crate::host;
+use crate::policy::{Inner, Policy, UnitLayout};
+use crate::rollout::TrainBatch;
 
 /// The settings of one update, resolved from the config and the schedules.
 #[derive(Debug, Clone)]
 pub(crate) struct UpdateSettings {
     pub epochs: usize,
-    pub units: usize,
-    pub rows_per_unit: usize,
-    pub units_per_minibatch: usize,
     pub shuffle: bool,
     pub accumulate: bool,
     pub target_kl: Option<f64>,
@@ -45,197 +34,149 @@ pub(crate) struct UpdateSettings {
     pub loss: PpoLossConfig,
 }
 
-/// The rows of one minibatch (on the acting backend): `rows` indexes transitions (the
-/// targets' rows), `units` the shuffled units (sequences for the recurrent algorithm, equal to
-/// `rows` for the feed-forward one); `rows` holds each unit's `rows_per_unit` rows in order.
-pub(crate) struct Minibatch<B: Backend> {
-    pub rows: Tensor<B, 1, Int>,
-    pub units: Tensor<B, 1, Int>,
-}
-
-/// What the model gives for one minibatch, on the autodiff backend, `[R, 1]` each.
-pub(crate) struct Forward<B: Backend> {
-    pub logp: Tensor<B, 2>,
-    pub entropy: Tensor<B, 2>,
-    pub values: Tensor<B, 2>,
-}
-
-/// The loss keys summed over accumulated minibatches (rl8's `StatTracker` sum keys).
-const SUM_KEYS: [&str; 5] = [
-    "losses/policy",
-    "losses/vf",
-    "losses/entropy",
-    "losses/total",
-    "monitors/kl_div",
+/// The per-minibatch statistics, in the order they are stacked on the device.
+const LOSS_NAMES: [&str; 7] = [
+    "policy loss",
+    "value loss",
+    "entropy",
+    "total loss",
+    "approx KL",
+    "clip fraction",
+    "explained variance",
 ];
 
-impl<B: AutodiffBackend, E: Env<Inner<B>>> Runner<B, E> {
-    /// rl8's `step()` after the advantages: the config's PPO epochs over `units` units of
-    /// `rows_per_unit` transitions each (minibatches of `sgd_minibatch_size` units), with the
-    /// current learning rate and entropy coefficient; then the schedules move on by the
-    /// transitions trained on. Adds the coefficients, reward scale and timings to the stats.
-    #[allow(clippy::too_many_arguments)]
-    pub fn update<M, O, F>(
-        &mut self,
-        slot: &mut Option<M>,
-        optimizer: &mut O,
-        targets: &Targets<Inner<B>>,
-        units: usize,
-        rows_per_unit: usize,
-        start: Instant,
-        forward: F,
-    ) -> Result<Stats>
-    where
-        M: AutodiffModule<B>,
-        O: Optimizer<M, B>,
-        F: FnMut(&M, Option<&Minibatch<Inner<B>>>) -> Result<Forward<B>>,
-    {
-        let c = &self.config;
-        let learning_rate = self.lr.value(self.trained_steps);
-        let entropy_coeff = self.entropy.value(self.trained_steps);
-        let settings = UpdateSettings {
-            epochs: c.num_sgd_iters,
-            units,
-            rows_per_unit,
-            units_per_minibatch: c.minibatch_units(units),
-            shuffle: c.shuffle_minibatches,
-            accumulate: c.accumulate_grads,
-            target_kl: c.target_kl_div,
-            max_grad_norm: c.max_grad_norm,
-            learning_rate,
-            loss: PpoLossConfig {
-                clip_param: c.clip_param as f32,
-                dual_clip_param: c.dual_clip_param.map(|x| x as f32),
-                entropy_coeff: entropy_coeff as f32,
-                vf_clip_param: Some(c.vf_clip_param as f32),
-                vf_coeff: c.vf_coeff as f32,
-                value_clip: None,
-                value_loss: ValueLossKind::Huber,
-            },
-        };
-        let mut stats = ppo_update(slot, optimizer, targets, &settings, &mut self.rng, forward)?;
-        let transitions = units * rows_per_unit;
-        self.trained_steps += transitions as u64;
-        let seconds = start.elapsed().as_secs_f64();
-        stats.insert("coefficients/entropy", entropy_coeff);
-        stats.insert("coefficients/vf", self.config.vf_coeff);
-        stats.insert("coefficients/learning_rate", learning_rate);
-        stats.insert("monitors/reward_scale", self.reward_scale());
-        stats.insert("profiling/step_ms", seconds * 1e3);
-        stats.insert(
-            "profiling/transitions_per_s",
-            transitions as f64 / (seconds + self.collect_seconds),
-        );
-        Ok(stats)
-    }
+/// What an update did.
+#[derive(Debug, Clone)]
+pub(crate) struct UpdateTotals {
+    /// The means of [`LOSS_NAMES`] over the minibatches run.
+    pub means: [f64; 7],
+    /// The mean global gradient norm before clipping, if any optimizer step ran.
+    pub grad_norm: Option<f64>,
+    pub optimizer_steps: usize,
 }
 
 /// Runs `settings.epochs` PPO epochs on the model in `slot` (trained in place, and always put
-/// back, also on error) and returns rl8's step statistics (means over optimizer steps) plus
-/// clip fraction, explained variance, gradient norm and the number of optimizer steps.
-pub(crate) fn ppo_update<B, M, O, R, F>(
-    slot: &mut Option<M>,
+/// back, also on error).
+///
+/// # Errors
+/// Model and loss errors; [`AlgoError::NonFinite`] when a minibatch's loss was not finite or an
+/// optimizer step gave non-finite parameters (those parameters kept their previous values).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn update<B, P, O, R>(
+    slot: &mut Option<P::Model>,
     optimizer: &mut O,
-    targets: &Targets<B::InnerBackend>,
-    settings: &UpdateSettings,
+    policy: &P,
+    inputs: &P::UpdateInputs,
+    batch: &TrainBatch<Inner<B>>,
+    layout: UnitLayout,
+    s: &UpdateSettings,
     rng: &mut R,
-    mut forward: F,
-) -> Result<Stats>
+) -> Result<UpdateTotals>
 where
     B: AutodiffBackend,
-    M: AutodiffModule<B>,
-    O: Optimizer<M, B>,
+    P: Policy<B>,
+    O: Optimizer<P::Model, B>,
     R: Rng + ?Sized,
-    F: FnMut(&M, Option<&Minibatch<B::InnerBackend>>) -> Result<Forward<B>>,
 {
-    let device = targets.logp_old.device();
-    let s = settings;
-    let per_epoch = s.units / s.units_per_minibatch;
+    let device = batch.logp_old.device();
+    let obs = Observation::<B>::from_inner(batch.obs.clone());
+    let actions = Action::<B>::from_inner(batch.actions.clone());
+    let per_epoch = layout.units / layout.units_per_minibatch;
+    let per_minibatch = layout.units_per_minibatch;
+    let rows_per_minibatch = per_minibatch * layout.rows_per_unit;
     let k = if s.accumulate { per_epoch } else { 1 };
-    let kf = k as f64;
-    let mut tracker = StatTracker::new(&SUM_KEYS);
-    let mut accumulator = GradientsAccumulator::<M>::new();
+    let mut accumulator = GradientsAccumulator::<P::Model>::new();
+    let mut minibatch_stats = Vec::new();
     let mut grad_norms = Vec::new();
-    let mut trained = 0usize;
-    let mut order: Vec<usize> = (0..s.units).collect();
+    let mut rejected = Vec::new();
+    let mut order: Vec<usize> = (0..layout.units).collect();
     'epochs: for _ in 0..s.epochs {
-        if s.shuffle && per_epoch > 1 {
-            order.shuffle(rng);
-        }
-        for (i, chunk) in order.chunks(s.units_per_minibatch).enumerate() {
-            // `None` is the whole buffer in order: no gather needed.
-            let batch = (per_epoch > 1)
-                .then(|| minibatch::<B::InnerBackend>(chunk, s.rows_per_unit, &device));
+        // `None` is the whole buffer in order: no gather needed. Otherwise the epoch's row and
+        // unit order, uploaded once.
+        let epoch = (per_epoch > 1).then(|| {
+            if s.shuffle {
+                order.shuffle(rng);
+            }
+            epoch_indices::<Inner<B>>(&order, layout.rows_per_unit, &device)
+        });
+        for i in 0..per_epoch {
+            let picked = epoch.as_ref().map(|(rows, units)| {
+                let rows = rows
+                    .clone()
+                    .slice([i * rows_per_minibatch..(i + 1) * rows_per_minibatch]);
+                let units = match units {
+                    Some(u) => u
+                        .clone()
+                        .slice([i * per_minibatch..(i + 1) * per_minibatch]),
+                    None => rows.clone(),
+                };
+                (rows, units)
+            });
             let model = slot
                 .as_ref()
                 .expect("the model is put back after every step");
-            let out = forward(model, batch.as_ref())?;
-            let pick = |t: &Tensor<B::InnerBackend, 2>| {
-                Tensor::<B, 2>::from_inner(match &batch {
-                    Some(b) => t.clone().select(0, b.rows.clone()),
+            let pick = |t: &Tensor<Inner<B>, 2>| {
+                Tensor::<B, 2>::from_inner(match &picked {
+                    Some((rows, _)) => t.clone().select(0, rows.clone()),
                     None => t.clone(),
                 })
+            };
+            let out = match &picked {
+                None => policy.forward(model, inputs, &obs, &actions, None)?,
+                Some((rows, units)) => {
+                    let rows = Tensor::<B, 1, Int>::from_inner(rows.clone());
+                    policy.forward(
+                        model,
+                        inputs,
+                        &obs.select(rows.clone()),
+                        &actions.select(rows),
+                        Some(Tensor::from_inner(units.clone())),
+                    )?
+                }
             };
             let losses = ppo_losses(
                 PpoBatch {
                     logp: out.logp,
-                    logp_old: pick(&targets.logp_old),
-                    advantages: pick(&targets.advantages),
-                    returns: pick(&targets.returns),
+                    logp_old: pick(&batch.logp_old),
+                    advantages: pick(&batch.advantages),
+                    returns: pick(&batch.returns),
                     values: out.values,
                     old_values: None,
                     entropy: Some(out.entropy),
                 },
                 &s.loss,
             )?;
-            let scalars = Tensor::cat(
-                vec![
-                    losses.policy.clone(),
-                    losses.vf.clone(),
-                    losses.entropy.clone(),
-                    losses.total.clone(),
-                    losses.approx_kl.clone(),
-                    losses.clip_fraction.clone(),
-                    losses.explained_variance.clone(),
-                ],
-                0,
-            )
-            .inner();
-            let v = rl_functional::host::read_f32(scalars, "ppo_update", "losses")?;
-            if let Some(j) = v[..5].iter().position(|x| !x.is_finite()) {
-                return Err(AlgoError::NonFinite {
-                    what: [
-                        "policy loss",
-                        "value loss",
-                        "entropy",
-                        "total loss",
-                        "approx KL",
-                    ][j]
-                        .into(),
-                    detail: format!("minibatch {i} of an epoch; nothing was applied"),
-                });
-            }
-            let reduce = (i + 1) % k == 0;
-            let mut row = Stats::new();
-            for (key, x) in SUM_KEYS.iter().zip(&v) {
-                row.insert(*key, f64::from(*x) / kf);
-            }
-            row.insert("monitors/clip_fraction", f64::from(v[5]));
-            row.insert("monitors/explained_variance", f64::from(v[6]));
-            tracker.update(&row, reduce);
-            let kl = f64::from(v[4]);
-            if s.target_kl.is_some_and(|target| kl > 1.5 * target) {
-                break 'epochs;
+            minibatch_stats.push(
+                Tensor::cat(
+                    vec![
+                        losses.policy.clone(),
+                        losses.vf.clone(),
+                        losses.entropy.clone(),
+                        losses.total.clone(),
+                        losses.approx_kl.clone(),
+                        losses.clip_fraction.clone(),
+                        losses.explained_variance.clone(),
+                    ],
+                    0,
+                )
+                .inner(),
+            );
+            if let Some(target) = s.target_kl {
+                // The one read per minibatch, and only with KL early stopping.
+                let kl = host::read_f32(losses.approx_kl.clone().inner(), "approx KL")?[0];
+                if f64::from(kl) > 1.5 * target {
+                    break 'epochs;
+                }
             }
             let total = if k > 1 {
-                losses.total / kf
+                losses.total / k as f32
             } else {
                 losses.total
             };
             let grads = GradientsParams::from_grads(total.backward(), model);
             let grads = if k > 1 {
                 accumulator.accumulate(model, grads);
-                if !reduce {
+                if (i + 1) % k != 0 {
                     continue;
                 }
                 accumulator.grads()
@@ -245,42 +186,134 @@ where
             let (grads, norm) = rl_functional::clip_grad_norm(model, grads, s.max_grad_norm as f32);
             grad_norms.push(norm);
             let model = slot.take().expect("the model is put back after every step");
-            *slot = Some(optimizer.step(s.learning_rate, model, grads));
-            trained += 1;
+            let old = model.clone();
+            let (model, bad) = keep_finite(&old, optimizer.step(s.learning_rate, model, grads));
+            *slot = Some(model);
+            rejected.push(bad);
         }
     }
-    let mut stats = tracker.finish();
-    if !grad_norms.is_empty() {
-        let norms =
-            rl_functional::host::read_f32(Tensor::cat(grad_norms, 0), "ppo_update", "grad norms")?;
-        let mean = norms.iter().map(|&x| f64::from(x)).sum::<f64>() / norms.len() as f64;
-        stats.insert("monitors/grad_norm", mean);
-    }
-    stats.insert("monitors/optimizer_steps", trained as f64);
-    Ok(stats)
+    read_totals::<Inner<B>>(minibatch_stats, grad_norms, rejected)
 }
 
-/// The unit and row indices of one minibatch (unit `u` covers rows `u * rows_per_unit ..
-/// (u + 1) * rows_per_unit`).
-fn minibatch<B: Backend>(
-    units: &[usize],
+/// The row order of one epoch (unit `u` covers rows `u * rows_per_unit ..
+/// (u + 1) * rows_per_unit`) and, for units of several rows, the unit order.
+#[allow(clippy::type_complexity)]
+fn epoch_indices<B: Backend>(
+    order: &[usize],
     rows_per_unit: usize,
     device: &B::Device,
-) -> Minibatch<B> {
+) -> (Tensor<B, 1, Int>, Option<Tensor<B, 1, Int>>) {
     let upload = |v: Vec<i64>| {
         let n = v.len();
         Tensor::<B, 1, Int>::from_data(TensorData::new(v, [n]), device)
     };
     let rows = upload(
-        units
+        order
             .iter()
             .flat_map(|&u| (u * rows_per_unit..(u + 1) * rows_per_unit).map(|r| r as i64))
             .collect(),
     );
-    let units = if rows_per_unit == 1 {
-        rows.clone()
-    } else {
-        upload(units.iter().map(|&u| u as i64).collect())
+    let units = (rows_per_unit > 1).then(|| upload(order.iter().map(|&u| u as i64).collect()));
+    (rows, units)
+}
+
+/// Reads the update's statistics in one go and reports what was not finite.
+fn read_totals<B: Backend>(
+    minibatch_stats: Vec<Tensor<B, 1>>,
+    grad_norms: Vec<Tensor<B, 1>>,
+    rejected: Vec<Tensor<B, 1>>,
+) -> Result<UpdateTotals> {
+    let (m, g) = (minibatch_stats.len(), grad_norms.len());
+    let mut all = minibatch_stats;
+    all.extend(grad_norms);
+    all.extend(rejected);
+    let host = host::read_f32(Tensor::cat(all, 0), "update statistics")?;
+    let (stats, rest) = host.split_at(7 * m);
+    let (norms, rejected) = rest.split_at(g);
+    for (i, row) in stats.chunks(7).enumerate() {
+        if let Some(j) = row[..5].iter().position(|x| !x.is_finite()) {
+            return Err(AlgoError::NonFinite {
+                what: LOSS_NAMES[j].into(),
+                detail: format!(
+                    "minibatch {i} of this step: {}; the parameters kept their previous values \
+                     wherever the update made them non-finite",
+                    row[j]
+                ),
+            });
+        }
+    }
+    let bad = rejected.iter().filter(|&&x| x > 0.0).count();
+    if bad > 0 {
+        return Err(AlgoError::NonFinite {
+            what: "parameters after an optimizer step".into(),
+            detail: format!(
+                "{bad} of {g} optimizer steps of this step; those parameters kept their previous \
+                 values"
+            ),
+        });
+    }
+    let mut means = [0.0; 7];
+    for row in stats.chunks(7) {
+        for (mean, &x) in means.iter_mut().zip(row) {
+            *mean += f64::from(x);
+        }
+    }
+    for mean in &mut means {
+        *mean /= m.max(1) as f64;
+    }
+    Ok(UpdateTotals {
+        means,
+        grad_norm: (g > 0).then(|| norms.iter().map(|&x| f64::from(x)).sum::<f64>() / g as f64),
+        optimizer_steps: g,
+    })
+}
+
+/// `new` with every parameter element that is not finite replaced by its value in `old`, and a
+/// `[1]` flag (1 when anything was replaced), computed on the device.
+fn keep_finite<B: AutodiffBackend, M: AutodiffModule<B>>(
+    old: &M,
+    new: M,
+) -> (M, Tensor<B::InnerBackend, 1>) {
+    struct Olds<B: AutodiffBackend>(Vec<Tensor<B::InnerBackend, 1>>);
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Olds<B> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.val().inner().flatten(0, D - 1));
+        }
+    }
+    struct Guard<B: AutodiffBackend> {
+        olds: std::vec::IntoIter<Tensor<B::InnerBackend, 1>>,
+        flags: Vec<Tensor<B::InnerBackend, 1, Bool>>,
+    }
+    impl<B: AutodiffBackend> ModuleMapper<B> for Guard<B> {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+            let (id, tensor, mapper) = param.consume();
+            let Some(old) = self.olds.next() else {
+                return Param::from_mapped_value(id, tensor, mapper);
+            };
+            let require_grad = tensor.is_require_grad();
+            let new = tensor.inner();
+            let bad = new.clone().is_finite().bool_not();
+            self.flags.push(bad.clone().any());
+            let kept = new.clone().mask_where(bad, old.reshape(new.dims()));
+            let mut tensor = Tensor::<B, D>::from_inner(kept);
+            if require_grad {
+                tensor = tensor.require_grad();
+            }
+            Param::from_mapped_value(id, tensor, mapper)
+        }
+    }
+    let mut olds = Olds::<B>(Vec::new());
+    old.visit(&mut olds);
+    let device = olds.0.first().map(|t| t.device()).unwrap_or_default();
+    let mut guard = Guard::<B> {
+        olds: olds.0.into_iter(),
+        flags: Vec::new(),
     };
-    Minibatch { rows, units }
+    let new = new.map(&mut guard);
+    let flag = if guard.flags.is_empty() {
+        Tensor::zeros([1], &device)
+    } else {
+        Tensor::cat(guard.flags, 0).any().float()
+    };
+    (new, flag)
 }

@@ -3,7 +3,9 @@
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Tensor, TensorData};
-use rl_algo::{AlgoError, AlgorithmConfig, DefaultModelConfig, ScheduleKind};
+use rl_algo::{
+    AlgoError, AlgorithmConfig, DefaultModelConfig, Minibatch, PpoConfig, Reset, ScheduleKind,
+};
 use rl_core::{Action, DiscreteDummyEnv, Env, EnvConfig, Observation, Space, Transition};
 
 type B = Autodiff<NdArray>;
@@ -12,20 +14,26 @@ type Device = burn::tensor::ops::Device<NdArray>;
 const N: usize = 8;
 const T: usize = 16;
 
-fn small() -> AlgorithmConfig {
-    AlgorithmConfig::new()
+fn small() -> PpoConfig {
+    PpoConfig::new()
         .with_num_envs(N)
         .with_horizon(T)
-        .with_model(DefaultModelConfig::new().with_hiddens(vec![16, 16]))
         .with_seed(4)
 }
 
+/// `ppo` with the default model, two hidden layers of 16.
+fn with_model(ppo: &PpoConfig) -> AlgorithmConfig {
+    AlgorithmConfig::new()
+        .with_ppo(ppo.clone())
+        .with_model(DefaultModelConfig::new().with_hiddens(vec![16, 16]))
+}
+
 fn algo(
-    config: &AlgorithmConfig,
+    config: &PpoConfig,
 ) -> rl_algo::Algorithm<B, DiscreteDummyEnv<NdArray>, rl_algo::DefaultModel<B>> {
     let device = Device::default();
     let env = DiscreteDummyEnv::new(N, 11, &device).unwrap();
-    config.init::<B, _>(env, &device).unwrap()
+    with_model(config).init::<B, _>(env, &device).unwrap()
 }
 
 fn values_of(
@@ -57,30 +65,25 @@ fn accumulated_minibatches_give_the_whole_buffer_update() {
     let whole = small().with_shuffle_minibatches(false);
     let accumulated = whole
         .clone()
-        .with_sgd_minibatch_size(Some(N * T / 4))
+        .with_minibatch(Minibatch::Transitions(N * T / 4))
         .with_accumulate_grads(true);
     let (mut a, mut b) = (algo(&whole), algo(&accumulated));
     for _ in 0..2 {
         a.collect().unwrap();
         b.collect().unwrap();
         let (sa, sb) = (a.step().unwrap(), b.step().unwrap());
-        for key in [
-            "losses/total",
-            "losses/policy",
-            "losses/vf",
-            "monitors/kl_div",
+        for (key, x, y) in [
+            ("losses/total", sa.total_loss, sb.total_loss),
+            ("losses/policy", sa.policy_loss, sb.policy_loss),
+            ("losses/vf", sa.vf_loss, sb.vf_loss),
+            ("monitors/kl_div", sa.kl_div, sb.kl_div),
         ] {
-            let (x, y) = (sa.get(key).unwrap(), sb.get(key).unwrap());
             // rl8 checks rtol 1e-5; the policy loss is a near-cancelling mean, hence an
             // absolute floor of 1e-6.
             assert!((x - y).abs() <= 1e-5 * x.abs() + 1e-6, "{key}: {x} vs {y}");
         }
-        assert_eq!(sa.get("monitors/optimizer_steps"), Some(4.0));
-        assert_eq!(
-            sb.get("monitors/optimizer_steps"),
-            Some(4.0),
-            "one step per epoch"
-        );
+        assert_eq!(sa.optimizer_steps, 4);
+        assert_eq!(sb.optimizer_steps, 4, "one step per epoch");
     }
     for (x, y) in values_of(&a).iter().zip(values_of(&b)) {
         assert!((x - y).abs() <= 1e-4 * x.abs().max(1.0), "{x} vs {y}");
@@ -88,46 +91,40 @@ fn accumulated_minibatches_give_the_whole_buffer_update() {
     // Without accumulation the same minibatches take 16 optimizer steps.
     let mut c = algo(&accumulated.with_accumulate_grads(false));
     c.collect().unwrap();
-    assert_eq!(
-        c.step().unwrap().get("monitors/optimizer_steps"),
-        Some(16.0)
-    );
+    assert_eq!(c.step().unwrap().optimizer_steps, 16);
 }
 
 #[test]
 fn kl_early_stopping_skips_the_rest_of_the_step() {
-    let config = small().with_sgd_minibatch_size(Some(N * T / 4));
+    let config = small().with_minibatch(Minibatch::Transitions(N * T / 4));
     let mut free = algo(&config);
     free.collect().unwrap();
-    assert_eq!(
-        free.step().unwrap().get("monitors/optimizer_steps"),
-        Some(16.0)
-    );
+    assert_eq!(free.step().unwrap().optimizer_steps, 16);
     // The first minibatch has KL 0 (the policy has not moved) and is applied; the second one
     // exceeds 1.5 * 1e-12 and stops the step unapplied.
     let mut stopped = algo(&config.with_target_kl_div(Some(1e-12)));
     stopped.collect().unwrap();
     let stats = stopped.step().unwrap();
-    assert_eq!(stats.get("monitors/optimizer_steps"), Some(1.0));
-    assert!(stats.get("monitors/kl_div").unwrap() > 0.0);
+    assert_eq!(stats.optimizer_steps, 1);
+    assert!(stats.kl_div > 0.0);
 }
 
 #[test]
 fn environments_reset_on_rl8s_schedule() {
-    let resets = |hper: i64| -> Vec<f64> {
-        let mut a = algo(&small().with_horizons_per_env_reset(hper));
+    let resets = |reset: Reset| -> Vec<f64> {
+        let mut a = algo(&small().with_env_reset(reset));
         (0..5)
             .map(|_| {
-                let r = a.collect().unwrap().get("env/resets").unwrap();
+                let r = a.collect().unwrap().env_resets as f64;
                 a.step().unwrap();
                 r
             })
             .collect()
     };
     let n = N as f64;
-    assert_eq!(resets(1), vec![n; 5]);
-    assert_eq!(resets(2), vec![n, 0.0, n, 0.0, n]);
-    assert_eq!(resets(-1), vec![n, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(resets(Reset::Every(1)), vec![n; 5]);
+    assert_eq!(resets(Reset::Every(2)), vec![n, 0.0, n, 0.0, n]);
+    assert_eq!(resets(Reset::Never), vec![n, 0.0, 0.0, 0.0, 0.0]);
 }
 
 #[test]
@@ -144,10 +141,7 @@ fn schedules_count_environment_transitions() {
         // Evaluation does not move the schedules.
         a.evaluate().unwrap();
         let s = a.step().unwrap();
-        seen.push((
-            s.get("coefficients/learning_rate").unwrap(),
-            s.get("coefficients/entropy").unwrap(),
-        ));
+        seen.push((s.learning_rate, s.entropy_coeff));
     }
     let want = [
         (1e-3, 0.0),
@@ -165,17 +159,14 @@ fn schedules_count_environment_transitions() {
 
 #[test]
 fn evaluation_buffers_nothing_and_is_deterministic() {
-    let mut a = algo(&small().with_horizons_per_env_reset(1));
+    let mut a = algo(&small().with_env_reset(Reset::Every(1)));
     let first = a.evaluate().unwrap();
     assert!(matches!(a.step(), Err(AlgoError::NotBuffered)));
-    let mut b = algo(&small().with_horizons_per_env_reset(1).with_seed(5));
+    let mut b = algo(&small().with_env_reset(Reset::Every(1)).with_seed(5));
     let _ = b.evaluate().unwrap();
     // Same weights (seed 4) and the same reset states give the same deterministic returns.
-    let mut c = algo(&small().with_horizons_per_env_reset(1));
-    assert_eq!(
-        c.evaluate().unwrap().get("returns/mean"),
-        first.get("returns/mean")
-    );
+    let mut c = algo(&small().with_env_reset(Reset::Every(1)));
+    assert_eq!(c.evaluate().unwrap().returns.mean, first.returns.mean);
 }
 
 /// DiscreteDummyEnv whose environment 1 returns a NaN reward at its third step.
@@ -222,7 +213,7 @@ fn a_nan_reward_is_reported_with_its_environment_and_step() {
         inner: DiscreteDummyEnv::new(N, 0, &device).unwrap(),
         steps: 0,
     };
-    let mut a = small().init::<B, _>(env, &device).unwrap();
+    let mut a = with_model(&small()).init::<B, _>(env, &device).unwrap();
     match a.collect() {
         Err(AlgoError::NonFinite { what, detail }) => {
             assert!(

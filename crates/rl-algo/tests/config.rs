@@ -1,13 +1,17 @@
-//! Every validation rule of `AlgorithmConfig`, each named by its field.
+//! Every validation rule of `PpoConfig` and `AlgorithmConfig`, each named by its field.
 
-use rl_algo::{AlgoError, AlgorithmConfig, DefaultModelConfig, OptimizerConfig, ScheduleKind};
+use burn::optim::AdamConfig;
+use rl_algo::{
+    AlgoError, AlgorithmConfig, DefaultModelConfig, Minibatch, PpoConfig, Reset, ScheduleKind,
+};
 
 /// A small valid config (the defaults with a small batch).
-fn ok() -> AlgorithmConfig {
-    AlgorithmConfig::new().with_num_envs(8).with_horizon(4)
+fn ok() -> PpoConfig {
+    PpoConfig::new().with_num_envs(8).with_horizon(4)
 }
 
-fn field_of(config: &AlgorithmConfig) -> String {
+fn field_of(config: &PpoConfig) -> String {
+    let config = AlgorithmConfig::new().with_ppo(config.clone());
     match config.validate() {
         Err(AlgoError::InvalidConfig { field, .. }) => field,
         other => panic!("expected InvalidConfig, got {other:?} for {config:?}"),
@@ -16,10 +20,10 @@ fn field_of(config: &AlgorithmConfig) -> String {
 
 #[test]
 fn defaults_are_rl8s_and_valid() {
-    let c = AlgorithmConfig::new();
+    let c = PpoConfig::new();
     assert_eq!(
-        (c.horizon, c.horizons_per_env_reset, c.num_envs),
-        (32, 1, 8192)
+        (c.horizon, c.env_reset, c.num_envs),
+        (32, Reset::Every(1), 8192)
     );
     assert_eq!(
         (c.gae_lambda, c.gamma, c.clip_param, c.vf_clip_param),
@@ -35,48 +39,48 @@ fn defaults_are_rl8s_and_valid() {
         (1.0, 5.0, 4, 0.0)
     );
     assert_eq!(
-        (c.dual_clip_param, c.target_kl_div, c.sgd_minibatch_size),
-        (None, None, None)
+        (c.dual_clip_param, c.target_kl_div, c.minibatch),
+        (None, None, Minibatch::Whole)
     );
     assert!(c.shuffle_minibatches && c.normalize_advantages && c.normalize_rewards);
-    assert!(!c.accumulate_grads && !c.enable_amp);
-    assert_eq!(c.optimizer.learning_rate, 1e-3);
+    assert!(!c.accumulate_grads);
+    assert_eq!(c.learning_rate, 1e-3);
+    let adam = serde_json::to_value(&c.optimizer).unwrap();
     assert_eq!(
-        c.optimizer.epsilon, 1e-8,
+        adam["epsilon"].as_f64().unwrap() as f32,
+        1e-8,
         "torch's Adam epsilon, not Burn's 1e-5"
     );
-    assert_eq!(c.model.hiddens, vec![256, 256]);
+    assert_eq!(AlgorithmConfig::new().model.hiddens, vec![256, 256]);
     assert_eq!(c.lr_schedule_kind, ScheduleKind::Step);
     assert!(c.validate().is_ok());
-    assert_eq!(c.minibatch_size(), 8192 * 32);
+    assert_eq!(c.buffer_size(), 8192 * 32);
 }
 
 #[test]
 fn every_rule_names_its_field() {
-    let cases: Vec<(AlgorithmConfig, &str)> = vec![
+    let cases: Vec<(PpoConfig, &str)> = vec![
         (ok().with_num_envs(0), "num_envs"),
         (ok().with_horizon(0), "horizon"),
-        (
-            ok().with_horizons_per_env_reset(0),
-            "horizons_per_env_reset",
-        ),
+        (ok().with_env_reset(Reset::Every(0)), "env_reset"),
         (ok().with_clip_param(0.0), "clip_param"),
         (ok().with_clip_param(1.0), "clip_param"),
         (ok().with_dual_clip_param(Some(1.0)), "dual_clip_param"),
         (ok().with_dual_clip_param(Some(0.0)), "dual_clip_param"),
-        (ok().with_enable_amp(true), "enable_amp"),
         (ok().with_gae_lambda(0.0), "gae_lambda"),
         (ok().with_gae_lambda(1.01), "gae_lambda"),
         (ok().with_gamma(0.0), "gamma"),
         (ok().with_gamma(1.5), "gamma"),
         (ok().with_max_grad_norm(0.0), "max_grad_norm"),
         (ok().with_num_sgd_iters(0), "num_sgd_iters"),
-        (ok().with_sgd_minibatch_size(Some(5)), "sgd_minibatch_size"),
+        (ok().with_minibatch(Minibatch::Transitions(5)), "minibatch"),
+        (ok().with_minibatch(Minibatch::Transitions(0)), "minibatch"),
+        (ok().with_minibatch(Minibatch::Sequences(4)), "minibatch"),
         (ok().with_target_kl_div(Some(0.0)), "target_kl_div"),
         (
             ok().with_target_kl_div(Some(0.01))
                 .with_accumulate_grads(true)
-                .with_sgd_minibatch_size(Some(8)),
+                .with_minibatch(Minibatch::Transitions(8)),
             "target_kl_div",
         ),
         (ok().with_vf_clip_param(0.0), "vf_clip_param"),
@@ -102,33 +106,31 @@ fn every_rule_names_its_field() {
             ok().with_entropy_coeff_schedule(Some(vec![(0.0, -0.1)])),
             "entropy_coeff_schedule",
         ),
+        (ok().with_learning_rate(0.0), "learning_rate"),
         (
-            ok().with_optimizer(OptimizerConfig::new().with_learning_rate(0.0)),
-            "optimizer.learning_rate",
-        ),
-        (
-            ok().with_optimizer(OptimizerConfig::new().with_beta_1(1.0)),
+            ok().with_optimizer(AdamConfig::new().with_beta_1(1.0)),
             "optimizer.beta_1",
         ),
         (
-            ok().with_optimizer(OptimizerConfig::new().with_beta_2(-0.1)),
+            ok().with_optimizer(AdamConfig::new().with_beta_2(-0.1)),
             "optimizer.beta_2",
         ),
         (
-            ok().with_optimizer(OptimizerConfig::new().with_epsilon(0.0)),
+            ok().with_optimizer(AdamConfig::new().with_epsilon(0.0)),
             "optimizer.epsilon",
-        ),
-        (
-            ok().with_model(DefaultModelConfig::new().with_hiddens(vec![])),
-            "model.hiddens",
-        ),
-        (
-            ok().with_model(DefaultModelConfig::new().with_hiddens(vec![64, 0])),
-            "model.hiddens",
         ),
     ];
     for (config, field) in cases {
         assert_eq!(field_of(&config), field, "{config:?}");
+    }
+    for hiddens in [vec![], vec![64, 0]] {
+        let config = AlgorithmConfig::new()
+            .with_ppo(ok())
+            .with_model(DefaultModelConfig::new().with_hiddens(hiddens));
+        match config.validate() {
+            Err(AlgoError::InvalidConfig { field, .. }) => assert_eq!(field, "model.hiddens"),
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
     }
 }
 
@@ -136,9 +138,9 @@ fn every_rule_names_its_field() {
 fn boundary_values_that_are_allowed() {
     for config in [
         ok().with_gamma(1.0).with_gae_lambda(1.0),
-        ok().with_horizons_per_env_reset(-1),
-        ok().with_sgd_minibatch_size(Some(0)),
-        ok().with_sgd_minibatch_size(Some(8))
+        ok().with_env_reset(Reset::Never),
+        ok().with_minibatch(Minibatch::Whole),
+        ok().with_minibatch(Minibatch::Transitions(8))
             .with_accumulate_grads(true),
         ok().with_dual_clip_param(Some(1.5)),
         ok().with_target_kl_div(Some(0.01)),
@@ -151,8 +153,6 @@ fn boundary_values_that_are_allowed() {
             config.validate()
         );
     }
-    assert_eq!(ok().with_sgd_minibatch_size(Some(0)).minibatch_size(), 32);
-    assert_eq!(ok().with_sgd_minibatch_size(Some(8)).num_minibatches(), 4);
 }
 
 #[test]
@@ -161,7 +161,7 @@ fn config_round_trips_through_json() {
         .with_lr_schedule(Some(vec![(0.0, 1e-3), (10.0, 1e-4)]))
         .with_seed(7);
     let json = serde_json::to_string(&config).unwrap();
-    let back: AlgorithmConfig = serde_json::from_str(&json).unwrap();
+    let back: PpoConfig = serde_json::from_str(&json).unwrap();
     assert_eq!(back.lr_schedule, config.lr_schedule);
     assert_eq!((back.seed, back.num_envs, back.horizon), (7, 8, 4));
 }

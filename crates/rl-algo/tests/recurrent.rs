@@ -4,8 +4,8 @@
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use rl_algo::{
-    AlgoError, AlgorithmConfig, CellKind, RecurrentAlgorithm, RecurrentAlgorithmConfig,
-    RecurrentModelConfig,
+    AlgoError, CellKind, Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithm,
+    RecurrentAlgorithmConfig, RecurrentModelConfig, Reset,
 };
 use rl_core::{ContinuousDummyEnv, DiscreteDummyEnv};
 
@@ -15,12 +15,21 @@ type Device = burn::tensor::ops::Device<NdArray>;
 fn config(num_envs: usize, horizon: usize) -> RecurrentAlgorithmConfig {
     RecurrentAlgorithmConfig::new()
         .with_ppo(
-            AlgorithmConfig::new()
+            PpoConfig::new()
                 .with_num_envs(num_envs)
                 .with_horizon(horizon)
                 .with_seed(3),
         )
         .with_model(RecurrentModelConfig::new().with_hidden_size(8))
+}
+
+/// `c` with `seq_len` L and the state reset `reset`.
+fn recur(c: &RecurrentAlgorithmConfig, seq_len: usize, reset: Reset) -> RecurrentAlgorithmConfig {
+    c.clone().with_recurrence(
+        RecurrenceConfig::new()
+            .with_seq_len(seq_len)
+            .with_state_reset(reset),
+    )
 }
 
 fn field_of(config: &RecurrentAlgorithmConfig) -> String {
@@ -33,52 +42,51 @@ fn field_of(config: &RecurrentAlgorithmConfig) -> String {
 #[test]
 fn defaults_are_rl8s() {
     let c = RecurrentAlgorithmConfig::new();
-    assert_eq!(c.seq_len, 4);
-    assert_eq!(c.seqs_per_state_reset, 8);
+    assert_eq!(c.recurrence.seq_len, 4);
+    assert_eq!(c.recurrence.state_reset, Reset::Every(8));
     assert_eq!(c.ppo.horizon, 32);
     assert_eq!(c.ppo.num_envs, 8192);
     assert_eq!(c.model.hidden_size, 256);
     assert_eq!(c.model.num_layers, 1);
     assert_eq!(c.model.cell, CellKind::Lstm);
     c.validate().unwrap();
-    // The default minibatch is every sequence: B * T / L.
-    assert_eq!(c.minibatch_size(), 8192 * 32 / 4);
+    // The default minibatch is every sequence: B * T / L of them.
+    assert_eq!(c.ppo.minibatch, Minibatch::Whole);
+    assert_eq!(c.recurrence.num_sequences(&c.ppo), 8192 * 32 / 4);
 }
 
 #[test]
 fn every_recurrent_rule_names_its_field() {
     let ok = config(8, 32);
     ok.validate().unwrap();
-    assert_eq!(field_of(&ok.clone().with_seq_len(0)), "seq_len");
+    assert_eq!(field_of(&recur(&ok, 0, Reset::Every(8))), "seq_len");
     // horizon % seq_len == 0
-    assert_eq!(field_of(&ok.clone().with_seq_len(5)), "seq_len");
-    assert_eq!(
-        field_of(&ok.clone().with_seqs_per_state_reset(0)),
-        "seqs_per_state_reset"
-    );
-    // (horizon * hper) % (seq_len * spsr) == 0: 32 % (4 * 3) != 0.
-    assert_eq!(
-        field_of(&ok.clone().with_seqs_per_state_reset(3)),
-        "seqs_per_state_reset"
-    );
-    // With hper 2, resets every 64 steps line up: 64 % (4 * 16) == 0.
-    let mut two = ok.clone().with_seqs_per_state_reset(16);
-    assert_eq!(field_of(&two), "seqs_per_state_reset");
-    two.ppo.horizons_per_env_reset = 2;
+    assert_eq!(field_of(&recur(&ok, 5, Reset::Every(8))), "seq_len");
+    assert_eq!(field_of(&recur(&ok, 4, Reset::Every(0))), "state_reset");
+    // (horizon * env period) % (seq_len * state period) == 0: 32 % (4 * 3) != 0.
+    assert_eq!(field_of(&recur(&ok, 4, Reset::Every(3))), "state_reset");
+    // With environments reset every 2 collects, resets every 64 steps line up: 64 % (4 * 16).
+    let mut two = recur(&ok, 4, Reset::Every(16));
+    assert_eq!(field_of(&two), "state_reset");
+    two.ppo.env_reset = Reset::Every(2);
     two.validate().unwrap();
-    // Negative values follow Python's modulo: -32 % (4 * -8) == 0.
-    let mut never = ok.clone().with_seqs_per_state_reset(-8);
-    never.ppo.horizons_per_env_reset = -1;
+    // Never and never: the schedule only resets at the first step, the environments once.
+    let mut never = recur(&ok, 4, Reset::Never);
+    never.ppo.env_reset = Reset::Never;
     never.validate().unwrap();
-    // Minibatches count sequences: 8 * 32 / 4 = 64 sequences.
+    // Minibatches in sequences: 8 * 32 / 4 = 64 sequences.
     let mut mb = ok.clone();
-    mb.ppo.sgd_minibatch_size = Some(48);
-    assert_eq!(field_of(&mb), "sgd_minibatch_size");
-    mb.ppo.sgd_minibatch_size = Some(16);
+    mb.ppo.minibatch = Minibatch::Sequences(48);
+    assert_eq!(field_of(&mb), "minibatch");
+    mb.ppo.minibatch = Minibatch::Sequences(16);
     mb.validate().unwrap();
-    // 128 divides the 256 transitions but not the 64 sequences.
-    mb.ppo.sgd_minibatch_size = Some(128);
-    assert_eq!(field_of(&mb), "sgd_minibatch_size");
+    mb.ppo.minibatch = Minibatch::Sequences(128);
+    assert_eq!(field_of(&mb), "minibatch");
+    // In transitions: whole sequences that divide the 64.
+    mb.ppo.minibatch = Minibatch::Transitions(64);
+    mb.validate().unwrap();
+    mb.ppo.minibatch = Minibatch::Transitions(6);
+    assert_eq!(field_of(&mb), "minibatch");
     // Shared rules still apply, and the model's sizes are checked.
     let mut clip = ok.clone();
     clip.ppo.clip_param = 1.0;
@@ -95,14 +103,14 @@ fn one_collect_with_t32_l4_spsr8_resets_the_state_once() {
     let mut algo = config(4, 32).init::<B, _>(env, &device).unwrap();
     let first = algo.collect().unwrap();
     assert_eq!(algo.horizons(), 1);
-    assert_eq!(first.get("env/resets"), Some(4.0));
-    assert_eq!(algo.sequences(), 8);
-    assert_eq!(algo.state_resets(), 1);
+    assert_eq!(first.env_resets, 4);
+    assert_eq!(algo.policy().sequences(), 8);
+    assert_eq!(algo.policy().state_resets(), 1);
     algo.step().unwrap();
     algo.collect().unwrap();
     assert_eq!(algo.horizons(), 2);
-    assert_eq!(algo.sequences(), 16);
-    assert_eq!(algo.state_resets(), 2);
+    assert_eq!(algo.policy().sequences(), 16);
+    assert_eq!(algo.policy().state_resets(), 2);
 }
 
 #[test]
@@ -111,13 +119,13 @@ fn accumulated_sequence_minibatches_give_the_whole_buffer_update() {
     // equal one whole-buffer minibatch.
     let device = Device::default();
     let whole = {
-        let mut c = config(16, 16).with_seq_len(4).with_seqs_per_state_reset(4);
+        let mut c = recur(&config(16, 16), 4, Reset::Every(4));
         c.ppo.shuffle_minibatches = false;
         c.ppo.entropy_coeff = 1e-2;
         c
     };
     let mut accumulated = whole.clone();
-    accumulated.ppo.sgd_minibatch_size = Some(16 * 16 / 4 / 8);
+    accumulated.ppo.minibatch = Minibatch::Sequences(16 * 16 / 4 / 8);
     accumulated.ppo.accumulate_grads = true;
     for cell in [CellKind::Lstm, CellKind::Gru] {
         let build = |c: &RecurrentAlgorithmConfig| {
@@ -130,20 +138,19 @@ fn accumulated_sequence_minibatches_give_the_whole_buffer_update() {
             a.collect().unwrap();
             b.collect().unwrap();
             let (sa, sb) = (a.step().unwrap(), b.step().unwrap());
-            for key in [
-                "losses/total",
-                "losses/policy",
-                "losses/vf",
-                "losses/entropy",
-                "monitors/kl_div",
+            for (key, x, y) in [
+                ("losses/total", sa.total_loss, sb.total_loss),
+                ("losses/policy", sa.policy_loss, sb.policy_loss),
+                ("losses/vf", sa.vf_loss, sb.vf_loss),
+                ("losses/entropy", sa.entropy_loss, sb.entropy_loss),
+                ("monitors/kl_div", sa.kl_div, sb.kl_div),
             ] {
-                let (x, y) = (sa.get(key).unwrap(), sb.get(key).unwrap());
                 assert!(
                     (x - y).abs() <= 1e-5 * x.abs() + 1e-6,
                     "{cell:?} {key}: {x} vs {y}"
                 );
             }
-            assert_eq!(sb.get("monitors/optimizer_steps"), Some(4.0));
+            assert_eq!(sb.optimizer_steps, 4);
         }
     }
 }
@@ -152,22 +159,19 @@ fn accumulated_sequence_minibatches_give_the_whole_buffer_update() {
 fn continuous_actions_train_and_bad_input_is_an_error() {
     let device = Device::default();
     let env = ContinuousDummyEnv::new(8, 0, &device).unwrap();
-    let mut algo = config(8, 8)
-        .with_seqs_per_state_reset(2)
+    let mut algo = recur(&config(8, 8), 4, Reset::Every(2))
         .init::<B, _>(env, &device)
         .unwrap();
     assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
     let collected = algo.collect().unwrap();
-    assert_eq!(collected.get("env/steps"), Some(64.0));
+    assert_eq!(collected.transitions, 64);
     let stats = algo.step().unwrap();
-    assert!(stats.get("losses/total").unwrap().is_finite());
+    assert!(stats.total_loss.is_finite());
     assert_eq!(algo.trained_steps(), 64);
     // An environment batch of the wrong size.
     let env = ContinuousDummyEnv::new(4, 0, &device).unwrap();
     assert!(matches!(
-        config(8, 8)
-            .with_seqs_per_state_reset(2)
-            .init::<B, _>(env, &device),
+        recur(&config(8, 8), 4, Reset::Every(2)).init::<B, _>(env, &device),
         Err(AlgoError::Mismatch { .. })
     ));
 }
@@ -176,8 +180,7 @@ fn continuous_actions_train_and_bad_input_is_an_error() {
 fn evaluation_buffers_nothing() {
     let device = Device::default();
     let env = DiscreteDummyEnv::new(4, 0, &device).unwrap();
-    let mut algo: RecurrentAlgorithm<B, _, _> = config(4, 8)
-        .with_seqs_per_state_reset(2)
+    let mut algo: RecurrentAlgorithm<B, _, _> = recur(&config(4, 8), 4, Reset::Every(2))
         .init::<B, _>(env, &device)
         .unwrap();
     algo.evaluate().unwrap();
@@ -197,7 +200,7 @@ fn the_trainer_runs_recurrent_ppo_and_saves_what_the_policy_needs() {
 
     let device = Device::default();
     let dir = std::env::temp_dir().join(format!("rl_recurrent_trainer_{}", std::process::id()));
-    let mut c = config(8, 8).with_seqs_per_state_reset(2);
+    let mut c = recur(&config(8, 8), 4, Reset::Every(2));
     c.ppo.normalize_observations = true;
     let env = ContinuousDummyEnv::new(8, 0, &device).unwrap();
     let algo = c.init::<B, _>(env, &device).unwrap();
@@ -221,7 +224,7 @@ fn the_trainer_runs_recurrent_ppo_and_saves_what_the_policy_needs() {
     }
     // The config is the recurrent one and loads back equal.
     let saved = RecurrentAlgorithmConfig::load(dir.join("config.json")).unwrap();
-    assert_eq!(saved.seq_len, c.seq_len);
+    assert_eq!(saved.recurrence.seq_len, c.recurrence.seq_len);
     assert_eq!(saved.to_string(), c.to_string());
     let normalizer: rl_algo::ObservationNormalizer = serde_json::from_str(
         &std::fs::read_to_string(dir.join("observation_normalizer.json")).unwrap(),

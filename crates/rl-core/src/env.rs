@@ -184,7 +184,7 @@ pub fn check_action<B: Backend>(
 /// with rows of `row_len` values: what environments report in [`CoreError::NonFinite`].
 ///
 /// ```
-/// assert_eq!(rl_core::env::first_non_finite_row(&[0.0, 1.0, f32::NAN, 2.0], 2), Some(1));
+/// assert_eq!(rl_core::first_non_finite_row(&[0.0, 1.0, f32::NAN, 2.0], 2), Some(1));
 /// ```
 pub fn first_non_finite_row(values: &[f32], row_len: usize) -> Option<usize> {
     crate::host::first_non_finite_row(values, row_len)

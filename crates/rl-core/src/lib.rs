@@ -48,24 +48,23 @@
 
 #![warn(missing_docs)]
 
-pub mod action;
-pub mod distribution;
-pub mod dummy;
-pub mod env;
-pub mod error;
+mod action;
+mod distribution;
+mod dummy;
+mod env;
+mod error;
 mod host;
-pub mod model;
-pub mod observation;
-pub mod space;
+mod model;
+mod observation;
+mod space;
 
 pub use action::Action;
-pub use distribution::Distribution;
-pub use distribution::{Categorical, Normal, SquashedNormal};
+pub use distribution::{Categorical, Distribution, Normal, SquashedNormal};
 pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };
-pub use env::{Env, EnvConfig, HostAction, Transition, check_action};
+pub use env::{Env, EnvConfig, HostAction, Transition, check_action, first_non_finite_row};
 pub use error::{CoreError, Result};
-pub use model::*;
+pub use model::{Model, PolicyOutput, RecurrentModel, RecurrentOutput, RecurrentState};
 pub use observation::{Observation, TensorMap};
 pub use space::Space;

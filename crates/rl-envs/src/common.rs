@@ -4,7 +4,7 @@
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rl_core::env::first_non_finite_row;
+use rl_core::first_non_finite_row;
 use rl_core::{Action, CoreError, EnvConfig, Observation, Result, Space, Transition, check_action};
 
 /// An environment error naming `env`.

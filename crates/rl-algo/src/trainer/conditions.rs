@@ -11,8 +11,8 @@ use crate::stats::{ENV_STEPS_KEY, Stats, WALL_SECONDS_KEY};
 /// A test on the stats of one training step that says whether to stop.
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{Condition, HitsUpperBound};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{Condition, HitsUpperBound};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = HitsUpperBound::new("returns/mean", 475.0)?;
 /// let stats: Stats = [("returns/mean", 480.0)].into_iter().collect();
@@ -60,8 +60,8 @@ fn valid_patience(patience: usize) -> Result<usize> {
 /// True when `stats[key] >= bound` (rl8's `HitsUpperBound`).
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{Condition, HitsUpperBound};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{Condition, HitsUpperBound};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = HitsUpperBound::env_steps(1_000_000);
 /// let at = |n: f64| -> Stats { [("env/steps", n)].into_iter().collect() };
@@ -79,7 +79,7 @@ impl HitsUpperBound {
     /// Stops when `stats[key] >= bound`; `bound` must be finite.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::HitsUpperBound;
+    /// use rl_algo::conditions::HitsUpperBound;
     ///
     /// assert!(HitsUpperBound::new("algorithm/steps", 100.0).is_ok());
     /// assert!(HitsUpperBound::new("algorithm/steps", f64::INFINITY).is_err());
@@ -94,8 +94,8 @@ impl HitsUpperBound {
     /// Stops once the wall time `"time/wall_s"` reaches `seconds` (finite, `>= 0`).
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::{Condition, HitsUpperBound};
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::conditions::{Condition, HitsUpperBound};
+    /// use rl_algo::Stats;
     ///
     /// let mut stop = HitsUpperBound::wall_seconds(60.0)?;
     /// let stats: Stats = [("time/wall_s", 61.5)].into_iter().collect();
@@ -117,7 +117,7 @@ impl HitsUpperBound {
     /// Stops once the cumulative environment steps `"env/steps"` reach `steps`.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::{Condition, HitsUpperBound};
+    /// use rl_algo::conditions::{Condition, HitsUpperBound};
     ///
     /// let stop = HitsUpperBound::env_steps(50_000);
     /// assert_eq!(stop.key(), "env/steps");
@@ -133,7 +133,7 @@ impl HitsUpperBound {
     /// The stat key this condition reads.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::HitsUpperBound;
+    /// use rl_algo::conditions::HitsUpperBound;
     ///
     /// assert_eq!(HitsUpperBound::wall_seconds(1.0)?.key(), "time/wall_s");
     /// # Ok::<(), rl_algo::AlgoError>(())
@@ -145,7 +145,7 @@ impl HitsUpperBound {
     /// The bound.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::HitsUpperBound;
+    /// use rl_algo::conditions::HitsUpperBound;
     ///
     /// assert_eq!(HitsUpperBound::new("a", 2.0)?.bound(), 2.0);
     /// # Ok::<(), rl_algo::AlgoError>(())
@@ -168,8 +168,8 @@ impl Condition for HitsUpperBound {
 /// True when `stats[key] <= bound` (rl8's `HitsLowerBound`).
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{Condition, HitsLowerBound};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{Condition, HitsLowerBound};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = HitsLowerBound::new("losses/total", 0.01)?;
 /// assert!(stop.check(&[("losses/total", 0.01)].into_iter().collect())?);
@@ -186,7 +186,7 @@ impl HitsLowerBound {
     /// Stops when `stats[key] <= bound`; `bound` must be finite.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::HitsLowerBound;
+    /// use rl_algo::conditions::HitsLowerBound;
     ///
     /// assert!(HitsLowerBound::new("losses/vf", 0.0).is_ok());
     /// assert!(HitsLowerBound::new("losses/vf", f64::NAN).is_err());
@@ -221,8 +221,8 @@ impl Condition for HitsLowerBound {
 /// constant series needs `patience + 1` calls to stop, whatever its value.
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{Condition, Plateaus};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{Condition, Plateaus};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = Plateaus::new("returns/mean", 2, 1e-3)?;
 /// let at = |v: f64| -> Stats { [("returns/mean", v)].into_iter().collect() };
@@ -250,7 +250,7 @@ impl Plateaus {
     /// Watches `key` with the given `patience` (`>= 1`) and `rtol` (finite, `>= 0`).
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::Plateaus;
+    /// use rl_algo::conditions::Plateaus;
     ///
     /// assert!(Plateaus::new("losses/total", 5, 1e-3).is_ok());
     /// assert!(Plateaus::new("losses/total", 0, 1e-3).is_err());
@@ -276,7 +276,7 @@ impl Plateaus {
     /// Watches `key` with rl8's defaults: patience 5, rtol 1e-3.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::{Condition, Plateaus};
+    /// use rl_algo::conditions::{Condition, Plateaus};
     ///
     /// let stop = Plateaus::with_defaults("returns/mean");
     /// assert_eq!(stop.describe(), "`returns/mean` plateaus (patience 5, rtol 0.001)");
@@ -322,8 +322,8 @@ impl Condition for Plateaus {
 /// becomes the best, and the next value (which cannot compare `<=` to NaN) replaces it.
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{Condition, StopsIncreasing};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{Condition, StopsIncreasing};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = StopsIncreasing::new("returns/mean", 2)?;
 /// let mut fired = Vec::new();
@@ -345,7 +345,7 @@ impl StopsIncreasing {
     /// Watches `key` with the given `patience` (`>= 1`; rl8's default is 5).
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::StopsIncreasing;
+    /// use rl_algo::conditions::StopsIncreasing;
     ///
     /// assert!(StopsIncreasing::new("returns/mean", 5).is_ok());
     /// assert!(StopsIncreasing::new("returns/mean", 0).is_err());
@@ -385,8 +385,8 @@ impl Condition for StopsIncreasing {
 /// the best starting at +∞ and a value `>=` the best counting one.
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{Condition, StopsDecreasing};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{Condition, StopsDecreasing};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = StopsDecreasing::new("losses/total", 1)?;
 /// assert!(!stop.check(&[("losses/total", 1.0)].into_iter().collect::<Stats>())?);
@@ -405,7 +405,7 @@ impl StopsDecreasing {
     /// Watches `key` with the given `patience` (`>= 1`; rl8's default is 5).
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::StopsDecreasing;
+    /// use rl_algo::conditions::StopsDecreasing;
     ///
     /// assert!(StopsDecreasing::new("losses/total", 3).is_ok());
     /// assert!(StopsDecreasing::new("losses/total", 0).is_err());
@@ -461,8 +461,8 @@ fn describe_all(conditions: &[Box<dyn Condition>]) -> String {
 /// and the first error is returned. Like Python's `all`, an empty list is true.
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{All, Condition, HitsUpperBound, Plateaus};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{All, Condition, HitsUpperBound, Plateaus};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = All::new(vec![
 ///     Box::new(HitsUpperBound::env_steps(1000)),
@@ -484,7 +484,7 @@ impl All {
     /// The conjunction of `conditions`.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::{All, Condition, HitsUpperBound};
+    /// use rl_algo::conditions::{All, Condition, HitsUpperBound};
     ///
     /// let all = All::new(vec![Box::new(HitsUpperBound::env_steps(10))]);
     /// assert_eq!(all.describe(), "all of [`env/steps` >= 10]");
@@ -510,8 +510,8 @@ impl Condition for All {
 /// the first error is returned. Like Python's `any`, an empty list is false (never stop).
 ///
 /// ```
-/// use rl_algo::trainer::conditions::{Any, Condition, HitsUpperBound};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::conditions::{Any, Condition, HitsUpperBound};
+/// use rl_algo::Stats;
 ///
 /// let mut stop = Any::new(vec![
 ///     Box::new(HitsUpperBound::env_steps(1_000_000)),
@@ -530,8 +530,8 @@ impl Any {
     /// The disjunction of `conditions`.
     ///
     /// ```
-    /// use rl_algo::trainer::conditions::{Any, Condition};
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::conditions::{Any, Condition};
+    /// use rl_algo::Stats;
     ///
     /// let mut never = Any::new(Vec::new());
     /// assert!(!never.check(&Stats::new())?);

@@ -15,7 +15,7 @@ use crate::stats::Stats;
 /// One CSV column: its header `name` and the stats `key` its cells are read from.
 ///
 /// ```
-/// use rl_algo::trainer::metrics::Column;
+/// use rl_algo::metrics::Column;
 ///
 /// let col = Column::new("returns_mean", "returns/mean");
 /// assert_eq!(col.name, "returns_mean");
@@ -33,7 +33,7 @@ impl Column {
     /// A column named `name` showing the statistic `key`.
     ///
     /// ```
-    /// use rl_algo::trainer::metrics::Column;
+    /// use rl_algo::metrics::Column;
     ///
     /// assert_eq!(Column::new("kl", "monitors/kl_div").key, "monitors/kl_div");
     /// ```
@@ -68,8 +68,8 @@ const DEFAULT_COLUMNS: [(&str, &str); 16] = [
 /// A CSV file receiving one row of statistics per call to [`write`](Self::write).
 ///
 /// ```
-/// use rl_algo::trainer::metrics::{read_column, Column, MetricsCsv};
-/// use rl_algo::stats::Stats;
+/// use rl_algo::metrics::{read_column, Column, MetricsCsv};
+/// use rl_algo::Stats;
 ///
 /// let path = std::env::temp_dir().join("rl_algo_doc_metrics/run.csv");
 /// let mut csv = MetricsCsv::create(&path, vec![
@@ -100,7 +100,7 @@ impl MetricsCsv {
     /// breaks, and there must be at least one column ([`Error::InvalidConfig`] otherwise).
     ///
     /// ```
-    /// use rl_algo::trainer::metrics::{Column, MetricsCsv};
+    /// use rl_algo::metrics::{Column, MetricsCsv};
     ///
     /// let dir = std::env::temp_dir().join("rl_algo_doc_create/nested/dirs");
     /// let csv = MetricsCsv::create(dir.join("m.csv"), MetricsCsv::default_columns())?;
@@ -140,7 +140,7 @@ impl MetricsCsv {
     /// `profiling/transitions_per_s` and `eval/episode/return_mean`.
     ///
     /// ```
-    /// use rl_algo::trainer::metrics::{Column, MetricsCsv};
+    /// use rl_algo::metrics::{Column, MetricsCsv};
     ///
     /// let cols = MetricsCsv::default_columns();
     /// assert_eq!(cols.len(), 16);
@@ -157,8 +157,8 @@ impl MetricsCsv {
     /// in `stats` gets an empty cell.
     ///
     /// ```
-    /// use rl_algo::trainer::metrics::{read_column, Column, MetricsCsv};
-    /// use rl_algo::stats::Stats;
+    /// use rl_algo::metrics::{read_column, Column, MetricsCsv};
+    /// use rl_algo::Stats;
     ///
     /// let path = std::env::temp_dir().join("rl_algo_doc_write.csv");
     /// let mut csv = MetricsCsv::create(&path, vec![Column::new("loss", "losses/total")])?;
@@ -188,7 +188,7 @@ impl MetricsCsv {
     /// The file being written.
     ///
     /// ```
-    /// use rl_algo::trainer::metrics::MetricsCsv;
+    /// use rl_algo::metrics::MetricsCsv;
     ///
     /// let path = std::env::temp_dir().join("rl_algo_doc_path.csv");
     /// let csv = MetricsCsv::create(&path, MetricsCsv::default_columns())?;
@@ -202,7 +202,7 @@ impl MetricsCsv {
     /// The columns, in file order.
     ///
     /// ```
-    /// use rl_algo::trainer::metrics::MetricsCsv;
+    /// use rl_algo::metrics::MetricsCsv;
     ///
     /// let path = std::env::temp_dir().join("rl_algo_doc_columns.csv");
     /// let csv = MetricsCsv::create(&path, MetricsCsv::default_columns())?;
@@ -216,7 +216,7 @@ impl MetricsCsv {
     /// How many rows (not counting the header) were written.
     ///
     /// ```
-    /// use rl_algo::trainer::metrics::MetricsCsv;
+    /// use rl_algo::metrics::MetricsCsv;
     ///
     /// let path = std::env::temp_dir().join("rl_algo_doc_rows.csv");
     /// let csv = MetricsCsv::create(&path, MetricsCsv::default_columns())?;
@@ -272,7 +272,7 @@ fn format_cell(v: f64) -> String {
 /// the wrong number of cells or the cell is not a number.
 ///
 /// ```
-/// use rl_algo::trainer::metrics::read_column;
+/// use rl_algo::metrics::read_column;
 ///
 /// let path = std::env::temp_dir().join("rl_algo_doc_read.csv");
 /// std::fs::write(&path, "a,b\n1,\n2,0.5\n").unwrap();

@@ -1,5 +1,5 @@
-//! [`Trainer`]: runs an algorithm's `collect()` and `step()` ([`Algorithm`](crate::Algorithm) or
-//! [`RecurrentAlgorithm`](crate::RecurrentAlgorithm), through [`Trainable`]) until a stop condition
+//! [`Trainer`]: runs an algorithm's `collect()` and `step()` ([`Ppo`](crate::Ppo), feed-forward or
+//! recurrent, through [`Trainable`]) until a stop condition
 //! holds, with periodic deterministic evaluation, a progress display, a CSV of metrics (one row
 //! per update), a learning-curve PNG and the trained policy saved at the end.
 
@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use burn::config::Config;
 
+use crate::config::Reset;
 use crate::error::AlgoError;
-use crate::stats::{ENV_STEPS_KEY, Stats, WALL_SECONDS_KEY};
+use crate::stats::{CollectStats, ENV_STEPS_KEY, Stats, StepStats, WALL_SECONDS_KEY};
 use conditions::{Condition, HitsUpperBound};
 use metrics::MetricsCsv;
 use plot::Series;
@@ -33,7 +34,8 @@ pub struct TrainerConfig {
     /// also drawn on the learning curve.
     pub target_return: Option<f64>,
     /// Run a deterministic evaluation after every `steps_per_eval` updates (rl8's
-    /// `steps_per_eval`): `max(1, horizons_per_env_reset)` deterministic collects whose
+    /// `steps_per_eval`): as many deterministic collects as the `env_reset` period (one with
+    /// `Reset::Never`), whose
     /// statistics are reduced (rl8's `reduce_stats`) and added to that update's row with an
     /// `eval/` prefix, where stop conditions can see them.
     pub steps_per_eval: Option<u64>,
@@ -46,27 +48,26 @@ pub struct TrainerConfig {
     pub progress: bool,
 }
 
-/// What the [`Trainer`] needs of an algorithm. Implemented by [`Algorithm`](crate::Algorithm) and
-/// [`RecurrentAlgorithm`](crate::RecurrentAlgorithm); each method is the inherent method of the
-/// same name.
+/// What the [`Trainer`] needs of an algorithm. Implemented by [`Ppo`](crate::Ppo) (feed-forward
+/// and recurrent); each method is the inherent method of the same name.
 pub trait Trainable {
     /// Collects one training horizon.
     ///
     /// # Errors
     /// The algorithm's errors.
-    fn collect(&mut self) -> crate::Result<Stats>;
+    fn collect(&mut self) -> crate::Result<CollectStats>;
     /// Collects one deterministic (evaluation) horizon.
     ///
     /// # Errors
     /// The algorithm's errors.
-    fn evaluate(&mut self) -> crate::Result<Stats>;
+    fn evaluate(&mut self) -> crate::Result<CollectStats>;
     /// Trains on the collected horizon.
     ///
     /// # Errors
     /// The algorithm's errors.
-    fn step(&mut self) -> crate::Result<Stats>;
-    /// The config's `horizons_per_env_reset`.
-    fn horizons_per_env_reset(&self) -> i64;
+    fn step(&mut self) -> crate::Result<StepStats>;
+    /// The config's `env_reset`.
+    fn env_reset(&self) -> Reset;
     /// The environments' name.
     fn env_name(&self) -> &str;
     /// Saves the model (`.mpk` is added).
@@ -93,14 +94,13 @@ pub trait Trainable {
 ///
 /// ```
 /// use burn::backend::{Autodiff, NdArray};
-/// use rl_algo::{AlgorithmConfig, Trainer, TrainerConfig};
+/// use rl_algo::{AlgorithmConfig, PpoConfig, Trainer, TrainerConfig};
 /// use rl_core::DiscreteDummyEnv;
 ///
 /// type B = Autodiff<NdArray>;
 /// let device = Default::default();
 /// let algo = AlgorithmConfig::new()
-///     .with_num_envs(8)
-///     .with_horizon(4)
+///     .with_ppo(PpoConfig::new().with_num_envs(8).with_horizon(4))
 ///     .init::<B, _>(DiscreteDummyEnv::new(8, 0, &device)?, &device)?;
 /// let config = TrainerConfig::new().with_max_updates(Some(3)).with_progress(false);
 /// let mut trainer = Trainer::new(algo, config)?;
@@ -126,7 +126,7 @@ impl<A: Trainable> Trainer<A> {
     ///
     /// # Errors
     /// A limit that is 0 or not finite, `steps_per_eval` not a multiple of a positive
-    /// `horizons_per_env_reset` (evaluation must start where the environments reset), or the
+    /// `env_reset` period (evaluation must start where the environments reset), or the
     /// CSV cannot be created.
     pub fn new(algorithm: A, config: TrainerConfig) -> crate::Result<Self> {
         let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
@@ -158,16 +158,17 @@ impl<A: Trainable> Trainer<A> {
                 target,
             )?));
         }
-        let hper = algorithm.horizons_per_env_reset();
         if let Some(every) = config.steps_per_eval {
             if every == 0 {
                 return Err(AlgoError::invalid("steps_per_eval", 0, "must be > 0"));
             }
-            if hper > 0 && every % hper as u64 != 0 {
+            if let Reset::Every(n) = algorithm.env_reset()
+                && every % n != 0
+            {
                 return Err(AlgoError::invalid(
                     "steps_per_eval",
                     every,
-                    format!("must be a multiple of horizons_per_env_reset = {hper}"),
+                    format!("must be a multiple of the env_reset period, {n}"),
                 ));
             }
         }
@@ -222,9 +223,10 @@ impl<A: Trainable> Trainer<A> {
     /// # Errors
     /// The algorithm's errors.
     pub fn step(&mut self) -> crate::Result<Stats> {
-        let mut stats = self.algorithm.collect()?;
-        let transitions = stats.get(ENV_STEPS_KEY).unwrap_or(0.0) as u64;
-        stats.extend(&self.algorithm.step()?);
+        let collected = self.algorithm.collect()?;
+        let mut stats = collected.to_stats();
+        stats.extend(&self.algorithm.step()?.to_stats());
+        let transitions = collected.transitions as u64;
         self.collects += 1;
         self.steps += 1;
         self.env_steps += transitions;
@@ -232,16 +234,17 @@ impl<A: Trainable> Trainer<A> {
         Ok(stats)
     }
 
-    /// A deterministic evaluation (rl8's `Trainer.eval`): `max(1, horizons_per_env_reset)`
-    /// deterministic collects, reduced with rl8's rules and prefixed with `eval/`.
+    /// A deterministic evaluation (rl8's `Trainer.eval`): one deterministic collect per
+    /// collect of the `env_reset` period (one with [`Reset::Never`]), reduced with rl8's rules
+    /// and prefixed with `eval/`.
     ///
     /// # Errors
     /// The algorithm's errors.
     pub fn eval(&mut self) -> crate::Result<Stats> {
-        let runs = self.algorithm.horizons_per_env_reset().max(1);
+        let runs = self.algorithm.env_reset().every().unwrap_or(1).max(1);
         let mut items = Vec::with_capacity(runs as usize);
         for _ in 0..runs {
-            items.push(self.algorithm.evaluate()?);
+            items.push(self.algorithm.evaluate()?.to_stats());
             self.collects += 1;
         }
         Ok(Stats::reduce(&items).with_prefix("eval/"))

@@ -39,7 +39,7 @@ const DEFAULT_SIZE: (u32, u32) = (800, 500);
 /// skipped (the line joins their finite neighbours).
 ///
 /// ```
-/// use rl_algo::trainer::plot::Series;
+/// use rl_algo::plot::Series;
 ///
 /// let s = Series::new("returns", vec![(0.0, 1.0), (1.0, f64::NAN), (2.0, 3.0)]);
 /// assert_eq!(s.points.len(), 3);
@@ -56,7 +56,7 @@ impl Series {
     /// A series named `name` with `points`.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::Series;
+    /// use rl_algo::plot::Series;
     ///
     /// assert_eq!(Series::new("a", vec![(0.0, 1.0)]).name, "a");
     /// ```
@@ -72,7 +72,7 @@ impl Series {
     /// become points.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::Series;
+    /// use rl_algo::plot::Series;
     ///
     /// let xs = [Some(1.0), Some(2.0), Some(3.0)];
     /// let ys = [Some(10.0), None, Some(30.0)];
@@ -92,7 +92,7 @@ impl Series {
 /// An RGB image, 8 bits per channel, rows top to bottom.
 ///
 /// ```
-/// use rl_algo::trainer::plot::LearningCurve;
+/// use rl_algo::plot::LearningCurve;
 ///
 /// let img = LearningCurve::new("empty", "x", "y").render()?;
 /// assert_eq!((img.width(), img.height()), (800, 500));
@@ -121,7 +121,7 @@ impl Image {
     /// The width in pixels.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::LearningCurve;
+    /// use rl_algo::plot::LearningCurve;
     ///
     /// let mut curve = LearningCurve::new("t", "x", "y");
     /// curve.width = 640;
@@ -135,7 +135,7 @@ impl Image {
     /// The height in pixels.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::LearningCurve;
+    /// use rl_algo::plot::LearningCurve;
     ///
     /// assert_eq!(LearningCurve::new("t", "x", "y").render()?.height(), 500);
     /// # Ok::<(), rl_algo::AlgoError>(())
@@ -147,7 +147,7 @@ impl Image {
     /// The colour at `(x, y)` (origin top left), or `None` outside the image.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::LearningCurve;
+    /// use rl_algo::plot::LearningCurve;
     ///
     /// let img = LearningCurve::new("t", "x", "y").render()?;
     /// assert_eq!(img.pixel(799, 499), Some([255, 255, 255]));
@@ -164,7 +164,7 @@ impl Image {
     /// The raw RGB bytes, row by row.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::LearningCurve;
+    /// use rl_algo::plot::LearningCurve;
     ///
     /// let img = LearningCurve::new("t", "x", "y").render()?;
     /// assert_eq!(img.as_rgb().len(), 800 * 500 * 3);
@@ -177,7 +177,7 @@ impl Image {
     /// Writes the image as an 8-bit RGB PNG, creating parent directories.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::LearningCurve;
+    /// use rl_algo::plot::LearningCurve;
     ///
     /// let path = std::env::temp_dir().join("rl_algo_doc_image.png");
     /// LearningCurve::new("t", "x", "y").render()?.save_png(&path)?;
@@ -308,7 +308,7 @@ impl Rect {
 /// A learning-curve plot: build it, then [`render`](Self::render) or [`save`](Self::save).
 ///
 /// ```
-/// use rl_algo::trainer::plot::{LearningCurve, Series};
+/// use rl_algo::plot::{LearningCurve, Series};
 ///
 /// let mut curve = LearningCurve::new("CartPole PPO", "env steps", "episode return");
 /// curve.series.push(Series::new("train", vec![(0.0, 20.0), (5e4, 200.0), (1e5, 490.0)]));
@@ -340,7 +340,7 @@ impl LearningCurve {
     /// An 800 × 500 plot without series or target.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::LearningCurve;
+    /// use rl_algo::plot::LearningCurve;
     ///
     /// let curve = LearningCurve::new("title", "x", "y");
     /// assert_eq!((curve.width, curve.height), (800, 500));
@@ -367,7 +367,7 @@ impl LearningCurve {
     /// non-finite target.
     ///
     /// ```
-    /// use rl_algo::trainer::plot::{LearningCurve, Series};
+    /// use rl_algo::plot::{LearningCurve, Series};
     ///
     /// let mut curve = LearningCurve::new("t", "x", "y");
     /// curve.series.push(Series::new("s", vec![(0.0, 0.0), (1.0, 1.0)]));
@@ -385,7 +385,7 @@ impl LearningCurve {
     /// [`Image::save_png`]).
     ///
     /// ```
-    /// use rl_algo::trainer::plot::LearningCurve;
+    /// use rl_algo::plot::LearningCurve;
     ///
     /// let path = std::env::temp_dir().join("rl_algo_doc_save.png");
     /// LearningCurve::new("nothing yet", "env steps", "return").save(&path)?;
@@ -616,7 +616,7 @@ impl LearningCurve {
 /// "no data" note.
 ///
 /// ```
-/// use rl_algo::trainer::plot::{plot_learning_curve, Series};
+/// use rl_algo::plot::{plot_learning_curve, Series};
 ///
 /// let path = std::env::temp_dir().join("rl_algo_doc_plot/curve.png");
 /// let train = Series::new("train", vec![(2048.0, 22.0), (4096.0, 40.0), (6144.0, 95.5)]);
@@ -647,7 +647,7 @@ pub fn plot_learning_curve(
 /// to their decimal values (`0.3`, not `0.30000000000000004`).
 ///
 /// ```
-/// use rl_algo::trainer::plot::nice_ticks;
+/// use rl_algo::plot::nice_ticks;
 ///
 /// assert_eq!(nice_ticks(0.0, 475.0, 5), [0.0, 100.0, 200.0, 300.0, 400.0, 500.0]);
 /// assert_eq!(nice_ticks(-0.7, 0.9, 5), [-1.0, -0.5, 0.0, 0.5, 1.0]);

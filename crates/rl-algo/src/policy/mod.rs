@@ -1,0 +1,128 @@
+//! The one place where feed-forward and recurrent PPO differ: how the model acts during a
+//! collect and how a minibatch is run through it in the update. [`Policy`] is that seam;
+//! [`FeedForward`] and [`Recurrent`] are its two implementations, and
+//! [`Ppo`](crate::Ppo) is written once over it.
+
+mod feed_forward;
+mod recurrent;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Int, Tensor};
+use rl_core::{Action, Distribution, Observation, PolicyOutput};
+
+use crate::config::PpoConfig;
+use crate::error::Result;
+use crate::rollout::TrainBatch;
+
+pub use feed_forward::FeedForward;
+pub use recurrent::Recurrent;
+
+/// The acting (non-autodiff) backend of `B`.
+pub type Inner<B> = <B as AutodiffBackend>::InnerBackend;
+
+/// The acting copy of the model `M`.
+pub type Actor<B, M> = <M as AutodiffModule<B>>::InnerModule;
+
+/// What the model gives for one minibatch, on the autodiff backend, `[R, 1]` each.
+pub struct Forward<B: AutodiffBackend> {
+    /// `log pi(a | s)` of the stored actions.
+    pub logp: Tensor<B, 2>,
+    /// The policy's entropy.
+    pub entropy: Tensor<B, 2>,
+    /// `V(s)`.
+    pub values: Tensor<B, 2>,
+}
+
+/// How the update cuts the batch: `units` units of `rows_per_unit` consecutive rows each
+/// (transitions for a feed-forward policy, sequences for a recurrent one); minibatches hold
+/// `units_per_minibatch` whole units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitLayout {
+    /// Units in the batch.
+    pub units: usize,
+    /// Rows per unit.
+    pub rows_per_unit: usize,
+    /// Units per minibatch.
+    pub units_per_minibatch: usize,
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// How a model acts and trains in [`Ppo`](crate::Ppo): [`FeedForward`] (a [`rl_core::Model`])
+/// or [`Recurrent`] (a [`rl_core::RecurrentModel`] with a state carried between steps). Sealed:
+/// implemented by those two only.
+///
+/// The collect calls, per horizon: `begin_collect`, then for every step `act`,
+/// `final_values` (when an episode was truncated), `end_step`; then `bootstrap_values`. The
+/// update calls `prepare_update` once per `step()`, then `forward` per minibatch.
+pub trait Policy<B: AutodiffBackend>: sealed::Sealed {
+    /// The model being trained.
+    type Model: AutodiffModule<B>;
+    /// The action distribution of the acting model.
+    type Dist: Distribution<Inner<B>>;
+    /// What the update needs besides the batch (the recurrent policy's chunk-start states).
+    type UpdateInputs;
+
+    /// A collect starts: `reset` when the environments were just reset, `training` unless it
+    /// is an evaluation.
+    fn begin_collect(
+        &mut self,
+        actor: &Actor<B, Self::Model>,
+        num_envs: usize,
+        reset: bool,
+        training: bool,
+    );
+
+    /// The policy at step `t` of the horizon for every environment.
+    fn act(
+        &mut self,
+        actor: &Actor<B, Self::Model>,
+        obs: &Observation<Inner<B>>,
+        t: usize,
+    ) -> Result<PolicyOutput<Inner<B>, Self::Dist>>;
+
+    /// The values of the final (pre-reset) observations of the environments `envs`, whose
+    /// episodes were truncated by the step just taken.
+    fn final_values(
+        &self,
+        actor: &Actor<B, Self::Model>,
+        obs: &Observation<Inner<B>>,
+        envs: Tensor<Inner<B>, 1, Int>,
+    ) -> Result<Tensor<Inner<B>, 2>>;
+
+    /// After each step, with the environments whose episodes ended.
+    fn end_step(&mut self, actor: &Actor<B, Self::Model>, done: &[bool]) -> Result<()>;
+
+    /// The values of the observations after the horizon's last step (the bootstrap).
+    fn bootstrap_values(
+        &self,
+        actor: &Actor<B, Self::Model>,
+        obs: &Observation<Inner<B>>,
+    ) -> Result<Tensor<Inner<B>, 2>>;
+
+    /// A training collect failed after `begin_collect`: what it stored is unusable.
+    fn collect_failed(&mut self);
+
+    /// The batch of one `step()` in the policy's unit order, its layout, and the policy's
+    /// own inputs to the update.
+    #[allow(clippy::type_complexity)]
+    fn prepare_update(
+        &mut self,
+        config: &PpoConfig,
+        batch: TrainBatch<Inner<B>>,
+    ) -> Result<(TrainBatch<Inner<B>>, UnitLayout, Self::UpdateInputs)>;
+
+    /// Runs a minibatch through `model`: `obs` and `actions` hold its rows, `units` its units'
+    /// indices (`None`: the whole batch in order).
+    fn forward(
+        &self,
+        model: &Self::Model,
+        inputs: &Self::UpdateInputs,
+        obs: &Observation<B>,
+        actions: &Action<B>,
+        units: Option<Tensor<B, 1, Int>>,
+    ) -> Result<Forward<B>>;
+}
