@@ -23,10 +23,8 @@
 //! (`run_rl8.sh`), for the hidden sizes 256x256 and 64x64.
 
 mod common;
-#[allow(dead_code)] // The examples' Pendulum config is not benchmarked.
-#[path = "../examples/common/configs.rs"]
-mod configs;
 
+use rl_examples::configs;
 use std::error::Error;
 use std::process::Command;
 use std::time::Instant;

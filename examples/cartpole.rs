@@ -8,38 +8,16 @@
 //!
 //! Episodes end when the pole falls (terminated: no bootstrap) or after 500 steps (truncated:
 //! bootstrapped from the value of the last observation). The environments reset themselves, so
-//! the algorithm never resets them on a schedule (`horizons_per_env_reset = -1`).
+//! the algorithm never resets them on a schedule (`env_reset = Never`).
+//!
+//! The code is `rl_examples::cartpole` (`crates/rl-examples`).
 
-mod common;
+/// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
+/// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
+/// (`docs/performance.md`). A caching allocator is the binary's choice, so the libraries set none.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::error::Error;
-
-use burn::tensor::backend::AutodiffBackend;
-use clap::Parser;
-use common::configs::{self, CARTPOLE_TARGET};
-use common::{Args, Experiment};
-use rl::algo::TrainerConfig;
-use rl_envs::CartPoleV1;
-
-struct CartPole(Args);
-
-impl Experiment for CartPole {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device) -> Result<(), Box<dyn Error>> {
-        let args = &self.0;
-        let config = args.apply(configs::cartpole_v1());
-        let env = CartPoleV1::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
-        let algorithm = config.init::<B, _>(env, device)?;
-        let trainer = TrainerConfig::new()
-            .with_max_updates(Some(args.max_updates.unwrap_or(500)))
-            .with_steps_per_eval(Some(10))
-            .with_target_return(Some(CARTPOLE_TARGET))
-            .with_out_dir(Some(args.out_dir("cartpole").display().to_string()));
-        let last = common::train(algorithm, common::describe(&config), trainer, None)?;
-        common::check_solved(&last, CARTPOLE_TARGET)
-    }
-}
-
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
-    common::dispatch(args.backend, &CartPole(args))
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    rl_examples::cartpole::main()
 }

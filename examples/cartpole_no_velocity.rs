@@ -9,48 +9,15 @@
 //!
 //! Each environment's LSTM state is reset when its episode ends; the update trains on sequences
 //! of 8 steps, each started from the state stored when it was collected.
+//!
+//! The code is `rl_examples::cartpole_no_velocity` (`crates/rl-examples`).
 
-mod common;
+/// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
+/// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
+/// (`docs/performance.md`). A caching allocator is the binary's choice, so the libraries set none.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::error::Error;
-
-use burn::tensor::backend::AutodiffBackend;
-use clap::Parser;
-use common::configs::{self, CARTPOLE_TARGET};
-use common::{Args, Experiment};
-use rl::algo::TrainerConfig;
-use rl_envs::CartPoleNoVelocity;
-
-struct NoVelocity(Args);
-
-impl Experiment for NoVelocity {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device) -> Result<(), Box<dyn Error>> {
-        let args = &self.0;
-        let config = args.apply_recurrent(configs::cartpole_no_velocity());
-        let c = &config.ppo;
-        let env = CartPoleNoVelocity::<B::InnerBackend>::new(c.num_envs, c.seed, device)?;
-        let algorithm = config.init::<B, _>(env, device)?;
-        let what = format!(
-            "recurrent PPO ({:?} {}) with {} envs x {} steps per update, sequences of {}, seed {}",
-            config.model.cell,
-            config.model.hidden_size,
-            c.num_envs,
-            c.horizon,
-            config.recurrence.seq_len,
-            c.seed
-        );
-        let trainer = TrainerConfig::new()
-            .with_max_updates(Some(args.max_updates.unwrap_or(2000)))
-            .with_target_return(Some(CARTPOLE_TARGET))
-            .with_out_dir(Some(
-                args.out_dir("cartpole_no_velocity").display().to_string(),
-            ));
-        let last = common::train(algorithm, what, trainer, None)?;
-        common::check_solved(&last, CARTPOLE_TARGET)
-    }
-}
-
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
-    common::dispatch(args.backend, &NoVelocity(args))
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    rl_examples::cartpole_no_velocity::main()
 }

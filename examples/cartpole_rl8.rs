@@ -9,35 +9,15 @@
 //!
 //! The mean episode return is rl8's `returns/mean`: the sum of the 64 rewards of a horizon,
 //! always negative, 0 being perfect (rl8 reaches about -12 after 40 updates).
+//!
+//! The code is `rl_examples::cartpole_rl8` (`crates/rl-examples`).
 
-mod common;
+/// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
+/// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
+/// (`docs/performance.md`). A caching allocator is the binary's choice, so the libraries set none.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::error::Error;
-
-use burn::tensor::backend::AutodiffBackend;
-use clap::Parser;
-use common::{Args, Experiment, configs};
-use rl::algo::TrainerConfig;
-use rl_envs::CartPole;
-
-struct CartPoleRl8(Args);
-
-impl Experiment for CartPoleRl8 {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device) -> Result<(), Box<dyn Error>> {
-        let args = &self.0;
-        let config = args.apply(configs::cartpole_rl8());
-        let env = CartPole::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
-        let algorithm = config.init::<B, _>(env, device)?;
-        let trainer = TrainerConfig::new()
-            .with_max_updates(Some(args.max_updates.unwrap_or(40)))
-            .with_steps_per_eval(Some(5))
-            .with_out_dir(Some(args.out_dir("cartpole_rl8").display().to_string()));
-        common::train(algorithm, common::describe(&config), trainer, None)?;
-        Ok(())
-    }
-}
-
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
-    common::dispatch(args.backend, &CartPoleRl8(args))
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    rl_examples::cartpole_rl8::main()
 }

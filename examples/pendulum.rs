@@ -8,35 +8,15 @@
 //!
 //! The mean episode return is the summed reward of a 512-step episode (Gym's Pendulum cost,
 //! so it is negative; a good policy holds it near 0 after swinging up).
+//!
+//! The code is `rl_examples::pendulum` (`crates/rl-examples`).
 
-mod common;
+/// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
+/// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
+/// (`docs/performance.md`). A caching allocator is the binary's choice, so the libraries set none.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::error::Error;
-
-use burn::tensor::backend::AutodiffBackend;
-use clap::Parser;
-use common::{Args, Experiment, configs};
-use rl::algo::TrainerConfig;
-use rl_envs::Pendulum;
-
-struct PendulumExample(Args);
-
-impl Experiment for PendulumExample {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device) -> Result<(), Box<dyn Error>> {
-        let args = &self.0;
-        let config = args.apply(configs::pendulum());
-        let env = Pendulum::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
-        let algorithm = config.init::<B, _>(env, device)?;
-        let trainer = TrainerConfig::new()
-            .with_max_updates(Some(args.max_updates.unwrap_or(100)))
-            .with_steps_per_eval(Some(8))
-            .with_out_dir(Some(args.out_dir("pendulum").display().to_string()));
-        common::train(algorithm, common::describe(&config), trainer, None)?;
-        Ok(())
-    }
-}
-
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
-    common::dispatch(args.backend, &PendulumExample(args))
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    rl_examples::pendulum::main()
 }

@@ -24,31 +24,8 @@ use crate::stats::{CollectStats, Summary};
 
 /// rl8's `collect(env_config, deterministic)`: one horizon of all environments with `policy`
 /// acting through `actor`. A training collect (`!deterministic`) buffers the rollout in
-/// `state`; an evaluation buffers nothing and leaves the normalizers as they are. On error the
-/// buffered rollout is dropped.
+/// `state`; an evaluation buffers nothing and leaves the normalizers as they are.
 pub(crate) fn collect<B, E, P>(
-    config: &PpoConfig,
-    env: &mut E,
-    state: &mut TrainState<Inner<B>>,
-    policy: &mut P,
-    actor: &Actor<B, P::Model>,
-    env_config: Option<&EnvConfig>,
-    deterministic: bool,
-) -> Result<CollectStats>
-where
-    B: AutodiffBackend,
-    E: Env<Inner<B>>,
-    P: Policy<B>,
-{
-    let result = horizon(config, env, state, policy, actor, env_config, deterministic);
-    if result.is_err() && !deterministic {
-        state.rollout = None;
-        policy.collect_failed();
-    }
-    result
-}
-
-fn horizon<B, E, P>(
     config: &PpoConfig,
     env: &mut E,
     state: &mut TrainState<Inner<B>>,

@@ -10,7 +10,7 @@ use burn::module::{AutodiffModule, Module};
 use burn::optim::Adam;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::tensor::backend::AutodiffBackend;
-use rl_core::{Env, EnvConfig, Model, RecurrentModel};
+use rl_core::{Env, EnvConfig, Model, RecurrentModel, Space};
 use rl_functional::{PpoLossConfig, ValueLossKind};
 
 use crate::collect::collect;
@@ -116,19 +116,9 @@ impl AlgorithmConfig {
         E: Env<Inner<B>>,
     {
         self.validate()?;
-        let model = self.model.init::<B>(
-            env.observation_space(),
-            env.action_space(),
-            self.ppo.seed,
-            device,
-        )?;
-        Ppo::build(
-            self.ppo.clone(),
-            to_json(self),
-            env,
-            model,
-            FeedForward::new(),
-        )
+        let model =
+            |obs: &Space, act: &Space| self.model.init::<B>(obs, act, self.ppo.seed, device);
+        Ppo::with_default_model(&self.ppo, to_json(self), env, model, FeedForward::new())
     }
 }
 
@@ -149,14 +139,10 @@ impl RecurrentAlgorithmConfig {
         E: Env<Inner<B>>,
     {
         self.validate()?;
-        let model = self.model.init::<B>(
-            env.observation_space(),
-            env.action_space(),
-            self.ppo.seed,
-            device,
-        )?;
+        let model =
+            |obs: &Space, act: &Space| self.model.init::<B>(obs, act, self.ppo.seed, device);
         let policy = Recurrent::new(self.recurrence.clone());
-        Ppo::build(self.ppo.clone(), to_json(self), env, model, policy)
+        Ppo::with_default_model(&self.ppo, to_json(self), env, model, policy)
     }
 }
 
@@ -212,6 +198,19 @@ where
     E: Env<Inner<B>>,
     P: Policy<B>,
 {
+    /// The engine for a validated `ppo` with the model `model` builds for the environments'
+    /// observation and action spaces.
+    fn with_default_model(
+        ppo: &PpoConfig,
+        built_from: serde_json::Value,
+        env: E,
+        model: impl FnOnce(&Space, &Space) -> Result<P::Model>,
+        policy: P,
+    ) -> Result<Self> {
+        let model = model(env.observation_space(), env.action_space())?;
+        Self::build(ppo.clone(), built_from, env, model, policy)
+    }
+
     /// The engine for a validated `config`.
     fn build(
         config: PpoConfig,
@@ -318,14 +317,15 @@ where
     ///
     /// # Errors
     /// Environment or model errors, and [`AlgoError::NonFinite`] naming the environment and
-    /// step of a NaN or infinite reward or observation (nothing is buffered then).
+    /// step of a NaN or infinite reward or observation. A training collect that fails buffers
+    /// nothing.
     pub fn collect_with(
         &mut self,
         env_config: Option<&EnvConfig>,
         deterministic: bool,
     ) -> Result<CollectStats> {
         let actor = self.model().valid();
-        collect::<B, E, P>(
+        let result = collect::<B, E, P>(
             &self.config,
             &mut self.env,
             &mut self.state,
@@ -333,7 +333,12 @@ where
             &actor,
             env_config,
             deterministic,
-        )
+        );
+        if result.is_err() && !deterministic {
+            self.state.rollout = None;
+            self.policy.collect_failed();
+        }
+        result
     }
 
     /// rl8's `step()`: done-aware GAE over the buffered horizon (rewards divided by the running
@@ -431,7 +436,7 @@ where
     /// [`save_model`](Self::save_model) (for a model of the same architecture).
     ///
     /// # Errors
-    /// [`AlgoError::Record`] naming the file.
+    /// [`AlgoError::Record`] or [`AlgoError::Architecture`] naming the file.
     pub fn load_model(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let model = self.model().clone();
         let device = model.devices().into_iter().next().unwrap_or_default();

@@ -65,15 +65,25 @@ pub enum AlgoError {
         #[source]
         source: std::io::Error,
     },
-    /// Saving or loading a model or config failed.
-    #[error("{action} `{path}`: {message}")]
+    /// Burn could not save or load a model's parameters.
+    #[error("{action} `{path}`: {source}")]
     Record {
         /// `"save"` or `"load"`.
         action: &'static str,
         /// The file.
         path: PathBuf,
-        /// Burn's message.
-        message: String,
+        /// Burn's error.
+        #[source]
+        source: burn::record::RecorderError,
+    },
+    /// The parameters saved in a file belong to another architecture than the model they were
+    /// loaded into.
+    #[error("load `{path}`: {detail}")]
+    Architecture {
+        /// The file.
+        path: PathBuf,
+        /// What differs.
+        detail: String,
     },
     /// Encoding a PNG image failed.
     #[error("encoding PNG `{path}`: {source}")]

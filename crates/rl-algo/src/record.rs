@@ -20,33 +20,37 @@ pub fn save_model<B: Backend, M: burn::module::Module<B>>(
     let path = path.as_ref();
     model
         .save_file(path, &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
-        .map_err(|e| AlgoError::Record {
+        .map_err(|source| AlgoError::Record {
             action: "save",
             path: path.to_path_buf(),
-            message: e.to_string(),
+            source,
         })
 }
 
 /// Loads parameters saved by [`save_model`] into `model` (built with the same architecture).
 ///
 /// # Errors
-/// [`AlgoError::Record`] naming the file: missing, unreadable, or saved from another
-/// architecture (other layers, other parameter shapes).
+/// [`AlgoError::Record`] naming the file when it is missing or unreadable,
+/// [`AlgoError::Architecture`] when it was saved from another architecture (other layers,
+/// other parameter shapes).
 pub fn load_model<B: Backend, M: burn::module::Module<B>>(
     model: M,
     path: impl AsRef<Path>,
     device: &B::Device,
 ) -> Result<M> {
     let path = path.as_ref();
-    let error = |message: String| AlgoError::Record {
-        action: "load",
+    let error = |detail: String| AlgoError::Architecture {
         path: path.to_path_buf(),
-        message,
+        detail,
     };
     let expected = parameter_shapes(&model);
     let record = NamedMpkFileRecorder::<FullPrecisionSettings>::new()
         .load(path.to_path_buf(), device)
-        .map_err(|e| error(e.to_string()))?;
+        .map_err(|source| AlgoError::Record {
+            action: "load",
+            path: path.to_path_buf(),
+            source,
+        })?;
     // Burn panics when a saved enum variant (e.g. another activation) differs from the model's.
     let loaded =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.load_record(record)))

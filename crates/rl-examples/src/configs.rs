@@ -1,7 +1,7 @@
 //! The examples' PPO configs, shared with the benchmarks (`benches/ppo.rs`).
 
 use burn::nn::activation::ActivationConfig;
-use rl::algo::{
+use rl_algo::{
     AlgorithmConfig, DefaultModelConfig, Minibatch, PpoConfig, RecurrenceConfig,
     RecurrentAlgorithmConfig, RecurrentModelConfig, Reset,
 };

@@ -1,25 +1,13 @@
 //! What every training example shares: the command line, the backend choice and the training
 //! run (trainer, outputs, report).
 
-#![allow(dead_code)] // Each example uses a part.
-
-pub mod configs;
-
-/// The global allocator of the examples: mimalloc. Burn's CPU backends allocate and free a fresh
-/// buffer for nearly every op; glibc's malloc returns large buffers to the kernel on free and
-/// page-faults them back in on the next allocation, which doubled the PPO update time here
-/// (`docs/performance.md`). A caching allocator is the binary's choice, so the library does not
-/// set one; these binaries do.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::error::Error;
 use std::path::PathBuf;
 
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, ValueEnum};
-use rl::algo::conditions::Condition;
-use rl::algo::{
+use rl_algo::conditions::Condition;
+use rl_algo::{
     AlgorithmConfig, Minibatch, PpoConfig, RecurrentAlgorithmConfig, Trainable, Trainer,
     TrainerConfig,
 };
@@ -163,7 +151,7 @@ pub fn train<A: Trainable>(
     what: String,
     trainer: TrainerConfig,
     stop: Option<Box<dyn Condition>>,
-) -> Result<rl::algo::Stats, Box<dyn Error>> {
+) -> Result<rl_algo::Stats, Box<dyn Error>> {
     println!("training {what} on {}", algorithm.env_name());
     let out = trainer.out_dir.clone();
     let mut trainer = Trainer::new(algorithm, trainer)?;
@@ -198,7 +186,7 @@ pub fn train<A: Trainable>(
 
 /// `Ok` with a "solved" line when the last update's mean episode return reached `target`, an
 /// error saying so otherwise (the update limit was hit first).
-pub fn check_solved(last: &rl::algo::Stats, target: f64) -> Result<(), Box<dyn Error>> {
+pub fn check_solved(last: &rl_algo::Stats, target: f64) -> Result<(), Box<dyn Error>> {
     let reached = last.get("episode/return_mean").unwrap_or(f64::NAN);
     if reached >= target {
         println!("solved: mean episode return {reached:.1} >= {target}");

@@ -1,9 +1,7 @@
 //! Memory: the recall task is learned by recurrent PPO within a fixed budget, while feed-forward
 //! PPO with the same budget and hyperparameters stays at chance.
 
-#[path = "../examples/common/configs.rs"]
-#[allow(dead_code)] // Shared with the examples; this test uses one of the configs.
-mod configs;
+use crate::configs;
 
 use burn::backend::{Autodiff, NdArray};
 use rl::algo::{AlgorithmConfig, CollectStats, DefaultModelConfig, Minibatch, Trainable};

@@ -1,9 +1,7 @@
 //! End-to-end training: CartPole-v1 is solved within a fixed budget, the trainer writes its
 //! outputs, and a saved policy loads back to the same actions.
 
-#[path = "../examples/common/configs.rs"]
-#[allow(dead_code)] // Shared with the examples; this test uses two of the configs.
-mod configs;
+use crate::configs;
 
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
