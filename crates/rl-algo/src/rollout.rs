@@ -176,7 +176,7 @@ impl<B: Backend> Rollout<B> {
         );
         advantages.extend_from_slice(&returns);
         let both = Tensor::<B, 2>::from_data(TensorData::new(advantages, [2 * rows, 1]), &device);
-        let mut advantages = both.clone().slice([0..rows]);
+        let mut advantages = both.clone().narrow(0, 0, rows);
         if settings.normalize_advantages {
             advantages = normalize(advantages);
         }
@@ -185,7 +185,7 @@ impl<B: Backend> Rollout<B> {
             actions: Action::cat(self.actions)?,
             logp_old: Tensor::cat(self.logp, 0),
             advantages,
-            returns: both.slice([rows..2 * rows]),
+            returns: both.narrow(0, rows, rows),
         })
     }
 }

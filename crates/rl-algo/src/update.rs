@@ -103,11 +103,9 @@ where
             let picked = epoch.as_ref().map(|(rows, units)| {
                 let rows = rows
                     .clone()
-                    .slice([i * rows_per_minibatch..(i + 1) * rows_per_minibatch]);
+                    .narrow(0, i * rows_per_minibatch, rows_per_minibatch);
                 let units = match units {
-                    Some(u) => u
-                        .clone()
-                        .slice([i * per_minibatch..(i + 1) * per_minibatch]),
+                    Some(u) => u.clone().narrow(0, i * per_minibatch, per_minibatch),
                     None => rows.clone(),
                 };
                 (rows, units)

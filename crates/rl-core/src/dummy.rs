@@ -131,7 +131,7 @@ impl<B: Backend> DummyCore<B> {
 /// rl8's `DiscreteDummyEnv` (a [`DummyEnv`] with [`DiscreteMove`]): each step moves the state by `2 * action - 1` for an action in
 /// `{0, 1}` (`Discrete { n: 2 }`, actions `[N, 1]`), then rewards `-|state|`.
 ///
-/// See the [module docs](self) for the shared rules.
+/// See [`DummyEnv`] for the shared rules.
 ///
 /// ```
 /// use burn::backend::NdArray;
@@ -154,7 +154,7 @@ pub type DiscreteDummyEnv<B> = DummyEnv<B, DiscreteMove>;
 /// state by the action (an unbounded `Box` of shape `[1]`, actions `[N, 1]`), then rewards
 /// `-|state|`.
 ///
-/// See the [module docs](self) for the shared rules. A NaN or infinite action is refused with
+/// See [`DummyEnv`] for the shared rules. A NaN or infinite action is refused with
 /// [`CoreError::NonFinite`], as is a step whose new state would overflow to infinity (the
 /// state is then left unchanged).
 pub type ContinuousDummyEnv<B> = DummyEnv<B, ContinuousMove>;
@@ -210,6 +210,15 @@ impl DummyMove for ContinuousMove {
 
 /// One of rl8's dummy environments; use the aliases [`DiscreteDummyEnv`] and
 /// [`ContinuousDummyEnv`].
+///
+/// Each of the N environments holds a 1-D position `state`; the observation is the state
+/// (`[N, 1]`, an unbounded `Box` of shape `[1]`), and the reward is `-|state|` after the move,
+/// so the optimal policy walks towards 0. The episode never ends (infinite horizon: `terminated`
+/// and `truncated` are always false and `final_obs` is `None`).
+///
+/// [`Env::reset`] reads one config key, `"bounds"` (default 100): the new value is kept for
+/// later resets, must be finite and positive, and every state is drawn uniformly from
+/// `[-bounds, bounds)` with the environment's own seeded generator.
 #[derive(Debug)]
 pub struct DummyEnv<B: Backend, M: DummyMove> {
     core: DummyCore<B>,

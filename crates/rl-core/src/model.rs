@@ -6,7 +6,7 @@
 //! |---|---|
 //! | observation features | `[N, F]` (see [`Observation`]) |
 //! | values | `[N, 1]` |
-//! | distribution | N rows (see [`crate::distribution`]) |
+//! | distribution | N rows (see [`Distribution`](crate::Distribution)) |
 //! | recurrent state tensors | `[N, X]` each |
 //!
 //! A recurrent model reads N sequences of `seq_len` steps laid out sequence-major: row
