@@ -10,7 +10,7 @@
 //! bootstrapped from the value of the last observation). The environments reset themselves, so
 //! the algorithm never resets them on a schedule (`env_reset = Never`).
 //!
-//! The code is `rl_examples::cartpole` (`crates/rl-examples`).
+//! The code is `rl_examples::cartpole` (`examples/rl-examples`).
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time

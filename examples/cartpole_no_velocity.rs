@@ -10,7 +10,7 @@
 //! Each environment's LSTM state is reset when its episode ends; the update trains on sequences
 //! of 8 steps, each started from the state stored when it was collected.
 //!
-//! The code is `rl_examples::cartpole_no_velocity` (`crates/rl-examples`).
+//! The code is `rl_examples::cartpole_no_velocity` (`examples/rl-examples`).
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time

@@ -10,7 +10,7 @@
 //! The mean episode return is rl8's `returns/mean`: the sum of the 64 rewards of a horizon,
 //! always negative, 0 being perfect (rl8 reaches about -12 after 40 updates).
 //!
-//! The code is `rl_examples::cartpole_rl8` (`crates/rl-examples`).
+//! The code is `rl_examples::cartpole_rl8` (`examples/rl-examples`).
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time

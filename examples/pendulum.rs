@@ -9,7 +9,7 @@
 //! The mean episode return is the summed reward of a 512-step episode (Gym's Pendulum cost,
 //! so it is negative; a good policy holds it near 0 after swinging up).
 //!
-//! The code is `rl_examples::pendulum` (`crates/rl-examples`).
+//! The code is `rl_examples::pendulum` (`examples/rl-examples`).
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
