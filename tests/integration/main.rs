@@ -5,6 +5,17 @@
 
 use rl_examples::configs;
 
+/// Asserts that two `step()`s gave the same losses: rl8's rtol 1e-5, with an absolute floor of
+/// 1e-6 because the policy loss is a near-cancelling mean. `what` names the run.
+fn assert_same_losses(pairs: &[(&str, f64, f64)], what: &str) {
+    for &(key, x, y) in pairs {
+        assert!(
+            (x - y).abs() <= 1e-5 * x.abs() + 1e-6,
+            "{what} {key}: {x} vs {y}"
+        );
+    }
+}
+
 mod algorithm;
 mod config;
 mod envs_api;

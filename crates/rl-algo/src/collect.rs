@@ -59,9 +59,6 @@ where
         obs = normalized(&mut state.observations, obs, training)?;
     }
     policy.begin_collect(actor, n, reset, training);
-    if training {
-        state.rollout = None;
-    }
     let mut rollout = training.then(|| Rollout::new(n, horizon));
     let mut horizon_returns = vec![0.0f64; n];
     let mut all_rewards = Vec::with_capacity(n * horizon);

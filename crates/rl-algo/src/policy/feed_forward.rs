@@ -6,11 +6,11 @@ use std::marker::PhantomData;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor};
-use rl_core::{Action, Distribution, Model, Observation, PolicyOutput};
+use rl_core::{Action, Model, Observation, PolicyOutput};
 
 use super::{Actor, Forward, Inner, Policy, UnitLayout, sealed};
 use crate::config::PpoConfig;
-use crate::error::{AlgoError, Result};
+use crate::error::Result;
 use crate::rollout::TrainBatch;
 
 /// The feed-forward policy of [`Ppo`](crate::Ppo) (see [`Algorithm`](crate::Algorithm)).
@@ -75,17 +75,7 @@ where
         config: &PpoConfig,
         batch: TrainBatch<Inner<B>>,
     ) -> Result<(TrainBatch<Inner<B>>, UnitLayout, ())> {
-        let layout = UnitLayout {
-            units: config.buffer_size(),
-            rows_per_unit: 1,
-            units_per_minibatch: config.minibatch_units(None).ok_or_else(|| {
-                AlgoError::invalid(
-                    "minibatch",
-                    format!("{:?}", config.minibatch),
-                    "see validate()",
-                )
-            })?,
-        };
+        let layout = UnitLayout::new(config, config.buffer_size(), 1, None)?;
         Ok((batch, layout, ()))
     }
 
@@ -98,10 +88,6 @@ where
         _units: Option<Tensor<B, 1, Int>>,
     ) -> Result<Forward<B>> {
         let out = model.forward(obs)?;
-        Ok(Forward {
-            logp: out.dist.log_prob(actions)?,
-            entropy: out.dist.entropy(),
-            values: out.values,
-        })
+        Forward::new(out.dist, out.values, actions)
     }
 }

@@ -12,7 +12,7 @@ use burn::tensor::{Int, Tensor};
 use rl_core::{Action, Distribution, Observation, PolicyOutput};
 
 use crate::config::PpoConfig;
-use crate::error::Result;
+use crate::error::{AlgoError, Result};
 use crate::rollout::TrainBatch;
 
 pub use feed_forward::FeedForward;
@@ -45,6 +45,41 @@ pub struct UnitLayout {
     pub rows_per_unit: usize,
     /// Units per minibatch.
     pub units_per_minibatch: usize,
+}
+
+impl UnitLayout {
+    /// `units` units of `rows_per_unit` rows, minibatches as `config.minibatch` says, counted
+    /// in sequences of `seq_len` for a recurrent policy (`None`: transitions).
+    fn new(
+        config: &PpoConfig,
+        units: usize,
+        rows_per_unit: usize,
+        seq_len: Option<usize>,
+    ) -> Result<Self> {
+        let units_per_minibatch = config.minibatch_units(seq_len).ok_or_else(|| {
+            AlgoError::invalid(
+                "minibatch",
+                format!("{:?}", config.minibatch),
+                "see PpoConfig::validate",
+            )
+        })?;
+        Ok(Self {
+            units,
+            rows_per_unit,
+            units_per_minibatch,
+        })
+    }
+}
+
+impl<B: AutodiffBackend> Forward<B> {
+    /// What a model gave for a minibatch whose stored actions are `actions`.
+    fn new<D: Distribution<B>>(dist: D, values: Tensor<B, 2>, actions: &Action<B>) -> Result<Self> {
+        Ok(Self {
+            logp: dist.log_prob(actions)?,
+            entropy: dist.entropy(),
+            values,
+        })
+    }
 }
 
 mod sealed {

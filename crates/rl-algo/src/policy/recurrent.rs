@@ -5,11 +5,11 @@
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
-use rl_core::{Action, Distribution, Observation, PolicyOutput, RecurrentModel, RecurrentState};
+use rl_core::{Action, Observation, PolicyOutput, RecurrentModel, RecurrentState};
 
 use super::{Actor, Forward, Inner, Policy, UnitLayout, sealed};
 use crate::config::{PpoConfig, RecurrenceConfig};
-use crate::error::{AlgoError, Result};
+use crate::error::Result;
 use crate::rollout::TrainBatch;
 
 /// The recurrent policy of [`Ppo`](crate::Ppo) (see [`RecurrentAlgorithm`](crate::RecurrentAlgorithm)):
@@ -204,17 +204,7 @@ where
             TensorData::new(order, [units * seq_len]),
             &device,
         );
-        let layout = UnitLayout {
-            units,
-            rows_per_unit: seq_len,
-            units_per_minibatch: config.minibatch_units(Some(seq_len)).ok_or_else(|| {
-                AlgoError::invalid(
-                    "minibatch",
-                    format!("{:?}", config.minibatch),
-                    "see validate()",
-                )
-            })?,
-        };
+        let layout = UnitLayout::new(config, units, seq_len, Some(seq_len))?;
         Ok((
             batch.reorder(order),
             layout,
@@ -235,10 +225,6 @@ where
             None => states.clone(),
         };
         let out = model.forward(obs, self.config.seq_len, state)?;
-        Ok(Forward {
-            logp: out.dist.log_prob(actions)?,
-            entropy: out.dist.entropy(),
-            values: out.values,
-        })
+        Forward::new(out.dist, out.values, actions)
     }
 }
