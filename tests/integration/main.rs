@@ -3,7 +3,11 @@
 //! environments (`envs_api`, `envs_memory`), the functional layer's properties (`properties`),
 //! and end-to-end training (`pipeline`, `recall`, `train`).
 
-use rl_examples::configs;
+/// The examples' configs, the same source file the examples compile (`rl_examples::configs`);
+/// included rather than imported so that this binary does not wait for the examples' library.
+#[path = "../../examples/rl-examples/src/configs.rs"]
+#[allow(dead_code)]
+mod configs;
 
 /// Asserts that two `step()`s gave the same losses: rl8's rtol 1e-5, with an absolute floor of
 /// 1e-6 because the policy loss is a near-cancelling mean. `what` names the run.

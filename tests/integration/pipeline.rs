@@ -8,8 +8,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::{Tensor, backend::Backend};
 use rand::{SeedableRng, rngs::StdRng};
-use rl::core::{Action, Categorical, DiscreteDummyEnv, Distribution, Env, Observation};
-use rl::functional::{
+use rl_core::{Action, Categorical, DiscreteDummyEnv, Distribution, Env, Observation};
+use rl_functional::{
     GaeOptions, PpoBatch, PpoLossConfig, clip_grad_norm, generalized_advantage_estimate, ppo_losses,
 };
 

@@ -4,7 +4,7 @@
 use crate::configs;
 
 use burn::backend::{Autodiff, NdArray};
-use rl::algo::{AlgorithmConfig, CollectStats, DefaultModelConfig, Minibatch, Trainable};
+use rl_algo::{AlgorithmConfig, CollectStats, DefaultModelConfig, Minibatch, Trainable};
 use rl_envs::Recall;
 
 type B = Autodiff<NdArray>;

@@ -6,11 +6,11 @@ use crate::configs;
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use burn::module::AutodiffModule;
-use rl::algo::metrics::read_column;
-use rl::algo::{
+use rl_algo::metrics::read_column;
+use rl_algo::{
     AlgorithmConfig, DefaultModel, DefaultModelConfig, Trainer, TrainerConfig, load_model,
 };
-use rl::core::{Distribution, Env, Model, Observation};
+use rl_core::{Distribution, Env, Model, Observation};
 use rl_envs::{CartPole, CartPoleV1};
 
 type B = Autodiff<NdArray>;
@@ -52,9 +52,9 @@ fn cartpole_v1_model(
     config: &DefaultModelConfig,
     device: &burn::tensor::ops::Device<NdArray>,
 ) -> DefaultModel<B> {
-    let obs = rl::core::Space::unbounded(vec![4]).unwrap();
+    let obs = rl_core::Space::unbounded(vec![4]).unwrap();
     config
-        .init(&obs, &rl::core::Space::discrete(2).unwrap(), 99, device)
+        .init(&obs, &rl_core::Space::discrete(2).unwrap(), 99, device)
         .unwrap()
 }
 

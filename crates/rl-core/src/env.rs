@@ -80,6 +80,32 @@ pub trait Env<B: Backend> {
     fn step(&mut self, action: &Action<B>) -> Result<Transition<B>>;
 }
 
+/// A boxed environment is an environment: `Box<dyn Env<B>>` lets one engine type train
+/// environments chosen at run time (and compiles the engine once for all of them).
+impl<B: Backend, E: Env<B> + ?Sized> Env<B> for Box<E> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn num_envs(&self) -> usize {
+        (**self).num_envs()
+    }
+    fn observation_space(&self) -> &Space {
+        (**self).observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        (**self).action_space()
+    }
+    fn device(&self) -> &B::Device {
+        (**self).device()
+    }
+    fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        (**self).reset(config)
+    }
+    fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
+        (**self).step(action)
+    }
+}
+
 /// An action batch read back to the host by [`check_action`], row-major `[num_envs, width]`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HostAction {

@@ -26,6 +26,8 @@ impl Experiment for CartPole {
         let args = &self.0;
         let config = args.apply(configs::cartpole_v1());
         let env = CartPoleV1::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
+        // Boxed: the feed-forward examples share one engine type per backend.
+        let env: common::DynEnv<B> = Box::new(env);
         let algorithm = config.init::<B, _>(env, device)?;
         let trainer = TrainerConfig::new()
             .with_max_updates(Some(args.max_updates.unwrap_or(500)))

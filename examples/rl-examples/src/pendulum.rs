@@ -25,6 +25,8 @@ impl Experiment for PendulumExample {
         let args = &self.0;
         let config = args.apply(configs::pendulum());
         let env = Pendulum::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
+        // Boxed: the feed-forward examples share one engine type per backend.
+        let env: common::DynEnv<B> = Box::new(env);
         let algorithm = config.init::<B, _>(env, device)?;
         let trainer = TrainerConfig::new()
             .with_max_updates(Some(args.max_updates.unwrap_or(100)))

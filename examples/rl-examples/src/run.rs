@@ -105,6 +105,11 @@ impl Args {
     }
 }
 
+/// The environment type of the feed-forward examples: boxed, so that their algorithm, and the
+/// whole engine behind it, is compiled once per backend instead of once per environment.
+pub type DynEnv<B> =
+    Box<dyn rl_core::Env<<B as burn::tensor::backend::AutodiffBackend>::InnerBackend>>;
+
 /// An example: builds its environment and algorithm on backend `B` and trains.
 pub trait Experiment {
     /// Trains on `B`.
