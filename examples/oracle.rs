@@ -22,7 +22,7 @@
 //! exactly; shapes must match after the layout mapping (a 0-d reference maps to our `[1]`).
 //! `max_rel` is `|got - want| / |want|` over the finite entries with `want != 0`.
 //!
-//! The code is `rl_oracle` (`examples/rl-oracle`).
+//! The code is `rl_examples::oracle` (`examples/rl-examples`).
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
@@ -31,5 +31,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_oracle::main()
+    rl_examples::oracle::main()
 }

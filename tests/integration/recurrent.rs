@@ -193,8 +193,9 @@ fn evaluation_buffers_nothing() {
 #[test]
 fn the_trainer_runs_recurrent_ppo_and_saves_what_the_policy_needs() {
     use burn::module::AutodiffModule;
-    use rl_algo::{DefaultRecurrentModel, Trainer, TrainerConfig, load_model};
+    use rl_algo::{DefaultRecurrentModel, load_model};
     use rl_core::{Observation, RecurrentModel, Space};
+    use rl_train::{Trainer, TrainerConfig};
 
     let device = Device::default();
     let dir = std::env::temp_dir().join(format!("rl_recurrent_trainer_{}", std::process::id()));

@@ -6,12 +6,11 @@ use crate::configs;
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use burn::module::AutodiffModule;
-use rl_algo::metrics::read_column;
-use rl_algo::{
-    AlgorithmConfig, DefaultModel, DefaultModelConfig, Trainer, TrainerConfig, load_model,
-};
+use rl_algo::{AlgorithmConfig, DefaultModel, DefaultModelConfig, load_model};
 use rl_core::{Distribution, Env, Model, Observation};
 use rl_envs::{CartPole, CartPoleV1};
+use rl_train::metrics::read_column;
+use rl_train::{Trainer, TrainerConfig};
 
 type B = Autodiff<NdArray>;
 
@@ -163,6 +162,19 @@ fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
     );
     let lr = read_column(&csv, "learning_rate").unwrap();
     assert!(lr.iter().all(|x| *x == Some(1e-3)));
+
+    // The TensorBoard file: the version event, then one event per update (the content is
+    // checked by TensorBoard's own reader in CI, `.ci/tensorboard_readback.py`).
+    let events = trainer.events_path().unwrap().to_path_buf();
+    assert_eq!(events.parent(), Some(dir.as_path()));
+    let bytes = std::fs::read(&events).unwrap();
+    let (mut at, mut records) = (0, 0);
+    while at + 8 <= bytes.len() {
+        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+        at += 16 + len;
+        records += 1;
+    }
+    assert_eq!((at, records), (bytes.len(), 5));
 
     let png = std::fs::read(dir.join("learning_curve.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");

@@ -26,7 +26,7 @@ use crate::recurrent_models::DefaultRecurrentModel;
 use crate::rollout::TargetSettings;
 use crate::state::TrainState;
 use crate::stats::{CollectStats, StepStats};
-use crate::trainer::Trainable;
+use crate::trainable::Trainable;
 use crate::update::{UpdateSettings, update};
 
 /// PPO over a batched environment, feed-forward or recurrent by its [`Policy`] `P`.
@@ -37,7 +37,7 @@ use crate::update::{UpdateSettings, update};
 ///
 /// The loop is rl8's: [`collect`](Self::collect) one horizon of `horizon` steps of all
 /// `num_envs` environments, then [`step`](Self::step) (advantages, then `num_sgd_iters` epochs of
-/// minibatch PPO). [`Trainer`](crate::Trainer) runs that loop with stop conditions,
+/// minibatch PPO). rl-train's `Trainer` runs that loop with stop conditions,
 /// evaluation, a CSV and a plot.
 pub struct Ppo<B, E, P>
 where

@@ -46,24 +46,13 @@ pub enum AlgoError {
         /// What was found.
         actual: String,
     },
-    /// A statistic a stop condition or CSV column asked for is missing.
+    /// A statistic asked for by name ([`Stats::require`](crate::Stats::require)) is missing.
     #[error("statistic `{key}` is missing; available: {available}")]
     MissingStat {
         /// The key asked for.
         key: String,
         /// The keys present, comma-separated.
         available: String,
-    },
-    /// Reading or writing a file failed.
-    #[error("{action} `{path}`: {source}")]
-    Io {
-        /// What was being done, e.g. `"create CSV"`.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
     },
     /// Burn could not save or load a model's parameters.
     #[error("{action} `{path}`: {source}")]
@@ -85,15 +74,6 @@ pub enum AlgoError {
         /// What differs.
         detail: String,
     },
-    /// Encoding a PNG image failed.
-    #[error("encoding PNG `{path}`: {source}")]
-    Png {
-        /// The image file being written.
-        path: PathBuf,
-        /// The encoder's error.
-        #[source]
-        source: png::EncodingError,
-    },
 }
 
 /// `Result` with [`AlgoError`].
@@ -106,19 +86,6 @@ impl AlgoError {
             field: field.to_string(),
             value: value.to_string(),
             rule: rule.to_string(),
-        }
-    }
-
-    /// An [`AlgoError::Io`].
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        AlgoError::Io {
-            action,
-            path: path.into(),
-            source,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Feed-forward and recurrent PPO on Burn (collect, then update): one engine, [`Ppo`], its
-//! configs, default models, schedules, stop conditions and a trainer.
+//! configs, default models and schedules. Training runs (the loop with stop conditions,
+//! evaluation and outputs) are `rl-train`, through [`Trainable`].
 //!
 //! A newcomer reads a few short files top to bottom:
 //!
@@ -13,8 +14,7 @@
 //! * `policy/`: the one place feed-forward and recurrent PPO differ ([`FeedForward`],
 //!   [`Recurrent`]): how the model acts and how a minibatch runs through it;
 //! * `state.rs`: what the engine keeps between calls;
-//! * `trainer/mod.rs`: [`Trainer`], the collect/step loop with stop conditions, evaluation, a CSV
-//!   and a learning-curve PNG.
+//! * `trainable.rs`: [`Trainable`], what a training loop needs of the engine.
 //!
 //! The building blocks come from `rl-core` (environments, models, distributions) and
 //! `rl-functional` (advantage estimators, losses).
@@ -37,7 +37,7 @@ mod state;
 mod stats;
 #[cfg(test)]
 mod testing;
-mod trainer;
+mod trainable;
 mod update;
 
 pub use config::{
@@ -52,4 +52,4 @@ pub use record::{load_model, save_model};
 pub use recurrent_models::{CellKind, DefaultRecurrentModel, RecurrentLayer, RecurrentModelConfig};
 pub use schedule::{Schedule, ScheduleKind};
 pub use stats::{CollectStats, ENV_STEPS_KEY, Stats, StepStats, Summary, WALL_SECONDS_KEY};
-pub use trainer::{Trainable, Trainer, TrainerConfig, conditions, metrics, plot};
+pub use trainable::Trainable;

@@ -16,8 +16,8 @@ use crate::configs::{self, CARTPOLE_TARGET};
 use crate::run::{self as common, Args, Experiment};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Parser;
-use rl_algo::TrainerConfig;
 use rl_envs::CartPoleV1;
+use rl_train::TrainerConfig;
 
 struct CartPole(Args);
 

@@ -15,8 +15,8 @@ use crate::configs;
 use crate::run::{self as common, Args, Experiment};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Parser;
-use rl_algo::TrainerConfig;
 use rl_envs::Pendulum;
+use rl_train::TrainerConfig;
 
 struct PendulumExample(Args);
 

@@ -6,11 +6,9 @@ use std::path::PathBuf;
 
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, ValueEnum};
-use rl_algo::conditions::Condition;
-use rl_algo::{
-    AlgorithmConfig, Minibatch, PpoConfig, RecurrentAlgorithmConfig, Trainable, Trainer,
-    TrainerConfig,
-};
+use rl_algo::{AlgorithmConfig, Minibatch, PpoConfig, RecurrentAlgorithmConfig, Trainable};
+use rl_train::conditions::Condition;
+use rl_train::{Trainer, TrainerConfig};
 
 /// The flags every example takes; each defaults to the example's own config.
 #[derive(Parser, Debug, Clone)]
@@ -171,6 +169,9 @@ pub fn train<A: Trainable>(
         last.get("time/wall_s").unwrap_or(f64::NAN),
         last.get("episode/return_mean").unwrap_or(f64::NAN),
     );
+    if let Some(events) = trainer.events_path() {
+        println!("{:<30} {}", "TensorBoard events", events.display());
+    }
     if let Some(dir) = out {
         let dir = PathBuf::from(dir);
         for (what, file) in [

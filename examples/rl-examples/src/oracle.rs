@@ -1,5 +1,4 @@
-//! The oracle harness of `cargo run --release --example oracle` (a library so that the example
-//! binary only links it): checks `rl-functional` and `rl-core`'s distributions against the golden
+//! Oracle harness: checks `rl-functional` and `rl-core`'s distributions against the golden
 //! cases produced by the reference Python libraries (rl8, torchrl, pytorch_seed_rl).
 //!
 //! ```text
@@ -22,7 +21,6 @@
 //! a `tolerance` itself. NaN and infinity positions must match exactly; ints and bools compare
 //! exactly; shapes must match after the layout mapping (a 0-d reference maps to our `[1]`).
 //! `max_rel` is `|got - want| / |want|` over the finite entries with `want != 0`.
-#![warn(missing_docs)]
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};

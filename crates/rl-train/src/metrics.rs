@@ -1,21 +1,22 @@
-//! A CSV log of training metrics: one row per update step, one column per chosen statistic.
+//! A CSV log of training metrics (through the `csv` crate): one row per update, one column per
+//! chosen statistic.
 //!
 //! Cells hold `f64` values written so that they read back bit for bit (`1024`, `0.1`,
 //! `1e-7`, `NaN`, `inf`); a statistic absent from a row's stats leaves its cell empty (eval
-//! columns are filled only on eval steps, for example). Every row is written with one system
-//! call as soon as it is complete, so a killed run keeps every finished row.
+//! columns are filled only on eval steps, for example). Every row is flushed as soon as it is
+//! complete, so a killed run keeps every finished row.
 
 use std::fs::File;
-use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{AlgoError as Error, Result};
-use crate::stats::Stats;
+use rl_algo::Stats;
+
+use crate::error::{Result, TrainError as Error};
 
 /// One CSV column: its header `name` and the stats `key` its cells are read from.
 ///
 /// ```
-/// use rl_algo::metrics::Column;
+/// use rl_train::metrics::Column;
 ///
 /// let col = Column::new("returns_mean", "returns/mean");
 /// assert_eq!(col.name, "returns_mean");
@@ -33,7 +34,7 @@ impl Column {
     /// A column named `name` showing the statistic `key`.
     ///
     /// ```
-    /// use rl_algo::metrics::Column;
+    /// use rl_train::metrics::Column;
     ///
     /// assert_eq!(Column::new("kl", "monitors/kl_div").key, "monitors/kl_div");
     /// ```
@@ -68,10 +69,10 @@ const DEFAULT_COLUMNS: [(&str, &str); 16] = [
 /// A CSV file receiving one row of statistics per call to [`write`](Self::write).
 ///
 /// ```
-/// use rl_algo::metrics::{read_column, Column, MetricsCsv};
 /// use rl_algo::Stats;
+/// use rl_train::metrics::{read_column, Column, MetricsCsv};
 ///
-/// let path = std::env::temp_dir().join("rl_algo_doc_metrics/run.csv");
+/// let path = std::env::temp_dir().join("rl_train_doc_metrics/run.csv");
 /// let mut csv = MetricsCsv::create(&path, vec![
 ///     Column::new("env_steps", "env/steps"),
 ///     Column::new("eval_return_mean", "eval/episode/return_mean"),
@@ -84,29 +85,29 @@ const DEFAULT_COLUMNS: [(&str, &str); 16] = [
 /// let text = std::fs::read_to_string(&path).unwrap();
 /// assert_eq!(text, "env_steps,eval_return_mean\n1024,\n2048,9.5\n");
 /// assert_eq!(read_column(&path, "eval_return_mean")?, [None, Some(9.5)]);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Debug)]
 pub struct MetricsCsv {
     path: PathBuf,
     columns: Vec<Column>,
-    file: File,
+    writer: csv::Writer<File>,
     rows: u64,
 }
 
 impl MetricsCsv {
     /// Creates (or truncates) the file at `path`, creating its parent directories, and writes
-    /// the header. Column names must be non-empty, unique and free of commas, quotes and line
-    /// breaks, and there must be at least one column ([`Error::InvalidConfig`] otherwise).
+    /// the header. Column names must be non-empty and unique, and there must be at least one
+    /// column ([`Error::InvalidConfig`] otherwise).
     ///
     /// ```
-    /// use rl_algo::metrics::{Column, MetricsCsv};
+    /// use rl_train::metrics::{Column, MetricsCsv};
     ///
-    /// let dir = std::env::temp_dir().join("rl_algo_doc_create/nested/dirs");
+    /// let dir = std::env::temp_dir().join("rl_train_doc_create/nested/dirs");
     /// let csv = MetricsCsv::create(dir.join("m.csv"), MetricsCsv::default_columns())?;
     /// assert!(csv.path().exists());
-    /// assert!(MetricsCsv::create(dir.join("bad.csv"), vec![Column::new("a,b", "x")]).is_err());
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// assert!(MetricsCsv::create(dir.join("bad.csv"), vec![Column::new("", "x")]).is_err());
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn create(path: impl AsRef<Path>, columns: Vec<Column>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
@@ -115,16 +116,21 @@ impl MetricsCsv {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io("creating directory", parent, e))?;
         }
-        let mut file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
-        let header: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let line = format!("{}\n", header.join(","));
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.flush())
-            .map_err(|e| Error::io("writing", &path, e))?;
+        let file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
+        let mut writer = csv::Writer::from_writer(file);
+        let csv_error = |source| Error::Csv {
+            action: "writing",
+            path: path.clone(),
+            source,
+        };
+        writer
+            .write_record(columns.iter().map(|c| c.name.as_str()))
+            .map_err(csv_error)?;
+        writer.flush().map_err(|e| Error::io("writing", &path, e))?;
         Ok(Self {
             path,
             columns,
-            file,
+            writer,
             rows: 0,
         })
     }
@@ -140,7 +146,7 @@ impl MetricsCsv {
     /// `profiling/transitions_per_s` and `eval/episode/return_mean`.
     ///
     /// ```
-    /// use rl_algo::metrics::{Column, MetricsCsv};
+    /// use rl_train::metrics::{Column, MetricsCsv};
     ///
     /// let cols = MetricsCsv::default_columns();
     /// assert_eq!(cols.len(), 16);
@@ -153,14 +159,14 @@ impl MetricsCsv {
             .collect()
     }
 
-    /// Appends one row built from `stats` and writes it out at once. A column whose key is not
-    /// in `stats` gets an empty cell.
+    /// Appends one row built from `stats` and flushes it to the file. A column whose key is
+    /// not in `stats` gets an empty cell.
     ///
     /// ```
-    /// use rl_algo::metrics::{read_column, Column, MetricsCsv};
     /// use rl_algo::Stats;
+    /// use rl_train::metrics::{read_column, Column, MetricsCsv};
     ///
-    /// let path = std::env::temp_dir().join("rl_algo_doc_write.csv");
+    /// let path = std::env::temp_dir().join("rl_train_doc_write.csv");
     /// let mut csv = MetricsCsv::create(&path, vec![Column::new("loss", "losses/total")])?;
     /// csv.write(&[("losses/total", f64::NAN)].into_iter().collect::<Stats>())?;
     /// csv.write(&[("losses/total", 0.1)].into_iter().collect::<Stats>())?;
@@ -168,61 +174,38 @@ impl MetricsCsv {
     /// let col = read_column(&path, "loss")?;
     /// assert!(col[0].unwrap().is_nan());
     /// assert_eq!(col[1], Some(0.1));
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn write(&mut self, stats: &Stats) -> Result<()> {
-        let cells: Vec<String> = self
+        let cells = self
             .columns
             .iter()
-            .map(|c| stats.get(&c.key).map(format_cell).unwrap_or_default())
-            .collect();
-        let line = format!("{}\n", cells.join(","));
-        self.file
-            .write_all(line.as_bytes())
-            .and_then(|()| self.file.flush())
+            .map(|c| stats.get(&c.key).map(format_cell).unwrap_or_default());
+        self.writer
+            .write_record(cells)
+            .map_err(|source| Error::Csv {
+                action: "writing",
+                path: self.path.clone(),
+                source,
+            })?;
+        self.writer
+            .flush()
             .map_err(|e| Error::io("writing", &self.path, e))?;
         self.rows += 1;
         Ok(())
     }
 
     /// The file being written.
-    ///
-    /// ```
-    /// use rl_algo::metrics::MetricsCsv;
-    ///
-    /// let path = std::env::temp_dir().join("rl_algo_doc_path.csv");
-    /// let csv = MetricsCsv::create(&path, MetricsCsv::default_columns())?;
-    /// assert_eq!(csv.path(), path.as_path());
-    /// # Ok::<(), rl_algo::AlgoError>(())
-    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The columns, in file order.
-    ///
-    /// ```
-    /// use rl_algo::metrics::MetricsCsv;
-    ///
-    /// let path = std::env::temp_dir().join("rl_algo_doc_columns.csv");
-    /// let csv = MetricsCsv::create(&path, MetricsCsv::default_columns())?;
-    /// assert_eq!(csv.columns()[0].name, "env_steps");
-    /// # Ok::<(), rl_algo::AlgoError>(())
-    /// ```
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }
 
     /// How many rows (not counting the header) were written.
-    ///
-    /// ```
-    /// use rl_algo::metrics::MetricsCsv;
-    ///
-    /// let path = std::env::temp_dir().join("rl_algo_doc_rows.csv");
-    /// let csv = MetricsCsv::create(&path, MetricsCsv::default_columns())?;
-    /// assert_eq!(csv.rows_written(), 0);
-    /// # Ok::<(), rl_algo::AlgoError>(())
-    /// ```
     pub fn rows_written(&self) -> u64 {
         self.rows
     }
@@ -234,12 +217,8 @@ fn validate_columns(columns: &[Column]) -> Result<()> {
         return Err(Error::invalid("columns", "[]", "need at least one column"));
     }
     for (i, c) in columns.iter().enumerate() {
-        if c.name.is_empty() || c.name.contains([',', '"', '\n', '\r']) {
-            return Err(Error::invalid(
-                "columns.name",
-                format!("{:?}", c.name),
-                "must be non-empty, without commas, quotes or line breaks",
-            ));
+        if c.name.is_empty() {
+            return Err(Error::invalid("columns.name", "\"\"", "must be non-empty"));
         }
         if columns[..i].iter().any(|d| d.name == c.name) {
             return Err(Error::invalid(
@@ -264,72 +243,64 @@ fn format_cell(v: f64) -> String {
     }
 }
 
-/// Reads the column `name` of a CSV file written by [`MetricsCsv`]: one entry per row, `None`
-/// for an empty cell.
+/// Reads the column `name` of a CSV file with a header row (as [`MetricsCsv`] writes): one
+/// entry per row, `None` for an empty cell.
 ///
-/// Errors: [`Error::MissingStat`] if the header has no such column (listing the header);
-/// [`Error::Io`] if the file cannot be read, or with [`ErrorKind::InvalidData`] if a row has
-/// the wrong number of cells or the cell is not a number.
+/// # Errors
+/// [`Error::MissingColumn`] if the header has no such column (listing the header);
+/// [`Error::Io`] if the file cannot be opened; [`Error::Csv`] if it is not CSV (a row with
+/// another number of cells than the header, an empty file) or a cell is not a number.
 ///
 /// ```
-/// use rl_algo::metrics::read_column;
+/// use rl_train::metrics::read_column;
 ///
-/// let path = std::env::temp_dir().join("rl_algo_doc_read.csv");
+/// let path = std::env::temp_dir().join("rl_train_doc_read.csv");
 /// std::fs::write(&path, "a,b\n1,\n2,0.5\n").unwrap();
 /// assert_eq!(read_column(&path, "a")?, [Some(1.0), Some(2.0)]);
 /// assert_eq!(read_column(&path, "b")?, [None, Some(0.5)]);
 /// assert!(read_column(&path, "c").is_err());
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 pub fn read_column(path: impl AsRef<Path>, name: &str) -> Result<Vec<Option<f64>>> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
-    let mut lines = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let bad = |msg: String| {
-        Error::io(
-            "parsing",
-            path,
-            std::io::Error::new(ErrorKind::InvalidData, msg),
-        )
+    let file = File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    let csv_error = |source| Error::Csv {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
     };
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or_else(|| bad("the file is empty (no header)".to_owned()))?
-        .split(',')
-        .collect();
+    let mut reader = csv::Reader::from_reader(file);
+    let header = reader.headers().map_err(csv_error)?.clone();
+    if header.is_empty() {
+        return Err(csv_error(csv::Error::from(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is empty (no header)",
+        ))));
+    }
     let index = header
         .iter()
-        .position(|h| *h == name)
-        .ok_or_else(|| Error::MissingStat {
-            key: name.to_owned(),
-            available: header.join(", "),
+        .position(|h| h == name)
+        .ok_or_else(|| Error::MissingColumn {
+            path: path.to_path_buf(),
+            column: name.to_owned(),
+            available: header.iter().collect::<Vec<_>>().join(", "),
         })?;
     let mut out = Vec::new();
-    for (i, line) in lines.enumerate() {
-        if line.is_empty() && header.len() > 1 {
-            continue; // a blank line, not a row (a one-column row may be empty)
-        }
-        let cells: Vec<&str> = line.split(',').collect();
-        if cells.len() != header.len() {
-            return Err(bad(format!(
-                "line {} has {} cells, the header has {}",
-                i + 2,
-                cells.len(),
-                header.len()
-            )));
-        }
-        let cell = cells[index].trim();
+    for record in reader.records() {
+        let record = record.map_err(csv_error)?;
+        let cell = record.get(index).unwrap_or("").trim();
         if cell.is_empty() {
             out.push(None);
-        } else {
-            let v = cell.parse::<f64>().map_err(|_| {
-                bad(format!(
-                    "line {}, column `{name}`: `{cell}` is not a number",
-                    i + 2
-                ))
-            })?;
-            out.push(Some(v));
+            continue;
         }
+        let value = cell.parse::<f64>().map_err(|_| {
+            let line = record.position().map_or(0, |p| p.line());
+            csv_error(csv::Error::from(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("line {line}, column `{name}`: `{cell}` is not a number"),
+            )))
+        })?;
+        out.push(Some(value));
     }
     Ok(out)
 }
@@ -341,7 +312,7 @@ mod tests {
     /// A fresh directory under the system temp dir for one test.
     fn temp_dir(test: &str) -> PathBuf {
         let dir = std::env::temp_dir()
-            .join(format!("rl_algo_metrics_{}", std::process::id()))
+            .join(format!("rl_train_metrics_{}", std::process::id()))
             .join(test);
         let _ = std::fs::remove_dir_all(&dir);
         dir
@@ -434,7 +405,8 @@ mod tests {
         let mut csv = MetricsCsv::create(&path, vec![Column::new("x", "x")]).unwrap();
         csv.write(&[("x", f64::NAN)].into_iter().collect()).unwrap();
         csv.write(&Stats::new()).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "x\nNaN\n\n");
+        // A row of one empty cell is quoted, so that it is not a blank line.
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "x\nNaN\n\"\"\n");
         let col = read_column(&path, "x").unwrap();
         assert_eq!(col.len(), 2);
         assert!(col[0].unwrap().is_nan());
@@ -462,13 +434,11 @@ mod tests {
             field(MetricsCsv::create(dir.join("a.csv"), vec![])),
             "columns"
         );
-        for bad in ["", "a,b", "a\"", "a\nb"] {
-            let cols = vec![Column::new(bad, "k")];
-            assert_eq!(
-                field(MetricsCsv::create(dir.join("b.csv"), cols)),
-                "columns.name"
-            );
-        }
+        let cols = vec![Column::new("", "k")];
+        assert_eq!(
+            field(MetricsCsv::create(dir.join("b.csv"), cols)),
+            "columns.name"
+        );
         let dup = vec![Column::new("a", "k"), Column::new("a", "j")];
         assert_eq!(
             field(MetricsCsv::create(dir.join("c.csv"), dup)),
@@ -508,17 +478,16 @@ mod tests {
         ));
         std::fs::write(&p, "a,b\n1,2\n").unwrap();
         match read_column(&p, "c") {
-            Err(Error::MissingStat { key, available }) => {
-                assert_eq!(key, "c");
+            Err(Error::MissingColumn {
+                column, available, ..
+            }) => {
+                assert_eq!(column, "c");
                 assert_eq!(available, "a, b");
             }
-            other => panic!("expected MissingStat, got {other:?}"),
+            other => panic!("expected MissingColumn, got {other:?}"),
         }
         std::fs::write(&p, "a,b\n1,2\n3\n").unwrap();
-        let invalid = |r: Result<Vec<Option<f64>>>| match r {
-            Err(Error::Io { source, .. }) => source.kind() == ErrorKind::InvalidData,
-            _ => false,
-        };
+        let invalid = |r: Result<Vec<Option<f64>>>| matches!(r, Err(Error::Csv { .. }));
         assert!(invalid(read_column(&p, "a")));
         std::fs::write(&p, "a,b\n1,x\n").unwrap();
         assert!(invalid(read_column(&p, "b")));

@@ -1,11 +1,7 @@
-//! [`Trainer`]: runs an algorithm's `collect()` and `step()` ([`Ppo`](crate::Ppo), feed-forward or
-//! recurrent, through [`Trainable`]) until a stop condition
-//! holds, with periodic deterministic evaluation, a progress display, a CSV of metrics (one row
-//! per update), a learning-curve PNG and the trained policy saved at the end.
-
-pub mod conditions;
-pub mod metrics;
-pub mod plot;
+//! [`Trainer`]: runs an algorithm's `collect()` and `step()` (any [`Trainable`], such as
+//! rl-algo's `Ppo`) until a stop condition holds, with periodic deterministic evaluation, a
+//! progress display, a CSV of metrics (one row per update), a learning-curve PNG and the
+//! trained policy saved at the end.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -13,12 +9,13 @@ use std::time::Instant;
 
 use burn::config::Config;
 
-use crate::config::Reset;
-use crate::error::AlgoError;
-use crate::stats::{CollectStats, ENV_STEPS_KEY, Stats, StepStats, WALL_SECONDS_KEY};
-use conditions::{Condition, HitsUpperBound};
-use metrics::MetricsCsv;
-use plot::Series;
+use rl_algo::{ENV_STEPS_KEY, Reset, Stats, Trainable, WALL_SECONDS_KEY};
+
+use crate::conditions::{Condition, HitsUpperBound};
+use crate::error::TrainError;
+use crate::metrics::MetricsCsv;
+use crate::plot::{self, Series};
+use crate::tensorboard::EventWriter;
 
 /// The trainer's settings. Stop conditions beyond these limits are added with
 /// [`Trainer::stop_when`].
@@ -39,50 +36,17 @@ pub struct TrainerConfig {
     /// statistics are reduced (rl8's `reduce_stats`) and added to that update's row with an
     /// `eval/` prefix, where stop conditions can see them.
     pub steps_per_eval: Option<u64>,
-    /// Where `metrics.csv`, `learning_curve.png`, `policy.mpk` and `config.json` (and
-    /// `observation_normalizer.json` with `normalize_observations`) go; nothing is written
-    /// without it.
+    /// Where `metrics.csv`, the TensorBoard event file, `learning_curve.png`, `policy.mpk` and
+    /// `config.json` (and `observation_normalizer.json` with `normalize_observations`) go;
+    /// nothing is written without it.
     pub out_dir: Option<String>,
+    /// With `out_dir`, also write every update's statistics as TensorBoard scalars against
+    /// environment steps (`tensorboard --logdir OUT_DIR`).
+    #[config(default = true)]
+    pub tensorboard: bool,
     /// Show progress: a bar on a terminal, one line per update otherwise.
     #[config(default = true)]
     pub progress: bool,
-}
-
-/// What the [`Trainer`] needs of an algorithm. Implemented by [`Ppo`](crate::Ppo) (feed-forward
-/// and recurrent); each method is the inherent method of the same name.
-pub trait Trainable {
-    /// Collects one training horizon.
-    ///
-    /// # Errors
-    /// The algorithm's errors.
-    fn collect(&mut self) -> crate::Result<CollectStats>;
-    /// Collects one deterministic (evaluation) horizon.
-    ///
-    /// # Errors
-    /// The algorithm's errors.
-    fn evaluate(&mut self) -> crate::Result<CollectStats>;
-    /// Trains on the collected horizon.
-    ///
-    /// # Errors
-    /// The algorithm's errors.
-    fn step(&mut self) -> crate::Result<StepStats>;
-    /// The config's `env_reset`.
-    fn env_reset(&self) -> Reset;
-    /// The environments' name.
-    fn env_name(&self) -> &str;
-    /// Saves the model (`.mpk` is added).
-    ///
-    /// # Errors
-    /// [`AlgoError::Record`] naming the file.
-    fn save_model(&self, path: &Path) -> crate::Result<()>;
-    /// Saves the config as JSON.
-    ///
-    /// # Errors
-    /// The file cannot be written.
-    fn save_config(&self, path: &Path) -> std::io::Result<()>;
-    /// The observation normalizer the model's inputs go through, with
-    /// `normalize_observations`.
-    fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer>;
 }
 
 /// Runs a [`Trainable`] algorithm (rl8's `Trainer`).
@@ -94,7 +58,8 @@ pub trait Trainable {
 ///
 /// ```
 /// use burn::backend::{Autodiff, NdArray};
-/// use rl_algo::{AlgorithmConfig, PpoConfig, Trainer, TrainerConfig};
+/// use rl_algo::{AlgorithmConfig, PpoConfig};
+/// use rl_train::{Trainer, TrainerConfig};
 /// use rl_core::DiscreteDummyEnv;
 ///
 /// type B = Autodiff<NdArray>;
@@ -115,6 +80,7 @@ pub struct Trainer<A: Trainable> {
     conditions: Vec<Box<dyn Condition>>,
     history: Vec<Stats>,
     csv: Option<MetricsCsv>,
+    events: Option<EventWriter>,
     start: Instant,
     collects: u64,
     steps: u64,
@@ -132,19 +98,19 @@ impl<A: Trainable> Trainer<A> {
         let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
         if let Some(n) = config.max_updates {
             if n == 0 {
-                return Err(AlgoError::invalid("max_updates", 0, "must be > 0"));
+                return Err(TrainError::invalid("max_updates", 0, "must be > 0"));
             }
             conditions.push(Box::new(HitsUpperBound::new("algorithm/steps", n as f64)?));
         }
         if let Some(n) = config.max_env_steps {
             if n == 0 {
-                return Err(AlgoError::invalid("max_env_steps", 0, "must be > 0"));
+                return Err(TrainError::invalid("max_env_steps", 0, "must be > 0"));
             }
             conditions.push(Box::new(HitsUpperBound::env_steps(n)));
         }
         if let Some(s) = config.max_seconds {
             if !(s > 0.0 && s.is_finite()) {
-                return Err(AlgoError::invalid(
+                return Err(TrainError::invalid(
                     "max_seconds",
                     s,
                     "must be finite and > 0",
@@ -160,12 +126,12 @@ impl<A: Trainable> Trainer<A> {
         }
         if let Some(every) = config.steps_per_eval {
             if every == 0 {
-                return Err(AlgoError::invalid("steps_per_eval", 0, "must be > 0"));
+                return Err(TrainError::invalid("steps_per_eval", 0, "must be > 0"));
             }
             if let Reset::Every(n) = algorithm.env_reset()
                 && every % n != 0
             {
-                return Err(AlgoError::invalid(
+                return Err(TrainError::invalid(
                     "steps_per_eval",
                     every,
                     format!("must be a multiple of the env_reset period, {n}"),
@@ -179,12 +145,17 @@ impl<A: Trainable> Trainer<A> {
             )?),
             None => None,
         };
+        let events = match &config.out_dir {
+            Some(dir) if config.tensorboard => Some(EventWriter::create(dir)?),
+            _ => None,
+        };
         Ok(Self {
             algorithm,
             config,
             conditions,
             history: Vec::new(),
             csv,
+            events,
             start: Instant::now(),
             collects: 0,
             steps: 0,
@@ -211,6 +182,11 @@ impl<A: Trainable> Trainer<A> {
     /// Every update's statistics so far.
     pub fn history(&self) -> &[Stats] {
         &self.history
+    }
+
+    /// The TensorBoard event file, when there is an output directory and `tensorboard` is on.
+    pub fn events_path(&self) -> Option<&Path> {
+        self.events.as_ref().map(|e| e.path())
     }
 
     /// The CSV file, when there is an output directory.
@@ -270,6 +246,9 @@ impl<A: Trainable> Trainer<A> {
             if let Some(csv) = &mut self.csv {
                 csv.write(&stats)?;
             }
+            if let Some(events) = &mut self.events {
+                events.write(self.env_steps, &stats)?;
+            }
             if let Some(bar) = &bar {
                 bar.set_position(self.steps);
                 bar.set_message(progress_line(&stats));
@@ -301,7 +280,7 @@ impl<A: Trainable> Trainer<A> {
     /// # Errors
     /// A file that cannot be written.
     pub fn write_outputs(&self, dir: &Path) -> crate::Result<()> {
-        std::fs::create_dir_all(dir).map_err(|source| AlgoError::Io {
+        std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
             action: "create directory",
             path: dir.to_path_buf(),
             source,
@@ -312,7 +291,7 @@ impl<A: Trainable> Trainer<A> {
             let path = dir.join("observation_normalizer.json");
             let json = serde_json::to_string_pretty(normalizer)
                 .expect("the normalizer is plain numbers and serializes");
-            std::fs::write(&path, json).map_err(|source| AlgoError::Io {
+            std::fs::write(&path, json).map_err(|source| TrainError::Io {
                 action: "write observation normalizer",
                 path,
                 source,
@@ -321,7 +300,7 @@ impl<A: Trainable> Trainer<A> {
         let config_path: PathBuf = dir.join("config.json");
         self.algorithm
             .save_config(&config_path)
-            .map_err(|source| AlgoError::Io {
+            .map_err(|source| TrainError::Io {
                 action: "write config",
                 path: config_path,
                 source,

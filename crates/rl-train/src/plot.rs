@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-use crate::error::{AlgoError as Error, Result};
+use crate::error::{Result, TrainError as Error};
 
 /// The series colours, in order (cycled after the eighth series).
 pub const SERIES_COLOURS: [[u8; 3]; 8] = [
@@ -39,7 +39,7 @@ const DEFAULT_SIZE: (u32, u32) = (800, 500);
 /// skipped (the line joins their finite neighbours).
 ///
 /// ```
-/// use rl_algo::plot::Series;
+/// use rl_train::plot::Series;
 ///
 /// let s = Series::new("returns", vec![(0.0, 1.0), (1.0, f64::NAN), (2.0, 3.0)]);
 /// assert_eq!(s.points.len(), 3);
@@ -56,7 +56,7 @@ impl Series {
     /// A series named `name` with `points`.
     ///
     /// ```
-    /// use rl_algo::plot::Series;
+    /// use rl_train::plot::Series;
     ///
     /// assert_eq!(Series::new("a", vec![(0.0, 1.0)]).name, "a");
     /// ```
@@ -72,7 +72,7 @@ impl Series {
     /// become points.
     ///
     /// ```
-    /// use rl_algo::plot::Series;
+    /// use rl_train::plot::Series;
     ///
     /// let xs = [Some(1.0), Some(2.0), Some(3.0)];
     /// let ys = [Some(10.0), None, Some(30.0)];
@@ -92,13 +92,13 @@ impl Series {
 /// An RGB image, 8 bits per channel, rows top to bottom.
 ///
 /// ```
-/// use rl_algo::plot::LearningCurve;
+/// use rl_train::plot::LearningCurve;
 ///
 /// let img = LearningCurve::new("empty", "x", "y").render()?;
 /// assert_eq!((img.width(), img.height()), (800, 500));
 /// assert_eq!(img.pixel(0, 0), Some([255, 255, 255]));
 /// assert_eq!(img.pixel(800, 0), None);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Image {
@@ -121,12 +121,12 @@ impl Image {
     /// The width in pixels.
     ///
     /// ```
-    /// use rl_algo::plot::LearningCurve;
+    /// use rl_train::plot::LearningCurve;
     ///
     /// let mut curve = LearningCurve::new("t", "x", "y");
     /// curve.width = 640;
     /// assert_eq!(curve.render()?.width(), 640);
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn width(&self) -> u32 {
         self.width
@@ -135,10 +135,10 @@ impl Image {
     /// The height in pixels.
     ///
     /// ```
-    /// use rl_algo::plot::LearningCurve;
+    /// use rl_train::plot::LearningCurve;
     ///
     /// assert_eq!(LearningCurve::new("t", "x", "y").render()?.height(), 500);
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn height(&self) -> u32 {
         self.height
@@ -147,11 +147,11 @@ impl Image {
     /// The colour at `(x, y)` (origin top left), or `None` outside the image.
     ///
     /// ```
-    /// use rl_algo::plot::LearningCurve;
+    /// use rl_train::plot::LearningCurve;
     ///
     /// let img = LearningCurve::new("t", "x", "y").render()?;
     /// assert_eq!(img.pixel(799, 499), Some([255, 255, 255]));
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn pixel(&self, x: u32, y: u32) -> Option<[u8; 3]> {
         if x >= self.width || y >= self.height {
@@ -164,11 +164,11 @@ impl Image {
     /// The raw RGB bytes, row by row.
     ///
     /// ```
-    /// use rl_algo::plot::LearningCurve;
+    /// use rl_train::plot::LearningCurve;
     ///
     /// let img = LearningCurve::new("t", "x", "y").render()?;
     /// assert_eq!(img.as_rgb().len(), 800 * 500 * 3);
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn as_rgb(&self) -> &[u8] {
         &self.rgb
@@ -177,12 +177,12 @@ impl Image {
     /// Writes the image as an 8-bit RGB PNG, creating parent directories.
     ///
     /// ```
-    /// use rl_algo::plot::LearningCurve;
+    /// use rl_train::plot::LearningCurve;
     ///
-    /// let path = std::env::temp_dir().join("rl_algo_doc_image.png");
+    /// let path = std::env::temp_dir().join("rl_train_doc_image.png");
     /// LearningCurve::new("t", "x", "y").render()?.save_png(&path)?;
     /// assert!(std::fs::read(&path).unwrap().starts_with(b"\x89PNG"));
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn save_png(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
@@ -308,15 +308,15 @@ impl Rect {
 /// A learning-curve plot: build it, then [`render`](Self::render) or [`save`](Self::save).
 ///
 /// ```
-/// use rl_algo::plot::{LearningCurve, Series};
+/// use rl_train::plot::{LearningCurve, Series};
 ///
 /// let mut curve = LearningCurve::new("CartPole PPO", "env steps", "episode return");
 /// curve.series.push(Series::new("train", vec![(0.0, 20.0), (5e4, 200.0), (1e5, 490.0)]));
 /// curve.target = Some(475.0);
-/// let path = std::env::temp_dir().join("rl_algo_doc_curve.png");
+/// let path = std::env::temp_dir().join("rl_train_doc_curve.png");
 /// curve.save(&path)?;
 /// assert!(path.exists());
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct LearningCurve {
@@ -340,7 +340,7 @@ impl LearningCurve {
     /// An 800 × 500 plot without series or target.
     ///
     /// ```
-    /// use rl_algo::plot::LearningCurve;
+    /// use rl_train::plot::LearningCurve;
     ///
     /// let curve = LearningCurve::new("title", "x", "y");
     /// assert_eq!((curve.width, curve.height), (800, 500));
@@ -367,7 +367,7 @@ impl LearningCurve {
     /// non-finite target.
     ///
     /// ```
-    /// use rl_algo::plot::{LearningCurve, Series};
+    /// use rl_train::plot::{LearningCurve, Series};
     ///
     /// let mut curve = LearningCurve::new("t", "x", "y");
     /// curve.series.push(Series::new("s", vec![(0.0, 0.0), (1.0, 1.0)]));
@@ -375,7 +375,7 @@ impl LearningCurve {
     /// assert_eq!(img.as_rgb().len(), 800 * 500 * 3);
     /// curve.width = 10;
     /// assert!(curve.render().is_err());
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn render(&self) -> Result<Image> {
         Ok(self.render_with_layout()?.0)
@@ -385,12 +385,12 @@ impl LearningCurve {
     /// [`Image::save_png`]).
     ///
     /// ```
-    /// use rl_algo::plot::LearningCurve;
+    /// use rl_train::plot::LearningCurve;
     ///
-    /// let path = std::env::temp_dir().join("rl_algo_doc_save.png");
+    /// let path = std::env::temp_dir().join("rl_train_doc_save.png");
     /// LearningCurve::new("nothing yet", "env steps", "return").save(&path)?;
     /// assert!(path.exists());
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         self.render()?.save_png(path)
@@ -616,13 +616,13 @@ impl LearningCurve {
 /// "no data" note.
 ///
 /// ```
-/// use rl_algo::plot::{plot_learning_curve, Series};
+/// use rl_train::plot::{plot_learning_curve, Series};
 ///
-/// let path = std::env::temp_dir().join("rl_algo_doc_plot/curve.png");
+/// let path = std::env::temp_dir().join("rl_train_doc_plot/curve.png");
 /// let train = Series::new("train", vec![(2048.0, 22.0), (4096.0, 40.0), (6144.0, 95.5)]);
 /// plot_learning_curve(&path, "CartPole", "env steps", "return", &[train], Some(475.0))?;
 /// assert!(path.exists());
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 pub fn plot_learning_curve(
     path: impl AsRef<Path>,
@@ -647,7 +647,7 @@ pub fn plot_learning_curve(
 /// to their decimal values (`0.3`, not `0.30000000000000004`).
 ///
 /// ```
-/// use rl_algo::plot::nice_ticks;
+/// use rl_train::plot::nice_ticks;
 ///
 /// assert_eq!(nice_ticks(0.0, 475.0, 5), [0.0, 100.0, 200.0, 300.0, 400.0, 500.0]);
 /// assert_eq!(nice_ticks(-0.7, 0.9, 5), [-1.0, -0.5, 0.0, 0.5, 1.0]);
@@ -1099,7 +1099,7 @@ mod tests {
 
     fn temp_dir(test: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir()
-            .join(format!("rl_algo_plot_{}", std::process::id()))
+            .join(format!("rl_train_plot_{}", std::process::id()))
             .join(test);
         let _ = std::fs::remove_dir_all(&dir);
         dir

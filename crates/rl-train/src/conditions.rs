@@ -5,24 +5,25 @@
 //! [`StopsDecreasing`]) must see every step's stats, so [`All`] and [`Any`] evaluate every
 //! member on every call, without short-circuiting.
 
-use crate::error::{AlgoError as Error, Result};
-use crate::stats::{ENV_STEPS_KEY, Stats, WALL_SECONDS_KEY};
+use rl_algo::{ENV_STEPS_KEY, Stats, WALL_SECONDS_KEY};
+
+use crate::error::{Result, TrainError as Error};
 
 /// A test on the stats of one training step that says whether to stop.
 ///
 /// ```
-/// use rl_algo::conditions::{Condition, HitsUpperBound};
+/// use rl_train::conditions::{Condition, HitsUpperBound};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = HitsUpperBound::new("returns/mean", 475.0)?;
 /// let stats: Stats = [("returns/mean", 480.0)].into_iter().collect();
 /// assert!(stop.check(&stats)?);
 /// assert_eq!(stop.describe(), "`returns/mean` >= 475");
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 pub trait Condition {
     /// Whether training should stop, given one step's stats. A stat the condition needs but
-    /// `stats` lacks is [`Error::MissingStat`].
+    /// `stats` lacks is [`AlgoError::MissingStat`](rl_algo::AlgoError::MissingStat).
     fn check(&mut self, stats: &Stats) -> Result<bool>;
 
     /// A short human-readable description, for logs.
@@ -36,6 +37,51 @@ impl<C: Condition + ?Sized> Condition for Box<C> {
 
     fn describe(&self) -> String {
         (**self).describe()
+    }
+}
+
+/// A closure as a stop condition, with a description for logs (built by [`when`]).
+pub struct When<F> {
+    check: F,
+    description: String,
+}
+
+/// A stop condition from a closure over each update's statistics.
+///
+/// ```
+/// use rl_algo::Stats;
+/// use rl_train::conditions::{when, Condition};
+///
+/// let mut stop = when("kl above 0.05 twice", {
+///     let mut seen = 0;
+///     move |stats: &Stats| {
+///         seen += usize::from(stats.require("monitors/kl_div")? > 0.05);
+///         Ok(seen >= 2)
+///     }
+/// });
+/// let high: Stats = [("monitors/kl_div", 0.1)].into_iter().collect();
+/// assert!(!stop.check(&high)?);
+/// assert!(stop.check(&high)?);
+/// assert_eq!(stop.describe(), "kl above 0.05 twice");
+/// # Ok::<(), rl_train::TrainError>(())
+/// ```
+pub fn when<F>(description: impl Into<String>, check: F) -> When<F>
+where
+    F: FnMut(&Stats) -> Result<bool>,
+{
+    When {
+        check,
+        description: description.into(),
+    }
+}
+
+impl<F: FnMut(&Stats) -> Result<bool>> Condition for When<F> {
+    fn check(&mut self, stats: &Stats) -> Result<bool> {
+        (self.check)(stats)
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
     }
 }
 
@@ -60,14 +106,14 @@ fn valid_patience(patience: usize) -> Result<usize> {
 /// True when `stats[key] >= bound` (rl8's `HitsUpperBound`).
 ///
 /// ```
-/// use rl_algo::conditions::{Condition, HitsUpperBound};
+/// use rl_train::conditions::{Condition, HitsUpperBound};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = HitsUpperBound::env_steps(1_000_000);
 /// let at = |n: f64| -> Stats { [("env/steps", n)].into_iter().collect() };
 /// assert!(!stop.check(&at(999_999.0))?);
 /// assert!(stop.check(&at(1_000_000.0))?);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct HitsUpperBound {
@@ -79,7 +125,7 @@ impl HitsUpperBound {
     /// Stops when `stats[key] >= bound`; `bound` must be finite.
     ///
     /// ```
-    /// use rl_algo::conditions::HitsUpperBound;
+    /// use rl_train::conditions::HitsUpperBound;
     ///
     /// assert!(HitsUpperBound::new("algorithm/steps", 100.0).is_ok());
     /// assert!(HitsUpperBound::new("algorithm/steps", f64::INFINITY).is_err());
@@ -94,14 +140,14 @@ impl HitsUpperBound {
     /// Stops once the wall time `"time/wall_s"` reaches `seconds` (finite, `>= 0`).
     ///
     /// ```
-    /// use rl_algo::conditions::{Condition, HitsUpperBound};
+    /// use rl_train::conditions::{Condition, HitsUpperBound};
     /// use rl_algo::Stats;
     ///
     /// let mut stop = HitsUpperBound::wall_seconds(60.0)?;
     /// let stats: Stats = [("time/wall_s", 61.5)].into_iter().collect();
     /// assert!(stop.check(&stats)?);
     /// assert!(HitsUpperBound::wall_seconds(-1.0).is_err());
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn wall_seconds(seconds: f64) -> Result<Self> {
         if !(seconds.is_finite() && seconds >= 0.0) {
@@ -117,7 +163,7 @@ impl HitsUpperBound {
     /// Stops once the cumulative environment steps `"env/steps"` reach `steps`.
     ///
     /// ```
-    /// use rl_algo::conditions::{Condition, HitsUpperBound};
+    /// use rl_train::conditions::{Condition, HitsUpperBound};
     ///
     /// let stop = HitsUpperBound::env_steps(50_000);
     /// assert_eq!(stop.key(), "env/steps");
@@ -133,10 +179,10 @@ impl HitsUpperBound {
     /// The stat key this condition reads.
     ///
     /// ```
-    /// use rl_algo::conditions::HitsUpperBound;
+    /// use rl_train::conditions::HitsUpperBound;
     ///
     /// assert_eq!(HitsUpperBound::wall_seconds(1.0)?.key(), "time/wall_s");
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn key(&self) -> &str {
         &self.key
@@ -145,10 +191,10 @@ impl HitsUpperBound {
     /// The bound.
     ///
     /// ```
-    /// use rl_algo::conditions::HitsUpperBound;
+    /// use rl_train::conditions::HitsUpperBound;
     ///
     /// assert_eq!(HitsUpperBound::new("a", 2.0)?.bound(), 2.0);
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn bound(&self) -> f64 {
         self.bound
@@ -168,13 +214,13 @@ impl Condition for HitsUpperBound {
 /// True when `stats[key] <= bound` (rl8's `HitsLowerBound`).
 ///
 /// ```
-/// use rl_algo::conditions::{Condition, HitsLowerBound};
+/// use rl_train::conditions::{Condition, HitsLowerBound};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = HitsLowerBound::new("losses/total", 0.01)?;
 /// assert!(stop.check(&[("losses/total", 0.01)].into_iter().collect())?);
 /// assert!(!stop.check(&[("losses/total", 0.02)].into_iter().collect())?);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct HitsLowerBound {
@@ -186,7 +232,7 @@ impl HitsLowerBound {
     /// Stops when `stats[key] <= bound`; `bound` must be finite.
     ///
     /// ```
-    /// use rl_algo::conditions::HitsLowerBound;
+    /// use rl_train::conditions::HitsLowerBound;
     ///
     /// assert!(HitsLowerBound::new("losses/vf", 0.0).is_ok());
     /// assert!(HitsLowerBound::new("losses/vf", f64::NAN).is_err());
@@ -221,7 +267,7 @@ impl Condition for HitsLowerBound {
 /// constant series needs `patience + 1` calls to stop, whatever its value.
 ///
 /// ```
-/// use rl_algo::conditions::{Condition, Plateaus};
+/// use rl_train::conditions::{Condition, Plateaus};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = Plateaus::new("returns/mean", 2, 1e-3)?;
@@ -230,7 +276,7 @@ impl Condition for HitsLowerBound {
 /// assert!(!stop.check(&at(100.05))?); // within 0.1%: 1
 /// assert!(stop.check(&at(100.0))?); // 2 = patience
 /// assert!(!stop.check(&at(120.0))?); // moved: reset
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plateaus {
@@ -250,7 +296,7 @@ impl Plateaus {
     /// Watches `key` with the given `patience` (`>= 1`) and `rtol` (finite, `>= 0`).
     ///
     /// ```
-    /// use rl_algo::conditions::Plateaus;
+    /// use rl_train::conditions::Plateaus;
     ///
     /// assert!(Plateaus::new("losses/total", 5, 1e-3).is_ok());
     /// assert!(Plateaus::new("losses/total", 0, 1e-3).is_err());
@@ -276,7 +322,7 @@ impl Plateaus {
     /// Watches `key` with rl8's defaults: patience 5, rtol 1e-3.
     ///
     /// ```
-    /// use rl_algo::conditions::{Condition, Plateaus};
+    /// use rl_train::conditions::{Condition, Plateaus};
     ///
     /// let stop = Plateaus::with_defaults("returns/mean");
     /// assert_eq!(stop.describe(), "`returns/mean` plateaus (patience 5, rtol 0.001)");
@@ -322,7 +368,7 @@ impl Condition for Plateaus {
 /// becomes the best, and the next value (which cannot compare `<=` to NaN) replaces it.
 ///
 /// ```
-/// use rl_algo::conditions::{Condition, StopsIncreasing};
+/// use rl_train::conditions::{Condition, StopsIncreasing};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = StopsIncreasing::new("returns/mean", 2)?;
@@ -331,7 +377,7 @@ impl Condition for Plateaus {
 ///     fired.push(stop.check(&[("returns/mean", v)].into_iter().collect::<Stats>())?);
 /// }
 /// assert_eq!(fired, [false, false, false, true]);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct StopsIncreasing {
@@ -345,7 +391,7 @@ impl StopsIncreasing {
     /// Watches `key` with the given `patience` (`>= 1`; rl8's default is 5).
     ///
     /// ```
-    /// use rl_algo::conditions::StopsIncreasing;
+    /// use rl_train::conditions::StopsIncreasing;
     ///
     /// assert!(StopsIncreasing::new("returns/mean", 5).is_ok());
     /// assert!(StopsIncreasing::new("returns/mean", 0).is_err());
@@ -385,13 +431,13 @@ impl Condition for StopsIncreasing {
 /// the best starting at +∞ and a value `>=` the best counting one.
 ///
 /// ```
-/// use rl_algo::conditions::{Condition, StopsDecreasing};
+/// use rl_train::conditions::{Condition, StopsDecreasing};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = StopsDecreasing::new("losses/total", 1)?;
 /// assert!(!stop.check(&[("losses/total", 1.0)].into_iter().collect::<Stats>())?);
 /// assert!(stop.check(&[("losses/total", 1.0)].into_iter().collect::<Stats>())?);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct StopsDecreasing {
@@ -405,7 +451,7 @@ impl StopsDecreasing {
     /// Watches `key` with the given `patience` (`>= 1`; rl8's default is 5).
     ///
     /// ```
-    /// use rl_algo::conditions::StopsDecreasing;
+    /// use rl_train::conditions::StopsDecreasing;
     ///
     /// assert!(StopsDecreasing::new("losses/total", 3).is_ok());
     /// assert!(StopsDecreasing::new("losses/total", 0).is_err());
@@ -461,7 +507,7 @@ fn describe_all(conditions: &[Box<dyn Condition>]) -> String {
 /// and the first error is returned. Like Python's `all`, an empty list is true.
 ///
 /// ```
-/// use rl_algo::conditions::{All, Condition, HitsUpperBound, Plateaus};
+/// use rl_train::conditions::{All, Condition, HitsUpperBound, Plateaus};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = All::new(vec![
@@ -473,7 +519,7 @@ fn describe_all(conditions: &[Box<dyn Condition>]) -> String {
 /// };
 /// assert!(!stop.check(&at(500.0, 7.0))?); // the plateau records 7 even though steps < 1000
 /// assert!(stop.check(&at(1000.0, 7.0))?);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 pub struct All(
     /// The members, evaluated in order.
@@ -484,7 +530,7 @@ impl All {
     /// The conjunction of `conditions`.
     ///
     /// ```
-    /// use rl_algo::conditions::{All, Condition, HitsUpperBound};
+    /// use rl_train::conditions::{All, Condition, HitsUpperBound};
     ///
     /// let all = All::new(vec![Box::new(HitsUpperBound::env_steps(10))]);
     /// assert_eq!(all.describe(), "all of [`env/steps` >= 10]");
@@ -510,7 +556,7 @@ impl Condition for All {
 /// the first error is returned. Like Python's `any`, an empty list is false (never stop).
 ///
 /// ```
-/// use rl_algo::conditions::{Any, Condition, HitsUpperBound};
+/// use rl_train::conditions::{Any, Condition, HitsUpperBound};
 /// use rl_algo::Stats;
 ///
 /// let mut stop = Any::new(vec![
@@ -519,7 +565,7 @@ impl Condition for All {
 /// ]);
 /// let stats: Stats = [("env/steps", 4096.0), ("returns/mean", 500.0)].into_iter().collect();
 /// assert!(stop.check(&stats)?);
-/// # Ok::<(), rl_algo::AlgoError>(())
+/// # Ok::<(), rl_train::TrainError>(())
 /// ```
 pub struct Any(
     /// The members, evaluated in order.
@@ -530,12 +576,12 @@ impl Any {
     /// The disjunction of `conditions`.
     ///
     /// ```
-    /// use rl_algo::conditions::{Any, Condition};
+    /// use rl_train::conditions::{Any, Condition};
     /// use rl_algo::Stats;
     ///
     /// let mut never = Any::new(Vec::new());
     /// assert!(!never.check(&Stats::new())?);
-    /// # Ok::<(), rl_algo::AlgoError>(())
+    /// # Ok::<(), rl_train::TrainError>(())
     /// ```
     pub fn new(conditions: Vec<Box<dyn Condition>>) -> Self {
         Self(conditions)
@@ -627,7 +673,7 @@ mod tests {
     fn missing_key_is_an_error() {
         let mut c = HitsUpperBound::new("returns/mean", 1.0).unwrap();
         match c.check(&one("env/steps", 1.0)) {
-            Err(Error::MissingStat { key, available }) => {
+            Err(Error::Algo(rl_algo::AlgoError::MissingStat { key, available })) => {
                 assert_eq!(key, "returns/mean");
                 assert_eq!(available, "env/steps");
             }
@@ -777,7 +823,7 @@ mod tests {
         ]);
         assert!(matches!(
             any.check(&Stats::new()),
-            Err(Error::MissingStat { .. })
+            Err(Error::Algo(rl_algo::AlgoError::MissingStat { .. }))
         ));
         assert_eq!(calls.get(), 1);
     }

@@ -1,0 +1,44 @@
+//! [`Trainable`]: the seam between the engine and the training runs built on it (rl-train).
+
+use std::path::Path;
+
+use crate::config::Reset;
+use crate::stats::{CollectStats, StepStats};
+
+/// What a training loop (rl-train's `Trainer`) needs of an algorithm. Implemented by
+/// [`Ppo`](crate::Ppo) (feed-forward and recurrent); each method is the inherent method of the
+/// same name.
+pub trait Trainable {
+    /// Collects one training horizon.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    fn collect(&mut self) -> crate::Result<CollectStats>;
+    /// Collects one deterministic (evaluation) horizon.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    fn evaluate(&mut self) -> crate::Result<CollectStats>;
+    /// Trains on the collected horizon.
+    ///
+    /// # Errors
+    /// The algorithm's errors.
+    fn step(&mut self) -> crate::Result<StepStats>;
+    /// The config's `env_reset`.
+    fn env_reset(&self) -> Reset;
+    /// The environments' name.
+    fn env_name(&self) -> &str;
+    /// Saves the model (`.mpk` is added).
+    ///
+    /// # Errors
+    /// [`AlgoError::Record`](crate::AlgoError::Record) naming the file.
+    fn save_model(&self, path: &Path) -> crate::Result<()>;
+    /// Saves the config as JSON.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    fn save_config(&self, path: &Path) -> std::io::Result<()>;
+    /// The observation normalizer the model's inputs go through, with
+    /// `normalize_observations`.
+    fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer>;
+}
