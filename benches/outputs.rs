@@ -1,0 +1,79 @@
+//! What a training run's outputs cost per update, against the update itself: one row of the
+//! metrics CSV and one TensorBoard event (every statistic of the row), each flushed to disk,
+//! next to one update (collect + step) of the CartPole-v1 example on ndarray.
+//!
+//! `cargo bench --bench outputs`
+//!
+//! Times are medians over repeated runs after a warm-up; the ratio is output time / update
+//! time (the issue's budget for outputs is 5% of an update).
+
+use std::time::{Duration, Instant};
+
+use burn::backend::{Autodiff, NdArray};
+use rl::algo::Stats;
+use rl::train::metrics::MetricsCsv;
+use rl::train::tensorboard::EventWriter;
+use rl::train::{Trainer, TrainerConfig};
+use rl_envs::CartPoleV1;
+use rl_examples::configs;
+
+type B = Autodiff<NdArray>;
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let device = Default::default();
+    let config = configs::cartpole_v1();
+    let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, 0, &device)?;
+    let algo = config.init::<B, _>(env, &device)?;
+    let mut trainer = Trainer::new(algo, TrainerConfig::new().with_progress(false))?;
+
+    // One update of the example: collect + step (what the trainer does per row).
+    let mut updates = Vec::new();
+    let mut row = Stats::new();
+    for i in 0..12 {
+        let start = Instant::now();
+        row = trainer.step()?;
+        if i >= 2 {
+            updates.push(start.elapsed());
+        }
+    }
+    let update = median(updates);
+
+    let dir = std::env::temp_dir().join(format!("rl_bench_outputs_{}", std::process::id()));
+    let mut csv = MetricsCsv::create(dir.join("metrics.csv"), MetricsCsv::default_columns())?;
+    let mut events = EventWriter::create(&dir)?;
+    let (mut csv_times, mut event_times) = (Vec::new(), Vec::new());
+    for i in 0..220 {
+        let start = Instant::now();
+        csv.write(&row)?;
+        let csv_time = start.elapsed();
+        let start = Instant::now();
+        events.write(i, &row)?;
+        let event_time = start.elapsed();
+        if i >= 20 {
+            csv_times.push(csv_time);
+            event_times.push(event_time);
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let (csv_time, event_time) = (median(csv_times), median(event_times));
+
+    println!(
+        "| per update | time | share of the update |\n|---|---:|---:|\n\
+         | update (collect + step), CartPole-v1 example, ndarray | {:.2} ms | 100% |\n\
+         | metrics.csv row ({} columns) | {:.1} us | {:.3}% |\n\
+         | TensorBoard event ({} scalars) | {:.1} us | {:.3}% |",
+        update.as_secs_f64() * 1e3,
+        MetricsCsv::default_columns().len(),
+        csv_time.as_secs_f64() * 1e6,
+        100.0 * csv_time.as_secs_f64() / update.as_secs_f64(),
+        row.len(),
+        event_time.as_secs_f64() * 1e6,
+        100.0 * event_time.as_secs_f64() / update.as_secs_f64(),
+    );
+    Ok(())
+}
