@@ -18,6 +18,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    rl_examples::cartpole_no_velocity::main()
+fn main() -> std::process::ExitCode {
+    rl_examples::run::report(rl_examples::cartpole_no_velocity::main())
 }

@@ -17,6 +17,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    rl_examples::pendulum::main()
+fn main() -> std::process::ExitCode {
+    rl_examples::run::report(rl_examples::pendulum::main())
 }

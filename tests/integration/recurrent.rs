@@ -199,6 +199,7 @@ fn the_trainer_runs_recurrent_ppo_and_saves_what_the_policy_needs() {
 
     let device = Device::default();
     let dir = std::env::temp_dir().join(format!("rl_recurrent_trainer_{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
     let mut c = recur(&config(8, 8), 4, Reset::Every(2));
     c.ppo.normalize_observations = true;
     let env = ContinuousDummyEnv::new(8, 0, &device).unwrap();

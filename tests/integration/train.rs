@@ -6,7 +6,7 @@ use crate::configs;
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use burn::module::AutodiffModule;
-use rl_algo::{AlgorithmConfig, DefaultModel, DefaultModelConfig, load_model};
+use rl_algo::{AlgorithmConfig, DefaultModel, DefaultModelConfig, load_model, save_model};
 use rl_core::{Distribution, Env, Model, Observation};
 use rl_envs::{CartPole, CartPoleV1};
 use rl_train::metrics::read_column;
@@ -97,23 +97,71 @@ fn saved_policy_loads_back_to_identical_actions() {
 }
 
 #[test]
+fn saving_keeps_versions_apart_and_a_failed_save_keeps_the_previous_file() {
+    let device = Default::default();
+    let dir = std::env::temp_dir().join(format!("rl_save_atomic_{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let config = configs::cartpole_v1();
+    let first = cartpole_v1_model(&config.model, &device);
+    let second = config
+        .model
+        .init::<B>(
+            &rl_core::Space::unbounded(vec![4]).unwrap(),
+            &rl_core::Space::discrete(2).unwrap(),
+            7,
+            &device,
+        )
+        .unwrap();
+    // `model.v1` and `model.v2` are two files (Burn's recorders would write both to model.mpk).
+    save_model(first.clone(), dir.join("model.v1")).unwrap();
+    save_model(second.clone(), dir.join("model.v2")).unwrap();
+    assert!(dir.join("model.v1.mpk").exists() && dir.join("model.v2.mpk").exists());
+    let obs = observations(8, &device);
+    let values = |m: &DefaultModel<B>| {
+        let out = m.valid().forward(&obs).unwrap();
+        out.values.into_data().to_vec::<f32>().unwrap()
+    };
+    let fresh = || cartpole_v1_model(&config.model, &device);
+    let v1 = load_model(fresh(), dir.join("model.v1"), &device).unwrap();
+    let v2 = load_model(fresh(), dir.join("model.v2"), &device).unwrap();
+    assert_eq!(values(&v1), values(&first));
+    assert_eq!(values(&v2), values(&second));
+    assert_ne!(values(&v1), values(&v2));
+
+    // A save that fails (here: its temporary file cannot be created) is an error naming the
+    // file and leaves the previous file whole.
+    let before = std::fs::read(dir.join("model.v1.mpk")).unwrap();
+    let temporary = dir.join(format!(".model.v1.mpk.tmp-{}", std::process::id()));
+    std::fs::create_dir(&temporary).unwrap();
+    match save_model(second.clone(), dir.join("model.v1")) {
+        Err(rl_algo::AlgoError::Io { path, .. }) => assert_eq!(path, dir.join("model.v1.mpk")),
+        other => panic!("expected an Io error, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(dir.join("model.v1.mpk")).unwrap(), before);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
     let device = Default::default();
     let dir = std::env::temp_dir().join(format!("rl_trainer_out_{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
     let mut config = configs::cartpole_rl8();
     config.ppo = config.ppo.with_num_envs(8).with_horizon(16).with_seed(3);
-    let env = CartPole::<NdArray>::new(8, 3, &device).unwrap();
-    let algo = config
-        .clone()
-        .with_model(config.model.clone().with_hiddens(vec![16]))
-        .init::<B, _>(env, &device)
-        .unwrap();
+    let algo = || {
+        let env = CartPole::<NdArray>::new(8, 3, &device).unwrap();
+        config
+            .clone()
+            .with_model(config.model.clone().with_hiddens(vec![16]))
+            .init::<B, _>(env, &device)
+            .unwrap()
+    };
     let trainer_config = TrainerConfig::new()
         .with_max_updates(Some(4))
         .with_steps_per_eval(Some(2))
         .with_out_dir(Some(dir.display().to_string()))
         .with_progress(false);
-    let mut trainer = Trainer::new(algo, trainer_config).unwrap();
+    let mut trainer = Trainer::new(algo(), trainer_config).unwrap();
     let last = trainer.run().unwrap();
     assert_eq!(last.get("algorithm/steps"), Some(4.0));
     assert_eq!(last.get("env/steps"), Some(4.0 * 8.0 * 16.0));
@@ -176,6 +224,29 @@ fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
     }
     assert_eq!((at, records), (bytes.len(), 5));
 
+    // A second run into the same directory is refused (the first run's files stay as they
+    // were), unless it may overwrite them.
+    let second = |overwrite: bool| {
+        let trainer_config = TrainerConfig::new()
+            .with_max_updates(Some(1))
+            .with_out_dir(Some(dir.display().to_string()))
+            .with_overwrite(overwrite)
+            .with_progress(false);
+        Trainer::new(algo(), trainer_config)
+    };
+    let csv_before = std::fs::read(&csv).unwrap();
+    match second(false) {
+        Err(rl_train::TrainError::OutDirInUse { found, .. }) => {
+            assert!(
+                found.contains("metrics.csv") && found.contains("policy.mpk"),
+                "{found}"
+            )
+        }
+        Err(other) => panic!("expected OutDirInUse, got {other:?}"),
+        Ok(_) => panic!("expected OutDirInUse, got a trainer"),
+    }
+    assert_eq!(std::fs::read(&csv).unwrap(), csv_before);
+
     let png = std::fs::read(dir.join("learning_curve.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
     assert!(dir.join("policy.mpk").exists());
@@ -185,6 +256,29 @@ fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
         (8, 16, 3)
     );
     assert_eq!(saved.model.hiddens, vec![16]);
+    // With overwrite, the earlier run's files are removed before the new run writes its own.
+    let mut trainer = second(true).unwrap();
+    assert!(!dir.join("policy.mpk").exists());
+    let event_files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("events.out.tfevents.")
+        })
+        .collect();
+    assert_eq!(event_files.len(), 1, "the earlier run's event file is gone");
+    assert!(
+        std::fs::metadata(event_files[0].path()).unwrap().len() < bytes.len() as u64,
+        "only the new run's version event"
+    );
+    assert!(
+        dir.join("config.json").exists(),
+        "the config is written when the run starts"
+    );
+    trainer.run().unwrap();
+    assert_eq!(read_column(&csv, "env_steps").unwrap(), vec![Some(128.0)]);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -474,7 +474,7 @@ where
     }
     fn save_config(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(&self.built_from).map_err(std::io::Error::other)?;
-        std::fs::write(path, json)
+        crate::record::write_atomic(path, json.as_bytes())
     }
 }
 

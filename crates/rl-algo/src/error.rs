@@ -54,7 +54,18 @@ pub enum AlgoError {
         /// The keys present, comma-separated.
         available: String,
     },
-    /// Burn could not save or load a model's parameters.
+    /// Reading or writing a file failed (a failed write leaves the previous file in place).
+    #[error("{action} `{path}`: {source}")]
+    Io {
+        /// What was being done, e.g. `"write model"`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Burn could not encode or decode a model's parameters.
     #[error("{action} `{path}`: {source}")]
     Record {
         /// `"save"` or `"load"`.

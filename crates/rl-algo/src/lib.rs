@@ -48,7 +48,7 @@ pub use error::{AlgoError, Result};
 pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
 pub use normalizer::ObservationNormalizer;
 pub use policy::{Actor, FeedForward, Forward, Inner, Policy, Recurrent, UnitLayout};
-pub use record::{load_model, save_model};
+pub use record::{load_model, model_file, save_model, write_atomic};
 pub use recurrent_models::{CellKind, DefaultRecurrentModel, RecurrentLayer, RecurrentModelConfig};
 pub use schedule::{Schedule, ScheduleKind};
 pub use stats::{CollectStats, ENV_STEPS_KEY, Stats, StepStats, Summary, WALL_SECONDS_KEY};

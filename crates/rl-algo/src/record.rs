@@ -1,54 +1,144 @@
 //! Saving and loading a model's parameters (Burn's named MessagePack format, full precision),
-//! with a clear error when the file holds another architecture.
+//! with a clear error when the file holds another architecture, and [`write_atomic`], the one
+//! way files are written: a crash or a failed write leaves the previous file in place.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::{AlgoError, Result};
 
-/// Saves any Burn module's parameters to `path` (Burn's named MessagePack format, full
-/// precision; `.mpk` is added).
+/// The recorder of saved models: Burn's named MessagePack, full precision, in memory (the bytes
+/// then go to disk with [`write_atomic`]).
+type ModelRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+/// The file a model saved at `path` lives in: `path` with `.mpk` appended, so that `model.v1`
+/// and `model.v2` stay two files (Burn's own file recorders replace the extension); a path
+/// that already ends in `.mpk` is kept.
+///
+/// ```
+/// use std::path::Path;
+/// use rl_algo::model_file;
+///
+/// assert_eq!(model_file("out/policy"), Path::new("out/policy.mpk"));
+/// assert_eq!(model_file("model.v2"), Path::new("model.v2.mpk"));
+/// assert_eq!(model_file("policy.mpk"), Path::new("policy.mpk"));
+/// ```
+pub fn model_file(path: impl AsRef<Path>) -> PathBuf {
+    let path = path.as_ref();
+    if path.extension().is_some_and(|e| e == "mpk") {
+        path.to_path_buf()
+    } else {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".mpk");
+        PathBuf::from(name)
+    }
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file in the same directory, synced
+/// to disk, then renamed over `path` (and the directory synced). A crash, a full disk or any
+/// other failure leaves the previous content of `path` (or no file) in place, never a
+/// fragment; the temporary file is removed on failure. Missing parent directories are
+/// created.
+///
+/// ```
+/// let path = std::env::temp_dir().join("rl_algo_doc_atomic.txt");
+/// rl_algo::write_atomic(&path, b"first")?;
+/// rl_algo::write_atomic(&path, b"second")?;
+/// assert_eq!(std::fs::read(&path)?, b"second");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// # Errors
-/// [`AlgoError::Record`] naming the file.
+/// The I/O error of the step that failed.
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> std::io::Result<()> {
+    let path = path.as_ref();
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let temporary = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(dir)?;
+    let result = (|| {
+        let mut file = File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temporary, path)?;
+        // The rename is durable once the directory entry is on disk.
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// Saves any Burn module's parameters to [`model_file`]`(path)` (Burn's named MessagePack
+/// format, full precision), atomically ([`write_atomic`]).
+///
+/// # Errors
+/// [`AlgoError::Record`] if Burn cannot encode the parameters, [`AlgoError::Io`] naming the
+/// file if it cannot be written (the previous file, if any, is then left as it was).
 pub fn save_model<B: Backend, M: burn::module::Module<B>>(
     model: M,
     path: impl AsRef<Path>,
 ) -> Result<()> {
-    let path = path.as_ref();
-    model
-        .save_file(path, &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
+    let file = model_file(path);
+    let bytes = ModelRecorder::default()
+        .record(model.into_record(), ())
         .map_err(|source| AlgoError::Record {
             action: "save",
-            path: path.to_path_buf(),
+            path: file.clone(),
             source,
-        })
+        })?;
+    write_atomic(&file, &bytes).map_err(|source| AlgoError::Io {
+        action: "write model",
+        path: file,
+        source,
+    })
 }
 
-/// Loads parameters saved by [`save_model`] into `model` (built with the same architecture).
+/// Loads parameters saved by [`save_model`] at `path` (the same path; the file is
+/// [`model_file`]`(path)`) into `model` (built with the same architecture).
 ///
 /// # Errors
-/// [`AlgoError::Record`] naming the file when it is missing or unreadable,
-/// [`AlgoError::Architecture`] when it was saved from another architecture (other layers,
-/// other parameter shapes).
+/// [`AlgoError::Io`] naming the file when it cannot be read, [`AlgoError::Record`] when it
+/// is not a saved model, [`AlgoError::Architecture`] when it was saved from another
+/// architecture (other layers, other parameter shapes).
 pub fn load_model<B: Backend, M: burn::module::Module<B>>(
     model: M,
     path: impl AsRef<Path>,
     device: &B::Device,
 ) -> Result<M> {
-    let path = path.as_ref();
+    let path = model_file(path);
     let error = |detail: String| AlgoError::Architecture {
-        path: path.to_path_buf(),
+        path: path.clone(),
         detail,
     };
     let expected = parameter_shapes(&model);
-    let record = NamedMpkFileRecorder::<FullPrecisionSettings>::new()
-        .load(path.to_path_buf(), device)
+    let bytes = std::fs::read(&path).map_err(|source| AlgoError::Io {
+        action: "read model",
+        path: path.clone(),
+        source,
+    })?;
+    let record = ModelRecorder::default()
+        .load(bytes, device)
         .map_err(|source| AlgoError::Record {
             action: "load",
-            path: path.to_path_buf(),
+            path: path.clone(),
             source,
         })?;
     // Burn panics when a saved enum variant (e.g. another activation) differs from the model's.

@@ -28,12 +28,13 @@ pub trait Trainable {
     fn env_reset(&self) -> Reset;
     /// The environments' name.
     fn env_name(&self) -> &str;
-    /// Saves the model (`.mpk` is added).
+    /// Saves the model atomically to [`model_file`](crate::model_file)`(path)`.
     ///
     /// # Errors
-    /// [`AlgoError::Record`](crate::AlgoError::Record) naming the file.
+    /// [`AlgoError::Record`](crate::AlgoError::Record) or [`AlgoError::Io`](crate::AlgoError::Io)
+    /// naming the file.
     fn save_model(&self, path: &Path) -> crate::Result<()>;
-    /// Saves the config as JSON.
+    /// Saves the config as JSON, atomically ([`write_atomic`](crate::write_atomic)).
     ///
     /// # Errors
     /// The file cannot be written.

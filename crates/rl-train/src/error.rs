@@ -23,6 +23,16 @@ pub enum TrainError {
     /// the algorithm does not report, [`AlgoError::MissingStat`]).
     #[error(transparent)]
     Algo(#[from] AlgoError),
+    /// The output directory holds the outputs of an earlier run, and `overwrite` is off.
+    #[error(
+        "`{path}` holds the outputs of an earlier run ({found}): choose another output directory, or overwrite it"
+    )]
+    OutDirInUse {
+        /// The output directory.
+        path: PathBuf,
+        /// The earlier run's files found there, comma-separated.
+        found: String,
+    },
     /// A CSV file has no column of that name.
     #[error("`{path}` has no column `{column}`; its columns: {available}")]
     MissingColumn {

@@ -3,8 +3,6 @@
 //! times a power of ten), axis labels, one 2-pixel polyline per series and an optional dashed
 //! target line.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use crate::error::{Result, TrainError as Error};
@@ -190,17 +188,18 @@ impl Image {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io("creating directory", parent, e))?;
         }
-        let file = File::create(path).map_err(|e| Error::io("creating", path, e))?;
         let png_err = |source| Error::Png {
             path: path.to_path_buf(),
             source,
         };
-        let mut encoder = png::Encoder::new(BufWriter::new(file), self.width, self.height);
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, self.width, self.height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(png_err)?;
         writer.write_image_data(&self.rgb).map_err(png_err)?;
-        writer.finish().map_err(png_err)
+        writer.finish().map_err(png_err)?;
+        rl_algo::write_atomic(path, &bytes).map_err(|e| Error::io("writing", path, e))
     }
 
     /// Sets `(x, y)` to `colour` if it is inside the image and inside `clip`.
@@ -1107,7 +1106,7 @@ mod tests {
 
     /// Decodes a PNG file into (width, height, colour type, RGB bytes).
     fn decode(path: &Path) -> (u32, u32, png::ColorType, Vec<u8>) {
-        let file = std::io::BufReader::new(File::open(path).unwrap());
+        let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
         let mut reader = png::Decoder::new(file).read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();

@@ -44,6 +44,12 @@ pub struct TrainerConfig {
     /// environment steps (`tensorboard --logdir OUT_DIR`).
     #[config(default = true)]
     pub tensorboard: bool,
+    /// Whether a run may replace the outputs of an earlier run in `out_dir` (its files are
+    /// removed first). Without it such a directory is refused
+    /// ([`TrainError::OutDirInUse`]), so that no run's outputs are overwritten by another's
+    /// or mixed with them.
+    #[config(default = false)]
+    pub overwrite: bool,
     /// Show progress: a bar on a terminal, one line per update otherwise.
     #[config(default = true)]
     pub progress: bool,
@@ -92,8 +98,10 @@ impl<A: Trainable> Trainer<A> {
     ///
     /// # Errors
     /// A limit that is 0 or not finite, `steps_per_eval` not a multiple of a positive
-    /// `env_reset` period (evaluation must start where the environments reset), or the
-    /// CSV cannot be created.
+    /// `env_reset` period (evaluation must start where the environments reset),
+    /// [`TrainError::OutDirInUse`] for an `out_dir` holding another run's outputs (without
+    /// `overwrite`), or the config or the CSV cannot be written. With `out_dir`, the config is
+    /// written now, so that a run killed at any point leaves it.
     pub fn new(algorithm: A, config: TrainerConfig) -> crate::Result<Self> {
         let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
         if let Some(n) = config.max_updates {
@@ -137,6 +145,18 @@ impl<A: Trainable> Trainer<A> {
                     format!("must be a multiple of the env_reset period, {n}"),
                 ));
             }
+        }
+        if let Some(dir) = &config.out_dir {
+            claim_out_dir(Path::new(dir), config.overwrite)?;
+            // The config first: a run killed at any point leaves what it was trained with.
+            let path = Path::new(dir).join(CONFIG_FILE);
+            algorithm
+                .save_config(&path)
+                .map_err(|source| TrainError::Io {
+                    action: "write config",
+                    path,
+                    source,
+                })?;
         }
         let csv = match &config.out_dir {
             Some(dir) => Some(MetricsCsv::create(
@@ -291,13 +311,13 @@ impl<A: Trainable> Trainer<A> {
             let path = dir.join("observation_normalizer.json");
             let json = serde_json::to_string_pretty(normalizer)
                 .expect("the normalizer is plain numbers and serializes");
-            std::fs::write(&path, json).map_err(|source| TrainError::Io {
+            rl_algo::write_atomic(&path, json.as_bytes()).map_err(|source| TrainError::Io {
                 action: "write observation normalizer",
                 path,
                 source,
             })?;
         }
-        let config_path: PathBuf = dir.join("config.json");
+        let config_path: PathBuf = dir.join(CONFIG_FILE);
         self.algorithm
             .save_config(&config_path)
             .map_err(|source| TrainError::Io {
@@ -360,6 +380,69 @@ impl<A: Trainable> Trainer<A> {
         bar.set_style(style);
         Some(bar)
     }
+}
+
+/// The files a run writes into its output directory, by name (TensorBoard's event files are
+/// recognised by [`is_event_file`]).
+const RUN_FILES: [&str; 5] = [
+    "metrics.csv",
+    CONFIG_FILE,
+    "policy.mpk",
+    "learning_curve.png",
+    "observation_normalizer.json",
+];
+
+/// The config's file in the output directory.
+const CONFIG_FILE: &str = "config.json";
+
+/// Whether `name` is a TensorBoard event file.
+fn is_event_file(name: &str) -> bool {
+    name.starts_with("events.out.tfevents.")
+}
+
+/// Makes `dir` the output directory of a new run: refuses one that holds a run's files unless
+/// `overwrite`, in which case those files (and only those) are removed.
+fn claim_out_dir(dir: &Path, overwrite: bool) -> crate::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(TrainError::Io {
+                action: "read directory",
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if RUN_FILES.contains(&name.as_str()) || is_event_file(&name) {
+            found.push(entry.path());
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    if !overwrite {
+        found.sort();
+        return Err(TrainError::OutDirInUse {
+            path: dir.to_path_buf(),
+            found: found
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    for path in found {
+        std::fs::remove_file(&path).map_err(|source| TrainError::Io {
+            action: "remove the earlier run's file",
+            path,
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// One line of progress: update, steps, return, losses, speed.

@@ -33,7 +33,8 @@ impl Experiment for CartPole {
             .with_max_updates(Some(args.max_updates.unwrap_or(500)))
             .with_steps_per_eval(Some(10))
             .with_target_return(Some(CARTPOLE_TARGET))
-            .with_out_dir(Some(args.out_dir("cartpole").display().to_string()));
+            .with_out_dir(Some(args.out_dir("cartpole").display().to_string()))
+            .with_overwrite(args.overwrite);
         let last = common::train(algorithm, common::describe(&config), trainer, None)?;
         common::check_solved(&last, CARTPOLE_TARGET)
     }

@@ -42,7 +42,8 @@ impl Experiment for NoVelocity {
             .with_target_return(Some(CARTPOLE_TARGET))
             .with_out_dir(Some(
                 args.out_dir("cartpole_no_velocity").display().to_string(),
-            ));
+            ))
+            .with_overwrite(args.overwrite);
         let last = common::train(algorithm, what, trainer, None)?;
         common::check_solved(&last, CARTPOLE_TARGET)
     }

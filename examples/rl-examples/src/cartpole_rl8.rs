@@ -32,7 +32,8 @@ impl Experiment for CartPoleRl8 {
         let trainer = TrainerConfig::new()
             .with_max_updates(Some(args.max_updates.unwrap_or(40)))
             .with_steps_per_eval(Some(5))
-            .with_out_dir(Some(args.out_dir("cartpole_rl8").display().to_string()));
+            .with_out_dir(Some(args.out_dir("cartpole_rl8").display().to_string()))
+            .with_overwrite(args.overwrite);
         common::train(algorithm, common::describe(&config), trainer, None)?;
         Ok(())
     }

@@ -31,7 +31,8 @@ impl Experiment for PendulumExample {
         let trainer = TrainerConfig::new()
             .with_max_updates(Some(args.max_updates.unwrap_or(100)))
             .with_steps_per_eval(Some(8))
-            .with_out_dir(Some(args.out_dir("pendulum").display().to_string()));
+            .with_out_dir(Some(args.out_dir("pendulum").display().to_string()))
+            .with_overwrite(args.overwrite);
         common::train(algorithm, common::describe(&config), trainer, None)?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, ValueEnum};
@@ -34,6 +35,9 @@ pub struct Args {
     /// Where the CSV, the PNG and the policy go.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the outputs of an earlier run in the output directory (refused otherwise).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// `--backend`.
@@ -202,5 +206,22 @@ pub fn check_solved(last: &rl_algo::Stats, target: f64) -> Result<(), Box<dyn Er
             "not solved: mean episode return {reached:.1} < {target} when the update limit was hit"
         )
         .into())
+    }
+}
+
+/// An example's exit: on an error, the error and each of its causes in words (`Display`, not
+/// `Debug`) on stderr, and exit status 1.
+pub fn report(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            let mut cause = error.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
     }
 }
