@@ -7,7 +7,7 @@
 //! update with a `Summary` of `(tag, simple_value)` pairs.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,7 +31,7 @@ use crate::error::{Result, TrainError as Error};
 #[derive(Debug)]
 pub struct EventWriter {
     path: PathBuf,
-    file: BufWriter<File>,
+    file: File,
 }
 
 impl EventWriter {
@@ -52,10 +52,7 @@ impl EventWriter {
         );
         let path = dir.join(name);
         let file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
-        let mut writer = Self {
-            path,
-            file: BufWriter::new(file),
-        };
+        let mut writer = Self { path, file };
         let mut event = Vec::new();
         put_double(&mut event, 1, now);
         put_bytes(&mut event, 3, b"brain.Event:2");
@@ -64,8 +61,9 @@ impl EventWriter {
     }
 
     /// Writes every statistic of `stats` as a scalar at `step` (the environment steps)
-    /// and flushes, so that a killed run keeps every finished update. Tags are the statistics'
-    /// keys (`episode/return_mean`, `losses/policy`, ...), which TensorBoard groups by prefix.
+    /// straight to the file, so that a killed run keeps every finished update. Tags are the
+    /// statistics' keys (`episode/return_mean`, `losses/policy`, ...), which TensorBoard
+    /// groups by prefix.
     ///
     /// # Errors
     /// [`Error::Io`] if the file cannot be written.
@@ -90,7 +88,8 @@ impl EventWriter {
         &self.path
     }
 
-    /// Appends one TFRecord holding `data` and flushes.
+    /// Appends one TFRecord holding `data`, with one write call (nothing is buffered, so a
+    /// killed run keeps every finished record).
     fn record(&mut self, data: &[u8]) -> Result<()> {
         let len = (data.len() as u64).to_le_bytes();
         let mut out = Vec::with_capacity(data.len() + 16);
@@ -100,7 +99,6 @@ impl EventWriter {
         out.extend_from_slice(&masked_crc(data).to_le_bytes());
         self.file
             .write_all(&out)
-            .and_then(|()| self.file.flush())
             .map_err(|e| Error::io("writing", &self.path, e))
     }
 }

@@ -4,7 +4,7 @@
 //! trained policy saved at the end.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use burn::config::Config;
@@ -146,28 +146,21 @@ impl<A: Trainable> Trainer<A> {
                 ));
             }
         }
-        if let Some(dir) = &config.out_dir {
-            claim_out_dir(Path::new(dir), config.overwrite)?;
-            // The config first: a run killed at any point leaves what it was trained with.
-            let path = Path::new(dir).join(CONFIG_FILE);
-            algorithm
-                .save_config(&path)
-                .map_err(|source| TrainError::Io {
-                    action: "write config",
-                    path,
-                    source,
-                })?;
-        }
-        let csv = match &config.out_dir {
-            Some(dir) => Some(MetricsCsv::create(
-                Path::new(dir).join("metrics.csv"),
-                MetricsCsv::default_columns(),
-            )?),
-            None => None,
-        };
-        let events = match &config.out_dir {
-            Some(dir) if config.tensorboard => Some(EventWriter::create(dir)?),
-            _ => None,
+        let (csv, events) = match &config.out_dir {
+            Some(dir) => {
+                let dir = Path::new(dir);
+                claim_out_dir(dir, config.overwrite)?;
+                // The config first: a run killed at any point leaves what it was trained with.
+                save_config(&algorithm, dir)?;
+                let csv =
+                    MetricsCsv::create(dir.join(METRICS_FILE), MetricsCsv::default_columns())?;
+                let events = config
+                    .tensorboard
+                    .then(|| EventWriter::create(dir))
+                    .transpose()?;
+                (Some(csv), events)
+            }
+            None => (None, None),
         };
         Ok(Self {
             algorithm,
@@ -305,10 +298,10 @@ impl<A: Trainable> Trainer<A> {
             path: dir.to_path_buf(),
             source,
         })?;
-        self.plot(&dir.join("learning_curve.png"))?;
-        self.algorithm.save_model(&dir.join("policy"))?;
+        self.plot(&dir.join(CURVE_FILE))?;
+        self.algorithm.save_model(&dir.join(POLICY_FILE))?;
         if let Some(normalizer) = self.algorithm.observation_normalizer() {
-            let path = dir.join("observation_normalizer.json");
+            let path = dir.join(NORMALIZER_FILE);
             let json = serde_json::to_string_pretty(normalizer)
                 .expect("the normalizer is plain numbers and serializes");
             rl_algo::write_atomic(&path, json.as_bytes()).map_err(|source| TrainError::Io {
@@ -317,14 +310,7 @@ impl<A: Trainable> Trainer<A> {
                 source,
             })?;
         }
-        let config_path: PathBuf = dir.join(CONFIG_FILE);
-        self.algorithm
-            .save_config(&config_path)
-            .map_err(|source| TrainError::Io {
-                action: "write config",
-                path: config_path,
-                source,
-            })
+        save_config(&self.algorithm, dir)
     }
 
     /// Plots the mean episode return (training, and evaluation when there is any) against
@@ -382,18 +368,32 @@ impl<A: Trainable> Trainer<A> {
     }
 }
 
-/// The files a run writes into its output directory, by name (TensorBoard's event files are
-/// recognised by [`is_event_file`]).
+/// The files a run writes into its output directory (TensorBoard's event files are recognised
+/// by [`is_event_file`]).
+const METRICS_FILE: &str = "metrics.csv";
+const CONFIG_FILE: &str = "config.json";
+const POLICY_FILE: &str = "policy.mpk";
+const CURVE_FILE: &str = "learning_curve.png";
+const NORMALIZER_FILE: &str = "observation_normalizer.json";
 const RUN_FILES: [&str; 5] = [
-    "metrics.csv",
+    METRICS_FILE,
     CONFIG_FILE,
-    "policy.mpk",
-    "learning_curve.png",
-    "observation_normalizer.json",
+    POLICY_FILE,
+    CURVE_FILE,
+    NORMALIZER_FILE,
 ];
 
-/// The config's file in the output directory.
-const CONFIG_FILE: &str = "config.json";
+/// Writes the algorithm's config into the output directory `dir`.
+fn save_config<A: Trainable>(algorithm: &A, dir: &Path) -> crate::Result<()> {
+    let path = dir.join(CONFIG_FILE);
+    algorithm
+        .save_config(&path)
+        .map_err(|source| TrainError::Io {
+            action: "write config",
+            path,
+            source,
+        })
+}
 
 /// Whether `name` is a TensorBoard event file.
 fn is_event_file(name: &str) -> bool {
