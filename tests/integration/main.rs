@@ -1,7 +1,7 @@
 //! The integration tests of the workspace, in one test binary (one link of the generic code
 //! instead of one per file): the algorithms (`algorithm`, `recurrent`, `config`), the
 //! environments (`envs_api`, `envs_memory`), the functional layer's properties (`properties`),
-//! and end-to-end training (`pipeline`, `recall`, `train`).
+//! end-to-end training (`pipeline`, `recall`, `train`) and checkpoints (`resume`).
 
 /// The examples' configs, the same source file the examples compile (`rl_examples::configs`);
 /// included rather than imported so that this binary does not wait for the examples' library.
@@ -28,4 +28,5 @@ mod pipeline;
 mod properties;
 mod recall;
 mod recurrent;
+mod resume;
 mod train;

@@ -7,12 +7,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
-use burn::optim::Adam;
 use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use rl_core::{Env, EnvConfig, Model, RecurrentModel, Space};
 use rl_functional::{PpoLossConfig, ValueLossKind};
 
+use crate::checkpoint::{
+    CheckpointProblem, EngineState, SavedObservation, config_differences, pack, unpack,
+};
 use crate::collect::collect;
 use crate::config::{
     AlgorithmConfig, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig, Reset,
@@ -21,7 +24,10 @@ use crate::error::{AlgoError, Result};
 use crate::models::DefaultModel;
 use crate::normalizer::ObservationNormalizer;
 use crate::policy::{Actor, FeedForward, Inner, Policy, Recurrent};
-use crate::record::{load_model, save_model};
+use crate::record::{
+    LoadError, load_model, model_from_bytes, model_to_bytes, record_from_bytes, record_to_bytes,
+    save_model, write_atomic,
+};
 use crate::recurrent_models::DefaultRecurrentModel;
 use crate::rollout::TargetSettings;
 use crate::state::TrainState;
@@ -443,6 +449,170 @@ where
         self.model = Some(load_model(model, path, &device)?);
         Ok(())
     }
+
+    /// Saves a checkpoint to `path`, atomically ([`write_atomic`]): everything the engine
+    /// needs to continue as if it had never stopped (the model, the optimizer's state, the
+    /// counters the schedules run on, the sampling generator, the normalizers, the episode
+    /// windows, the policy's carried state, the environments' state and the config), plus
+    /// `extra`, bytes of the caller's own that [`load_checkpoint`](Self::load_checkpoint)
+    /// gives back (the trainer keeps its history there). Call it between `step()` and the next
+    /// `collect()`.
+    ///
+    /// ```
+    /// use burn::backend::{Autodiff, NdArray};
+    /// use rl_algo::{AlgorithmConfig, PpoConfig};
+    /// use rl_core::DiscreteDummyEnv;
+    ///
+    /// type B = Autodiff<NdArray>;
+    /// let device = Default::default();
+    /// let config = AlgorithmConfig::new().with_ppo(PpoConfig::new().with_num_envs(4).with_horizon(8));
+    /// let build = || config.init::<B, _>(DiscreteDummyEnv::new(4, 0, &device)?, &device);
+    /// let mut algo = build()?;
+    /// algo.collect()?;
+    /// algo.step()?;
+    /// let path = std::env::temp_dir().join("rl_algo_doc_checkpoint.ckpt");
+    /// algo.save_checkpoint(&path, b"mine")?;
+    ///
+    /// // A new engine built from the same config continues where the first one was.
+    /// let mut resumed = build()?;
+    /// assert_eq!(resumed.load_checkpoint(&path)?, b"mine");
+    /// assert_eq!(resumed.trained_steps(), algo.trained_steps());
+    /// assert_eq!(resumed.collect()?.rewards, algo.collect()?.rewards);
+    /// assert_eq!(resumed.step()?.total_loss, algo.step()?.total_loss);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`AlgoError::Checkpoint`] when a collect is buffered or the environment cannot save its
+    /// state ([`Env::save_state`]); [`AlgoError::Io`] when the file cannot be written (the
+    /// previous file is then left whole).
+    pub fn save_checkpoint(&self, path: impl AsRef<Path>, extra: &[u8]) -> Result<()> {
+        let path = path.as_ref();
+        let fail = |problem| AlgoError::Checkpoint {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let s = &self.state;
+        if s.rollout.is_some() {
+            return Err(fail(CheckpointProblem::Unsupported(
+                "a collect is buffered: save after step()".into(),
+            )));
+        }
+        let env_state = self.env.save_state()?.ok_or_else(|| {
+            fail(CheckpointProblem::Unsupported(format!(
+                "environment `{}` cannot save its state (Env::save_state)",
+                self.env.name()
+            )))
+        })?;
+        let state = EngineState {
+            config: self.built_from.to_string(),
+            env: self.env.name().to_string(),
+            horizons: s.horizons,
+            trained_steps: s.trained_steps,
+            rng: s.rng.serialize_state().to_vec(),
+            last_obs: s
+                .last_obs
+                .as_ref()
+                .map(SavedObservation::new)
+                .transpose()
+                .map_err(fail)?,
+            rewards: s.rewards.clone(),
+            observations: s.observations.clone(),
+            episodes: s.episodes.clone(),
+            policy: self.policy.save_carried().map_err(fail)?,
+            env_state,
+        };
+        let record_error = |source| AlgoError::Record {
+            action: "save checkpoint",
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = rmp_serde::to_vec(&state)
+            .map_err(|e| fail(CheckpointProblem::decode("engine state", e)))?;
+        let model = model_to_bytes(self.model().clone()).map_err(record_error)?;
+        let optimizer =
+            record_to_bytes::<B, _>(self.optimizer.to_record()).map_err(record_error)?;
+        let bytes = pack([&meta, &model, &optimizer, extra]);
+        write_atomic(path, &bytes).map_err(|source| AlgoError::Io {
+            action: "write checkpoint",
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Restores a checkpoint saved by [`save_checkpoint`](Self::save_checkpoint) into this
+    /// engine, built from the same config and environment, and returns the caller's bytes
+    /// saved with it. The next `collect()` and `step()` give exactly what the saved engine's
+    /// would have.
+    ///
+    /// # Errors
+    /// [`AlgoError::Io`] when the file cannot be read; [`AlgoError::Checkpoint`] when it is
+    /// not a checkpoint, is truncated or damaged (checksum), was saved with another config
+    /// (naming every key that differs), another environment or another model architecture.
+    /// Those are found before anything changes; an environment that refuses its saved state
+    /// ([`Env::load_state`]) is reported too.
+    pub fn load_checkpoint(&mut self, path: impl AsRef<Path>) -> Result<Vec<u8>> {
+        let path = path.as_ref();
+        let fail = |problem| AlgoError::Checkpoint {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let bytes = std::fs::read(path).map_err(|source| AlgoError::Io {
+            action: "read checkpoint",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let [meta, model, optimizer, extra] = unpack(&bytes).map_err(fail)?;
+        let saved: EngineState = rmp_serde::from_slice(meta)
+            .map_err(|e| fail(CheckpointProblem::decode("engine state", e)))?;
+        if let Some(differences) = config_differences(&saved.config, &self.built_from.to_string()) {
+            return Err(fail(CheckpointProblem::ConfigDiffers(differences)));
+        }
+        if saved.env != self.env.name() {
+            return Err(fail(CheckpointProblem::EnvDiffers {
+                saved: saved.env,
+                current: self.env.name().to_string(),
+            }));
+        }
+        let rng: [u8; 49] = saved.rng.as_slice().try_into().map_err(|_| {
+            fail(CheckpointProblem::decode(
+                "engine state",
+                "malformed generator state",
+            ))
+        })?;
+        let device = self
+            .model()
+            .devices()
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let model = model_from_bytes(self.model().clone(), model.to_vec(), &device).map_err(
+            |e| match e {
+                LoadError::Record(e) => fail(CheckpointProblem::decode("model", e)),
+                LoadError::Architecture(d) => fail(CheckpointProblem::Architecture(d)),
+            },
+        )?;
+        let optimizer_record = record_from_bytes::<B, _>(optimizer.to_vec(), &device)
+            .map_err(|e| fail(CheckpointProblem::decode("optimizer state", e)))?;
+        self.env.load_state(&saved.env_state)?;
+        self.policy
+            .load_carried(&model.valid(), &saved.policy)
+            .map_err(fail)?;
+        let optimizer = std::mem::replace(&mut self.optimizer, self.config.optimizer.init());
+        self.optimizer = optimizer.load_record(optimizer_record);
+        self.model = Some(model);
+        let env_device = self.env.device().clone();
+        let s = &mut self.state;
+        s.horizons = saved.horizons;
+        s.trained_steps = saved.trained_steps;
+        s.rng = chacha20::ChaCha12Rng::deserialize_state(&rng);
+        s.last_obs = saved.last_obs.map(|o| o.restore(&env_device));
+        s.rollout = None;
+        s.rewards = saved.rewards;
+        s.observations = saved.observations;
+        s.episodes = saved.episodes;
+        Ok(extra.to_vec())
+    }
 }
 
 impl<B, E, P> Trainable for Ppo<B, E, P>
@@ -474,7 +644,13 @@ where
     }
     fn save_config(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(&self.built_from).map_err(std::io::Error::other)?;
-        crate::record::write_atomic(path, json.as_bytes())
+        write_atomic(path, json.as_bytes())
+    }
+    fn save_checkpoint(&self, path: &Path, extra: &[u8]) -> Result<()> {
+        Self::save_checkpoint(self, path, extra)
+    }
+    fn load_checkpoint(&mut self, path: &Path) -> Result<Vec<u8>> {
+        Self::load_checkpoint(self, path)
     }
 }
 

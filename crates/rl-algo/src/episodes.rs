@@ -4,7 +4,7 @@
 /// Per-environment running episode return and length, and the most recent finished
 /// episodes: a window of `num_envs` episodes (about one per environment), kept apart for
 /// training and evaluation collects.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Episodes {
     returns: Vec<f64>,
     lengths: Vec<u64>,

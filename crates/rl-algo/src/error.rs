@@ -65,6 +65,15 @@ pub enum AlgoError {
         #[source]
         source: std::io::Error,
     },
+    /// A checkpoint could not be written, read or used; the engine was not changed.
+    #[error("checkpoint `{path}`: {problem}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        problem: crate::checkpoint::CheckpointProblem,
+    },
     /// Burn could not encode or decode a model's parameters.
     #[error("{action} `{path}`: {source}")]
     Record {

@@ -13,13 +13,15 @@
 //! * `update.rs`: the PPO update: minibatches, losses, clipping, optimizer;
 //! * `policy/`: the one place feed-forward and recurrent PPO differ ([`FeedForward`],
 //!   [`Recurrent`]): how the model acts and how a minibatch runs through it;
-//! * `state.rs`: what the engine keeps between calls;
+//! * `state.rs`: what the engine keeps between calls, and `checkpoint.rs`, how a checkpoint
+//!   saves it;
 //! * `trainable.rs`: [`Trainable`], what a training loop needs of the engine.
 //!
 //! The building blocks come from `rl-core` (environments, models, distributions) and
 //! `rl-functional` (advantage estimators, losses).
 #![warn(missing_docs)]
 
+mod checkpoint;
 mod collect;
 mod config;
 mod engine;
@@ -40,6 +42,7 @@ mod testing;
 mod trainable;
 mod update;
 
+pub use checkpoint::CheckpointProblem;
 pub use config::{
     AlgorithmConfig, Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig, Reset,
 };

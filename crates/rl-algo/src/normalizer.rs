@@ -8,7 +8,7 @@ use rl_core::Observation;
 /// `R_t = gamma * R_{t-1} + r_t`, kept per environment across horizons and restarted when an
 /// episode ends (Engstrom et al. 2020, "Implementation Matters"; Gymnasium's
 /// `NormalizeReward`). rl8 instead uses the std of the current horizon's returns only.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RewardNormalizer {
     gamma: f64,
     returns: Vec<f64>,

@@ -97,13 +97,11 @@ pub fn save_model<B: Backend, M: burn::module::Module<B>>(
     path: impl AsRef<Path>,
 ) -> Result<()> {
     let file = model_file(path);
-    let bytes = ModelRecorder::default()
-        .record(model.into_record(), ())
-        .map_err(|source| AlgoError::Record {
-            action: "save",
-            path: file.clone(),
-            source,
-        })?;
+    let bytes = model_to_bytes(model).map_err(|source| AlgoError::Record {
+        action: "save",
+        path: file.clone(),
+        source,
+    })?;
     write_atomic(&file, &bytes).map_err(|source| AlgoError::Io {
         action: "write model",
         path: file,
@@ -124,34 +122,74 @@ pub fn load_model<B: Backend, M: burn::module::Module<B>>(
     device: &B::Device,
 ) -> Result<M> {
     let path = model_file(path);
-    let error = |detail: String| AlgoError::Architecture {
-        path: path.clone(),
-        detail,
-    };
-    let expected = parameter_shapes(&model);
     let bytes = std::fs::read(&path).map_err(|source| AlgoError::Io {
         action: "read model",
         path: path.clone(),
         source,
     })?;
+    model_from_bytes(model, bytes, device).map_err(|e| match e {
+        LoadError::Record(source) => AlgoError::Record {
+            action: "load",
+            path,
+            source,
+        },
+        LoadError::Architecture(detail) => AlgoError::Architecture { path, detail },
+    })
+}
+
+/// Why saved parameters could not be loaded.
+pub(crate) enum LoadError {
+    /// The bytes are not a record Burn can decode.
+    Record(burn::record::RecorderError),
+    /// They are the parameters of another architecture.
+    Architecture(String),
+}
+
+/// `model`'s parameters as bytes (the format of [`save_model`]).
+pub(crate) fn model_to_bytes<B: Backend, M: burn::module::Module<B>>(
+    model: M,
+) -> std::result::Result<Vec<u8>, burn::record::RecorderError> {
+    ModelRecorder::default().record(model.into_record(), ())
+}
+
+/// `model` with the parameters saved in `bytes` by [`model_to_bytes`].
+pub(crate) fn model_from_bytes<B: Backend, M: burn::module::Module<B>>(
+    model: M,
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> std::result::Result<M, LoadError> {
+    let expected = parameter_shapes(&model);
     let record = ModelRecorder::default()
         .load(bytes, device)
-        .map_err(|source| AlgoError::Record {
-            action: "load",
-            path: path.clone(),
-            source,
-        })?;
+        .map_err(LoadError::Record)?;
     // Burn panics when a saved enum variant (e.g. another activation) differs from the model's.
     let loaded =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.load_record(record)))
-            .map_err(|_| error("the saved model has another architecture".into()))?;
+            .map_err(|_| {
+                LoadError::Architecture("the saved model has another architecture".into())
+            })?;
     let found = parameter_shapes(&loaded);
     if found != expected {
-        return Err(error(format!(
+        return Err(LoadError::Architecture(format!(
             "the saved parameters have shapes {found:?}, the model {expected:?}"
         )));
     }
     Ok(loaded)
+}
+
+/// Any Burn record (an optimizer's state) as bytes, full precision.
+pub(crate) fn record_to_bytes<B: Backend, R: burn::record::Record<B>>(
+    record: R,
+) -> std::result::Result<Vec<u8>, burn::record::RecorderError> {
+    Recorder::<B>::record(&ModelRecorder::default(), record, ())
+}
+
+/// A record saved by [`record_to_bytes`].
+pub(crate) fn record_from_bytes<B: Backend, R: burn::record::Record<B>>(
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> std::result::Result<R, burn::record::RecorderError> {
+    Recorder::<B>::load(&ModelRecorder::default(), bytes, device)
 }
 
 /// The shape of every float parameter of `model`, in visiting order.

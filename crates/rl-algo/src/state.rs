@@ -3,8 +3,8 @@
 //! normalizers, the episode windows and the buffered rollout. A checkpoint saves exactly this.
 
 use burn::tensor::backend::Backend;
+use chacha20::ChaCha12Rng;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rl_core::Observation;
 
 use crate::config::PpoConfig;
@@ -17,8 +17,9 @@ use crate::schedule::Schedule;
 /// The engine's state between calls, on the acting backend `B`.
 #[derive(Debug)]
 pub(crate) struct TrainState<B: Backend> {
-    /// Action sampling and minibatch shuffling.
-    pub rng: StdRng,
+    /// Action sampling and minibatch shuffling (rand's `StdRng`, whose position a checkpoint
+    /// can save).
+    pub rng: ChaCha12Rng,
     pub lr: Schedule,
     pub entropy: Schedule,
     /// Collect calls so far, evaluation included (rl8's `state.horizons`).
@@ -42,7 +43,7 @@ impl<B: Backend> TrainState<B> {
     /// `features` features.
     pub fn new(config: &PpoConfig, features: usize) -> Result<Self> {
         Ok(Self {
-            rng: StdRng::seed_from_u64(config.seed),
+            rng: ChaCha12Rng::seed_from_u64(config.seed),
             lr: config.lr_schedule()?,
             entropy: config.entropy_schedule()?,
             horizons: 0,

@@ -42,4 +42,16 @@ pub trait Trainable {
     /// The observation normalizer the model's inputs go through, with
     /// `normalize_observations`.
     fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer>;
+    /// Saves a checkpoint with the caller's `extra` bytes, atomically
+    /// ([`Ppo::save_checkpoint`](crate::Ppo::save_checkpoint)).
+    ///
+    /// # Errors
+    /// The algorithm cannot be checkpointed now, or the file cannot be written.
+    fn save_checkpoint(&self, path: &Path, extra: &[u8]) -> crate::Result<()>;
+    /// Restores a checkpoint and returns the caller's bytes saved with it
+    /// ([`Ppo::load_checkpoint`](crate::Ppo::load_checkpoint)).
+    ///
+    /// # Errors
+    /// The file cannot be read, is damaged, or was saved with another config.
+    fn load_checkpoint(&mut self, path: &Path) -> crate::Result<Vec<u8>>;
 }

@@ -15,10 +15,10 @@
 use core::marker::PhantomData;
 
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
-use rand::rngs::StdRng;
+use chacha20::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
-use crate::env::{HostAction, check_action};
+use crate::env::{HostAction, check_action, decode_state, encode_state};
 use crate::host::first_non_finite_row;
 use crate::{Action, CoreError, Env, EnvConfig, Observation, Result, Space, Transition};
 
@@ -32,7 +32,7 @@ struct DummyCore<B: Backend> {
     num_envs: usize,
     bounds: f32,
     state: Option<Vec<f32>>,
-    rng: StdRng,
+    rng: ChaCha12Rng,
     device: B::Device,
     observation_space: Space,
     action_space: Space,
@@ -57,7 +57,7 @@ impl<B: Backend> DummyCore<B> {
             num_envs,
             bounds: DEFAULT_BOUNDS,
             state: None,
-            rng: StdRng::seed_from_u64(seed),
+            rng: ChaCha12Rng::seed_from_u64(seed),
             device: device.clone(),
             observation_space: Space::unbounded(vec![1])?,
             action_space,
@@ -274,6 +274,36 @@ impl<B: Backend, M: DummyMove> Env<B> for DummyEnv<B, M> {
         let action = check_action(&self.core.action_space, self.core.num_envs, action)?;
         let deltas = M::deltas(action)?;
         self.core.step(&deltas)
+    }
+
+    fn save_state(&self) -> Result<Option<Vec<u8>>> {
+        let c = &self.core;
+        let saved = (
+            c.num_envs,
+            c.bounds,
+            &c.state,
+            c.rng.serialize_state().to_vec(),
+        );
+        encode_state(c.name, &saved).map(Some)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        type Saved = (usize, f32, Option<Vec<f32>>, Vec<u8>);
+        let (num_envs, bounds, saved, rng): Saved = decode_state(self.core.name, state)?;
+        let rng: [u8; 49] = rng.try_into().map_err(|_| {
+            self.core
+                .error("the saved generator state is malformed".into())
+        })?;
+        if num_envs != self.core.num_envs || saved.as_ref().is_some_and(|s| s.len() != num_envs) {
+            return Err(self.core.error(format!(
+                "the saved state holds {num_envs} environments, this batch {}",
+                self.core.num_envs
+            )));
+        }
+        self.core.bounds = bounds;
+        self.core.state = saved;
+        self.core.rng = ChaCha12Rng::deserialize_state(&rng);
+        Ok(())
     }
 }
 

@@ -78,6 +78,54 @@ pub trait Env<B: Backend> {
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>>;
     /// Steps every environment with one row of `action` each.
     fn step(&mut self, action: &Action<B>) -> Result<Transition<B>>;
+    /// Saves everything the batch needs to continue exactly where it is: every environment's
+    /// variables, episode counters, the parameters of the last reset and the random generator
+    /// ([`encode_state`] writes any serde value). A checkpoint stores it, and
+    /// [`load_state`](Env::load_state) on a batch built the same way continues as this one
+    /// would have. `Ok(None)`, the default: this environment cannot save its state, and a
+    /// checkpoint of a run on it is refused.
+    ///
+    /// # Errors
+    /// The state cannot be encoded.
+    fn save_state(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Restores a state saved by [`save_state`](Env::save_state).
+    ///
+    /// # Errors
+    /// [`CoreError::Env`] when the bytes are not a state of this environment and batch size
+    /// (the batch is then left as it was), or, by default, because this environment cannot
+    /// restore a state.
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let _ = state;
+        Err(CoreError::Env {
+            env: self.name().to_string(),
+            message: "this environment cannot restore a saved state".to_string(),
+        })
+    }
+}
+
+/// Encodes an environment's state for [`Env::save_state`] (MessagePack: every float is kept
+/// bit for bit).
+///
+/// # Errors
+/// [`CoreError::Env`] naming `env` if `value` cannot be encoded.
+pub fn encode_state<T: serde::Serialize>(env: &str, value: &T) -> Result<Vec<u8>> {
+    rmp_serde::to_vec(value).map_err(|e| CoreError::Env {
+        env: env.to_string(),
+        message: format!("cannot encode its state: {e}"),
+    })
+}
+
+/// Decodes a state written by [`encode_state`], for [`Env::load_state`].
+///
+/// # Errors
+/// [`CoreError::Env`] naming `env` if the bytes are not such a state.
+pub fn decode_state<T: serde::de::DeserializeOwned>(env: &str, bytes: &[u8]) -> Result<T> {
+    rmp_serde::from_slice(bytes).map_err(|e| CoreError::Env {
+        env: env.to_string(),
+        message: format!("the saved state is not a state of this environment: {e}"),
+    })
 }
 
 /// A boxed environment is an environment: `Box<dyn Env<B>>` lets one engine type train
@@ -103,6 +151,12 @@ impl<B: Backend, E: Env<B> + ?Sized> Env<B> for Box<E> {
     }
     fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
         (**self).step(action)
+    }
+    fn save_state(&self) -> Result<Option<Vec<u8>>> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        (**self).load_state(state)
     }
 }
 

@@ -63,7 +63,10 @@ pub use distribution::{Categorical, Distribution, Normal, SquashedNormal};
 pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };
-pub use env::{Env, EnvConfig, HostAction, Transition, check_action, first_non_finite_row};
+pub use env::{
+    Env, EnvConfig, HostAction, Transition, check_action, decode_state, encode_state,
+    first_non_finite_row,
+};
 pub use error::{CoreError, Result};
 pub use model::{Model, PolicyOutput, RecurrentModel, RecurrentOutput, RecurrentState};
 pub use observation::{Observation, TensorMap};

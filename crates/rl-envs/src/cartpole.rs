@@ -5,12 +5,12 @@
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, StepOutput, impl_env};
+use crate::common::{ConfigReader, Core, Persist, StepOutput, impl_env};
 
 /// The cart-pole physics: the Gym equations (after Florian, "Correct equations for the dynamics
 /// of the cart-pole system", 2007) with one explicit (Euler) or semi-implicit Euler step.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Physics {
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Physics {
     gravity: f64,
     cart_mass: f64,
     pole_mass: f64,
@@ -177,6 +177,20 @@ impl<B: Backend> CartPole<B> {
 }
 
 impl_env!(CartPole);
+
+impl<B: Backend> Persist<B> for CartPole<B> {
+    type Extra = Physics;
+    fn core_mut(&mut self) -> &mut Core<B> {
+        &mut self.core
+    }
+    fn extra(&self) -> Physics {
+        self.physics
+    }
+    fn set_extra(&mut self, physics: Physics) -> Result<()> {
+        self.physics = physics;
+        Ok(())
+    }
+}
 
 /// Gymnasium's `CartPole-v1` (with its `TimeLimit` of 500 steps): keep a pole upright for as
 /// long as possible, auto-reset when an episode ends.
@@ -374,6 +388,25 @@ impl<B: Backend> CartPoleV1<B> {
 
 impl_env!(CartPoleV1);
 
+impl<B: Backend> Persist<B> for CartPoleV1<B> {
+    /// The physics and time limit of the last reset, and each episode's length so far.
+    type Extra = (Physics, u32, Vec<u32>);
+    fn core_mut(&mut self) -> &mut Core<B> {
+        &mut self.core
+    }
+    fn extra(&self) -> Self::Extra {
+        (self.physics, self.max_episode_steps, self.elapsed.clone())
+    }
+    fn set_extra(&mut self, (physics, max_steps, elapsed): Self::Extra) -> Result<()> {
+        self.core.config(None).require(
+            elapsed.len() == self.core.num_envs,
+            "the saved episode lengths do not fit the batch",
+        )?;
+        (self.physics, self.max_episode_steps, self.elapsed) = (physics, max_steps, elapsed);
+        Ok(())
+    }
+}
+
 /// [`CartPoleV1`] without the velocities: the same environment, but each observation keeps
 /// only the cart position and the pole angle, so the state is only partially observed (a
 /// memory task: a policy must infer the velocities from past observations, e.g. with a
@@ -433,6 +466,19 @@ impl<B: Backend> CartPoleNoVelocity<B> {
 }
 
 impl_env!(CartPoleNoVelocity, inner.core);
+
+impl<B: Backend> Persist<B> for CartPoleNoVelocity<B> {
+    type Extra = <CartPoleV1<B> as Persist<B>>::Extra;
+    fn core_mut(&mut self) -> &mut Core<B> {
+        self.inner.core_mut()
+    }
+    fn extra(&self) -> Self::Extra {
+        self.inner.extra()
+    }
+    fn set_extra(&mut self, extra: Self::Extra) -> Result<()> {
+        self.inner.set_extra(extra)
+    }
+}
 
 #[cfg(test)]
 mod tests {

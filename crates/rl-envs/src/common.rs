@@ -2,10 +2,15 @@
 //! random draws, action reading and building the step tensors from host buffers.
 
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
-use rand::rngs::StdRng;
+use chacha20::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 use rl_core::first_non_finite_row;
-use rl_core::{Action, CoreError, EnvConfig, Observation, Result, Space, Transition, check_action};
+use rl_core::{
+    Action, CoreError, EnvConfig, Observation, Result, Space, Transition, check_action,
+    decode_state, encode_state,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// An environment error naming `env`.
 fn env_error(env: &str, message: impl Into<String>) -> CoreError {
@@ -102,7 +107,7 @@ pub(crate) struct Core<B: Backend> {
     pub(crate) state: Option<Vec<f64>>,
     state_dim: usize,
     obs_dim: usize,
-    rng: StdRng,
+    rng: ChaCha12Rng,
 }
 
 impl<B: Backend> Core<B> {
@@ -129,8 +134,40 @@ impl<B: Backend> Core<B> {
             state: None,
             state_dim,
             obs_dim,
-            rng: StdRng::seed_from_u64(seed),
+            rng: ChaCha12Rng::seed_from_u64(seed),
         })
+    }
+
+    /// The state rows and the generator's position, as a checkpoint saves them.
+    fn saved(&self) -> SavedCore {
+        SavedCore {
+            num_envs: self.num_envs,
+            state: self.state.clone(),
+            rng: self.rng.serialize_state().to_vec(),
+        }
+    }
+
+    /// The generator of `saved` if it fits this batch (same size, same row width).
+    fn check(&self, saved: &SavedCore) -> Result<ChaCha12Rng> {
+        let rows_fit = saved
+            .state
+            .as_ref()
+            .is_none_or(|s| s.len() == self.num_envs * self.state_dim);
+        if saved.num_envs != self.num_envs || !rows_fit {
+            return Err(env_error(
+                self.name,
+                format!(
+                    "the saved state holds {} environments, this batch {}",
+                    saved.num_envs, self.num_envs
+                ),
+            ));
+        }
+        let rng: [u8; 49] = saved
+            .rng
+            .as_slice()
+            .try_into()
+            .map_err(|_| env_error(self.name, "the saved generator state is malformed"))?;
+        Ok(ChaCha12Rng::deserialize_state(&rng))
     }
 
     /// A reader of `config` whose errors name this environment.
@@ -272,6 +309,49 @@ impl<B: Backend> Core<B> {
     }
 }
 
+/// A [`Core`]'s saved state.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedCore {
+    num_envs: usize,
+    state: Option<Vec<f64>>,
+    rng: Vec<u8>,
+}
+
+/// What an environment saves besides its [`Core`]: the parameters of its last reset and its
+/// counters. `save_state` and `load_state` of every environment go through it.
+pub(crate) trait Persist<B: Backend> {
+    /// The saved form of what the environment keeps besides its core.
+    type Extra: Serialize + DeserializeOwned;
+    /// The environment's core.
+    fn core_mut(&mut self) -> &mut Core<B>;
+    /// What to save besides the core.
+    fn extra(&self) -> Self::Extra;
+    /// Checks `extra` against the batch (e.g. one counter per environment) and takes it; on
+    /// an error nothing changes.
+    fn set_extra(&mut self, extra: Self::Extra) -> Result<()>;
+}
+
+/// [`rl_core::Env::save_state`] of an environment with a [`Core`].
+pub(crate) fn save_env<B: Backend, E: Persist<B>>(
+    core: &Core<B>,
+    env: &E,
+) -> Result<Option<Vec<u8>>> {
+    encode_state(core.name, &(core.saved(), env.extra())).map(Some)
+}
+
+/// [`rl_core::Env::load_state`] of an environment with a [`Core`]: nothing changes unless the
+/// whole state fits.
+pub(crate) fn load_env<B: Backend, E: Persist<B>>(env: &mut E, bytes: &[u8]) -> Result<()> {
+    let core = env.core_mut();
+    let (saved, extra): (SavedCore, E::Extra) = decode_state(core.name, bytes)?;
+    let rng = core.check(&saved)?;
+    env.set_extra(extra)?;
+    let core = env.core_mut();
+    core.state = saved.state;
+    core.rng = rng;
+    Ok(())
+}
+
 /// The host buffers of one step, before they become a [`Transition`].
 #[derive(Debug)]
 pub(crate) struct StepOutput {
@@ -323,6 +403,14 @@ macro_rules! impl_env {
                 action: &rl_core::Action<B>,
             ) -> rl_core::Result<rl_core::Transition<B>> {
                 self.step_batch(action)
+            }
+
+            fn save_state(&self) -> rl_core::Result<Option<Vec<u8>>> {
+                $crate::common::save_env(&self.$($core).+, self)
+            }
+
+            fn load_state(&mut self, state: &[u8]) -> rl_core::Result<()> {
+                $crate::common::load_env(self, state)
             }
         }
     };

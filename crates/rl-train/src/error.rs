@@ -33,6 +33,15 @@ pub enum TrainError {
         /// The earlier run's files found there, comma-separated.
         found: String,
     },
+    /// A run cannot be resumed: its output directory holds no checkpoint, or the trainer's
+    /// part of the checkpoint cannot be read.
+    #[error("cannot resume from `{path}`: {reason}")]
+    Resume {
+        /// The output directory or checkpoint.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A CSV file has no column of that name.
     #[error("`{path}` has no column `{column}`; its columns: {available}")]
     MissingColumn {

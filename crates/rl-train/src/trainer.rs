@@ -4,7 +4,7 @@
 //! trained policy saved at the end.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::config::Config;
@@ -53,6 +53,16 @@ pub struct TrainerConfig {
     /// Show progress: a bar on a terminal, one line per update otherwise.
     #[config(default = true)]
     pub progress: bool,
+    /// With `out_dir`, write a checkpoint (`checkpoints/update-NNNNNNNN.ckpt`) after every
+    /// this many updates; one is always written when the run stops. `None`: only then.
+    #[config(default = "Some(10)")]
+    pub checkpoint_every: Option<u64>,
+    /// With `out_dir`, also write a checkpoint once this many seconds passed since the last.
+    pub checkpoint_seconds: Option<f64>,
+    /// How many checkpoints to keep (the newest; older ones are removed once a new one is
+    /// safely on disk).
+    #[config(default = 2)]
+    pub keep_checkpoints: usize,
 }
 
 /// Runs a [`Trainable`] algorithm (rl8's `Trainer`).
@@ -88,9 +98,25 @@ pub struct Trainer<A: Trainable> {
     csv: Option<MetricsCsv>,
     events: Option<EventWriter>,
     start: Instant,
+    /// Wall time of the run before it was resumed.
+    earlier_seconds: f64,
+    last_checkpoint: Instant,
+    /// Whether the stop conditions have yet to see the history of a resumed run.
+    replay: bool,
     collects: u64,
     steps: u64,
     env_steps: u64,
+}
+
+/// The trainer's part of a checkpoint: its counters and every update's statistics (from which
+/// the CSV, the TensorBoard file and the stop conditions' state are rebuilt on resume).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedTrainer {
+    collects: u64,
+    steps: u64,
+    env_steps: u64,
+    wall_seconds: f64,
+    history: Vec<Stats>,
 }
 
 impl<A: Trainable> Trainer<A> {
@@ -103,6 +129,48 @@ impl<A: Trainable> Trainer<A> {
     /// `overwrite`), or the config or the CSV cannot be written. With `out_dir`, the config is
     /// written now, so that a run killed at any point leaves it.
     pub fn new(algorithm: A, config: TrainerConfig) -> crate::Result<Self> {
+        Self::build(algorithm, config, None)
+    }
+
+    /// Continues the run in `config.out_dir` from its newest checkpoint: `algorithm`, built
+    /// from the run's own config, takes the saved state ([`Trainable::load_checkpoint`]);
+    /// the trainer takes its counters and history, rewrites the CSV and the TensorBoard file
+    /// from that history (dropping rows logged after the checkpoint), and its stop conditions
+    /// see the history again before the next update. The run then continues exactly as if it
+    /// had never stopped: the same statistics (but wall time) and the same weights.
+    /// `max_updates` counts the run's total updates.
+    ///
+    /// # Errors
+    /// No `out_dir`, no checkpoint in it ([`TrainError::Resume`]), a checkpoint that is
+    /// damaged or was saved with another config ([`rl_algo::AlgoError::Checkpoint`]), or
+    /// the errors of [`Trainer::new`].
+    pub fn resume(mut algorithm: A, config: TrainerConfig) -> crate::Result<Self> {
+        let Some(dir) = config.out_dir.clone() else {
+            return Err(TrainError::invalid(
+                "out_dir",
+                "None",
+                "resuming needs the run's output directory",
+            ));
+        };
+        let path = latest_checkpoint(Path::new(&dir))?.ok_or_else(|| TrainError::Resume {
+            path: PathBuf::from(&dir),
+            reason: format!("it holds no checkpoint (`{CHECKPOINT_DIR}/*.{CHECKPOINT_EXT}`)"),
+        })?;
+        let extra = algorithm.load_checkpoint(&path)?;
+        let saved: SavedTrainer =
+            rmp_serde::from_slice(&extra).map_err(|e| TrainError::Resume {
+                path: path.clone(),
+                reason: format!("the trainer's state cannot be decoded: {e}"),
+            })?;
+        Self::build(algorithm, config, Some(saved))
+    }
+
+    /// A trainer, fresh or continuing `saved`.
+    fn build(
+        algorithm: A,
+        config: TrainerConfig,
+        saved: Option<SavedTrainer>,
+    ) -> crate::Result<Self> {
         let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
         if let Some(n) = config.max_updates {
             if n == 0 {
@@ -146,18 +214,54 @@ impl<A: Trainable> Trainer<A> {
                 ));
             }
         }
+        if config.checkpoint_every == Some(0) {
+            return Err(TrainError::invalid("checkpoint_every", 0, "must be > 0"));
+        }
+        if let Some(s) = config.checkpoint_seconds
+            && !(s > 0.0 && s.is_finite())
+        {
+            return Err(TrainError::invalid(
+                "checkpoint_seconds",
+                s,
+                "must be finite and > 0",
+            ));
+        }
+        if config.keep_checkpoints == 0 {
+            return Err(TrainError::invalid("keep_checkpoints", 0, "must be > 0"));
+        }
+        let saved = saved.unwrap_or(SavedTrainer {
+            collects: 0,
+            steps: 0,
+            env_steps: 0,
+            wall_seconds: 0.0,
+            history: Vec::new(),
+        });
+        let resumed = saved.steps > 0;
         let (csv, events) = match &config.out_dir {
             Some(dir) => {
                 let dir = Path::new(dir);
-                claim_out_dir(dir, config.overwrite)?;
+                if resumed {
+                    // The outputs are rebuilt from the history below; earlier event files
+                    // would repeat the rows after the checkpoint.
+                    remove_run_files(dir, |name| is_event_file(name))?;
+                } else {
+                    claim_out_dir(dir, config.overwrite)?;
+                }
                 // The config first: a run killed at any point leaves what it was trained with.
                 save_config(&algorithm, dir)?;
-                let csv =
+                let mut csv =
                     MetricsCsv::create(dir.join(METRICS_FILE), MetricsCsv::default_columns())?;
-                let events = config
+                let mut events = config
                     .tensorboard
                     .then(|| EventWriter::create(dir))
                     .transpose()?;
+                for row in &saved.history {
+                    csv.write(row)?;
+                    if let Some(events) = &mut events {
+                        let step = row.get(ENV_STEPS_KEY).unwrap_or(0.0) as u64;
+                        events.write(step, row)?;
+                    }
+                }
                 (Some(csv), events)
             }
             None => (None, None),
@@ -166,13 +270,16 @@ impl<A: Trainable> Trainer<A> {
             algorithm,
             config,
             conditions,
-            history: Vec::new(),
+            replay: resumed,
+            history: saved.history,
             csv,
             events,
             start: Instant::now(),
-            collects: 0,
-            steps: 0,
-            env_steps: 0,
+            earlier_seconds: saved.wall_seconds,
+            last_checkpoint: Instant::now(),
+            collects: saved.collects,
+            steps: saved.steps,
+            env_steps: saved.env_steps,
         })
     }
 
@@ -247,6 +354,22 @@ impl<A: Trainable> Trainer<A> {
     /// The algorithm's errors, a stop condition naming a missing statistic, or a file that
     /// cannot be written.
     pub fn run(&mut self) -> crate::Result<Stats> {
+        if self.replay {
+            self.replay = false;
+            // A resumed run's stop conditions see what they saw before it stopped; a run that
+            // had already stopped stays stopped.
+            let mut stop = false;
+            for row in &self.history {
+                stop = false;
+                for c in &mut self.conditions {
+                    stop |= c.check(row)?;
+                }
+            }
+            if let Some(last) = self.history.last().cloned().filter(|_| stop) {
+                self.finish()?;
+                return Ok(last);
+            }
+        }
         let bar = self.progress_bar();
         let last = loop {
             let mut stats = self.step()?;
@@ -277,14 +400,71 @@ impl<A: Trainable> Trainer<A> {
             if stop {
                 break stats;
             }
+            if self.checkpoint_due() {
+                self.checkpoint()?;
+            }
         };
         if let Some(bar) = bar {
             bar.finish();
         }
+        self.finish()?;
+        Ok(last)
+    }
+
+    /// With an output directory: the final checkpoint, then the outputs.
+    fn finish(&mut self) -> crate::Result<()> {
         if let Some(dir) = self.config.out_dir.clone() {
+            self.checkpoint()?;
             self.write_outputs(Path::new(&dir))?;
         }
-        Ok(last)
+        Ok(())
+    }
+
+    /// Whether a periodic checkpoint is due after this update.
+    fn checkpoint_due(&self) -> bool {
+        self.config.out_dir.is_some()
+            && (self
+                .config
+                .checkpoint_every
+                .is_some_and(|n| self.steps.is_multiple_of(n))
+                || self
+                    .config
+                    .checkpoint_seconds
+                    .is_some_and(|s| self.last_checkpoint.elapsed().as_secs_f64() >= s))
+    }
+
+    /// Writes a checkpoint of the algorithm and the trainer into the output directory's
+    /// `checkpoints/` (atomically), then removes all but the newest `keep_checkpoints`.
+    /// Returns its path (`None` without an output directory).
+    ///
+    /// # Errors
+    /// The algorithm cannot be checkpointed, or a file cannot be written or removed.
+    pub fn checkpoint(&mut self) -> crate::Result<Option<PathBuf>> {
+        let Some(dir) = self.config.out_dir.as_ref() else {
+            return Ok(None);
+        };
+        let dir = Path::new(dir).join(CHECKPOINT_DIR);
+        let path = dir.join(format!("update-{:08}.{CHECKPOINT_EXT}", self.steps));
+        let saved = SavedTrainer {
+            collects: self.collects,
+            steps: self.steps,
+            env_steps: self.env_steps,
+            wall_seconds: self.wall_seconds(),
+            history: self.history.clone(),
+        };
+        let extra = rmp_serde::to_vec(&saved).map_err(|e| TrainError::Resume {
+            path: path.clone(),
+            reason: format!("the trainer's state cannot be encoded: {e}"),
+        })?;
+        self.algorithm.save_checkpoint(&path, &extra)?;
+        self.last_checkpoint = Instant::now();
+        let mut all = checkpoints(&dir)?;
+        let excess = all.len().saturating_sub(self.config.keep_checkpoints);
+        for old in all.drain(..excess) {
+            std::fs::remove_file(&old)
+                .map_err(|source| TrainError::io("remove an old checkpoint", old, source))?;
+        }
+        Ok(Some(path))
     }
 
     /// Writes `learning_curve.png`, `policy.mpk`, `config.json` and, with
@@ -347,7 +527,12 @@ impl<A: Trainable> Trainer<A> {
         stats.insert("algorithm/collects", self.collects as f64);
         stats.insert("algorithm/steps", self.steps as f64);
         stats.insert(ENV_STEPS_KEY, self.env_steps as f64);
-        stats.insert(WALL_SECONDS_KEY, self.start.elapsed().as_secs_f64());
+        stats.insert(WALL_SECONDS_KEY, self.wall_seconds());
+    }
+
+    /// Seconds of wall time of the whole run, before a resume included.
+    fn wall_seconds(&self) -> f64 {
+        self.earlier_seconds + self.start.elapsed().as_secs_f64()
     }
 
     fn progress_bar(&self) -> Option<indicatif::ProgressBar> {
@@ -383,6 +568,22 @@ const RUN_FILES: [&str; 5] = [
     NORMALIZER_FILE,
 ];
 
+/// The folder of a run's checkpoints in its output directory, and their extension.
+const CHECKPOINT_DIR: &str = "checkpoints";
+const CHECKPOINT_EXT: &str = "ckpt";
+
+/// The checkpoints in `dir`, oldest first (their names sort by update).
+fn checkpoints(dir: &Path) -> crate::Result<Vec<PathBuf>> {
+    files_in(dir, |name| {
+        name.starts_with("update-") && name.ends_with(&format!(".{CHECKPOINT_EXT}"))
+    })
+}
+
+/// The newest checkpoint of the run in `out_dir`.
+fn latest_checkpoint(out_dir: &Path) -> crate::Result<Option<PathBuf>> {
+    Ok(checkpoints(&out_dir.join(CHECKPOINT_DIR))?.pop())
+}
+
 /// Writes the algorithm's config into the output directory `dir`.
 fn save_config<A: Trainable>(algorithm: &A, dir: &Path) -> crate::Result<()> {
     let path = dir.join(CONFIG_FILE);
@@ -400,49 +601,57 @@ fn is_event_file(name: &str) -> bool {
     name.starts_with("events.out.tfevents.")
 }
 
-/// Makes `dir` the output directory of a new run: refuses one that holds a run's files unless
-/// `overwrite`, in which case those files (and only those) are removed.
+/// Makes `dir` the output directory of a new run: refuses one that holds a run's files
+/// (outputs, event files, checkpoints) unless `overwrite`, in which case those files (and only
+/// those) are removed.
 fn claim_out_dir(dir: &Path, overwrite: bool) -> crate::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(TrainError::Io {
-                action: "read directory",
-                path: dir.to_path_buf(),
-                source,
-            });
-        }
-    };
-    let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if RUN_FILES.contains(&name.as_str()) || is_event_file(&name) {
-            found.push(entry.path());
-        }
-    }
+    let is_run_file = |name: &str| RUN_FILES.contains(&name) || is_event_file(name);
+    let mut found = files_in(dir, is_run_file)?;
+    found.extend(checkpoints(&dir.join(CHECKPOINT_DIR))?);
     if found.is_empty() {
         return Ok(());
     }
     if !overwrite {
-        found.sort();
         return Err(TrainError::OutDirInUse {
             path: dir.to_path_buf(),
             found: found
                 .iter()
-                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .filter_map(|p| p.strip_prefix(dir).ok())
+                .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
                 .join(", "),
         });
     }
     for path in found {
-        std::fs::remove_file(&path).map_err(|source| TrainError::Io {
-            action: "remove the earlier run's file",
-            path,
-            source,
-        })?;
+        std::fs::remove_file(&path)
+            .map_err(|source| TrainError::io("remove the earlier run's file", path, source))?;
     }
     Ok(())
+}
+
+/// Removes the files of `dir` whose names `select` picks.
+fn remove_run_files(dir: &Path, select: impl Fn(&str) -> bool) -> crate::Result<()> {
+    for path in files_in(dir, select)? {
+        std::fs::remove_file(&path)
+            .map_err(|source| TrainError::io("remove the earlier run's file", path, source))?;
+    }
+    Ok(())
+}
+
+/// The files of `dir` whose names `select` picks, sorted (none if `dir` does not exist).
+fn files_in(dir: &Path, select: impl Fn(&str) -> bool) -> crate::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(TrainError::io("read directory", dir, source)),
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| select(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    Ok(found)
 }
 
 /// One line of progress: update, steps, return, losses, speed.

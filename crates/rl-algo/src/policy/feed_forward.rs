@@ -9,6 +9,7 @@ use burn::tensor::{Int, Tensor};
 use rl_core::{Action, Model, Observation, PolicyOutput};
 
 use super::{Actor, Forward, Inner, Policy, UnitLayout, sealed};
+use crate::checkpoint::CheckpointProblem;
 use crate::config::PpoConfig;
 use crate::error::Result;
 use crate::rollout::TrainBatch;
@@ -69,6 +70,19 @@ where
     }
 
     fn collect_failed(&mut self) {}
+
+    fn save_carried(&self) -> std::result::Result<Vec<u8>, CheckpointProblem> {
+        // A feed-forward policy carries nothing.
+        Ok(Vec::new())
+    }
+
+    fn load_carried(
+        &mut self,
+        _: &Actor<B, M>,
+        _: &[u8],
+    ) -> std::result::Result<(), CheckpointProblem> {
+        Ok(())
+    }
 
     fn prepare_update(
         &mut self,

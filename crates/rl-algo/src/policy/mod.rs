@@ -11,6 +11,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor};
 use rl_core::{Action, Distribution, Observation, PolicyOutput};
 
+use crate::checkpoint::CheckpointProblem;
 use crate::config::PpoConfig;
 use crate::error::{AlgoError, Result};
 use crate::rollout::TrainBatch;
@@ -140,6 +141,18 @@ pub trait Policy<B: AutodiffBackend>: sealed::Sealed {
 
     /// A training collect failed after `begin_collect`: what it stored is unusable.
     fn collect_failed(&mut self);
+
+    /// What the policy carries from one collect to the next (the recurrent state and its
+    /// counters), encoded for a checkpoint.
+    fn save_carried(&self) -> std::result::Result<Vec<u8>, CheckpointProblem>;
+
+    /// Restores what [`save_carried`](Policy::save_carried) saved, on the acting model's
+    /// device.
+    fn load_carried(
+        &mut self,
+        actor: &Actor<B, Self::Model>,
+        bytes: &[u8],
+    ) -> std::result::Result<(), CheckpointProblem>;
 
     /// The batch of one `step()` in the policy's unit order, its layout, and the policy's
     /// own inputs to the update.

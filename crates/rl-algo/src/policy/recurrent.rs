@@ -8,6 +8,7 @@ use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rl_core::{Action, Observation, PolicyOutput, RecurrentModel, RecurrentState};
 
 use super::{Actor, Forward, Inner, Policy, UnitLayout, sealed};
+use crate::checkpoint::CheckpointProblem;
 use crate::config::{PpoConfig, RecurrenceConfig};
 use crate::error::Result;
 use crate::rollout::TrainBatch;
@@ -180,6 +181,38 @@ where
         // The chunk states were overwritten: no older rollout can be trained on either.
         self.chunk_states.clear();
         self.next = None;
+    }
+
+    fn save_carried(&self) -> std::result::Result<Vec<u8>, CheckpointProblem> {
+        let state: Option<Vec<TensorData>> = self
+            .state
+            .as_ref()
+            .map(|s| s.tensors.iter().map(Tensor::to_data).collect());
+        rmp_serde::to_vec(&(state, self.sequences, self.state_resets))
+            .map_err(|e| CheckpointProblem::decode("recurrent state", e))
+    }
+
+    fn load_carried(
+        &mut self,
+        actor: &Actor<B, M>,
+        bytes: &[u8],
+    ) -> std::result::Result<(), CheckpointProblem> {
+        let (state, sequences, state_resets): (Option<Vec<TensorData>>, u64, u64) =
+            rmp_serde::from_slice(bytes)
+                .map_err(|e| CheckpointProblem::decode("recurrent state", e))?;
+        let device = device_of(actor);
+        self.state = state.map(|tensors| {
+            RecurrentState::new(
+                tensors
+                    .into_iter()
+                    .map(|t| Tensor::from_data(t, &device))
+                    .collect(),
+            )
+        });
+        (self.sequences, self.state_resets) = (sequences, state_resets);
+        self.next = None;
+        self.chunk_states.clear();
+        Ok(())
     }
 
     fn prepare_update(
