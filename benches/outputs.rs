@@ -1,6 +1,7 @@
 //! What a training run's outputs cost per update, against the update itself: one row of the
 //! metrics CSV and one TensorBoard event (every statistic of the row), each flushed to disk,
-//! next to one update (collect + step) of the CartPole-v1 example on ndarray.
+//! and one checkpoint (engine and trainer state, written atomically: fsync and rename), next
+//! to one update (collect + step) of the CartPole-v1 example on ndarray.
 //!
 //! `cargo bench --bench outputs`
 //!
@@ -62,11 +63,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::remove_dir_all(&dir).ok();
     let (csv_time, event_time) = (median(csv_times), median(event_times));
 
+    // A checkpoint after 30 updates (CartPole-v1 is solved in about 27): the history holds
+    // 30 rows.
+    let run_dir = std::env::temp_dir().join(format!("rl_bench_ckpt_{}", std::process::id()));
+    let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, 0, &device)?;
+    let trainer_config = TrainerConfig::new()
+        .with_progress(false)
+        .with_max_updates(Some(30))
+        .with_checkpoint_every(None)
+        .with_out_dir(Some(run_dir.display().to_string()));
+    let mut run = Trainer::new(config.init::<B, _>(env, &device)?, trainer_config)?;
+    run.run()?;
+    let mut checkpoint_times = Vec::new();
+    let mut size = 0;
+    for i in 0..40 {
+        let start = Instant::now();
+        let path = run.checkpoint()?.expect("the run has an output directory");
+        if i >= 5 {
+            checkpoint_times.push(start.elapsed());
+        }
+        size = std::fs::metadata(path)?.len();
+    }
+    std::fs::remove_dir_all(&run_dir).ok();
+    let checkpoint_time = median(checkpoint_times);
+
     println!(
         "| per update | time | share of the update |\n|---|---:|---:|\n\
          | update (collect + step), CartPole-v1 example, ndarray | {:.2} ms | 100% |\n\
          | metrics.csv row ({} columns) | {:.1} us | {:.3}% |\n\
-         | TensorBoard event ({} scalars) | {:.1} us | {:.3}% |",
+         | TensorBoard event ({} scalars) | {:.1} us | {:.3}% |\n\
+         | checkpoint ({} KiB, after 30 updates) | {:.2} ms | {:.2}% |",
         update.as_secs_f64() * 1e3,
         MetricsCsv::default_columns().len(),
         csv_time.as_secs_f64() * 1e6,
@@ -74,6 +100,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         row.len(),
         event_time.as_secs_f64() * 1e6,
         100.0 * event_time.as_secs_f64() / update.as_secs_f64(),
+        size / 1024,
+        checkpoint_time.as_secs_f64() * 1e3,
+        100.0 * checkpoint_time.as_secs_f64() / update.as_secs_f64(),
     );
     Ok(())
 }

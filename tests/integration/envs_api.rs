@@ -310,3 +310,63 @@ fn cartpole_v1_time_limit_from_config() {
     env.reset(None).unwrap();
     assert_eq!(env.max_episode_steps(), 500);
 }
+
+/// Everything a step reports, flattened (flags as 0 and 1, the final observations if any).
+fn step_record(env: &mut dyn Env<B>, t: usize) -> Vec<f32> {
+    let tr = env.step(&valid_action(env, t)).unwrap();
+    let mut out = features(&tr.obs);
+    out.extend(tr.reward.clone().into_data().to_vec::<f32>().unwrap());
+    let flags = bools(tr.terminated.clone())
+        .into_iter()
+        .chain(bools(tr.truncated.clone()));
+    out.extend(flags.map(|b| f32::from(u8::from(b))));
+    if let Some(f) = &tr.final_obs {
+        out.extend(features(f));
+    }
+    out
+}
+
+#[test]
+fn a_saved_state_continues_exactly() {
+    // A short time limit, so that CartPole-v1's episode counters and resets are in the state.
+    let config = EnvConfig::from([("max_episode_steps".to_string(), 9.0)]);
+    for name in NAMES {
+        let mut env = make(name, 5, 3).unwrap();
+        env.reset(Some(&config)).unwrap();
+        for t in 0..13 {
+            step_record(env.as_mut(), t);
+        }
+        let saved = env
+            .save_state()
+            .unwrap()
+            .expect("every rl-envs env saves its state");
+        let expected: Vec<Vec<f32>> = (13..40).map(|t| step_record(env.as_mut(), t)).collect();
+        // Another seed, never reset: all of it comes from the saved state.
+        let mut restored = make(name, 5, 99).unwrap();
+        restored.load_state(&saved).unwrap();
+        let got: Vec<Vec<f32>> = (13..40)
+            .map(|t| step_record(restored.as_mut(), t))
+            .collect();
+        assert_eq!(got, expected, "{name}");
+        // A reset draws what the original's reset draws (the generator came back too).
+        assert_eq!(
+            features(&restored.reset(None).unwrap()),
+            features(&env.reset(None).unwrap()),
+            "{name}"
+        );
+        // Another batch size, or bytes that are not a state, are refused.
+        let mut other = make(name, 4, 3).unwrap();
+        assert!(
+            matches!(other.load_state(&saved), Err(CoreError::Env { .. })),
+            "{name}"
+        );
+        assert!(
+            matches!(other.load_state(b"junk"), Err(CoreError::Env { .. })),
+            "{name}"
+        );
+        assert!(
+            other.step(&valid_action(other.as_ref(), 0)).is_err(),
+            "{name}: unchanged"
+        );
+    }
+}

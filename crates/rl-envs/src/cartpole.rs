@@ -5,7 +5,7 @@
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, Persist, StepOutput, impl_env};
+use crate::common::{ConfigReader, Core, Persist, StepOutput, impl_env, persist_field};
 
 /// The cart-pole physics: the Gym equations (after Florian, "Correct equations for the dynamics
 /// of the cart-pole system", 2007) with one explicit (Euler) or semi-implicit Euler step.
@@ -178,19 +178,7 @@ impl<B: Backend> CartPole<B> {
 
 impl_env!(CartPole);
 
-impl<B: Backend> Persist<B> for CartPole<B> {
-    type Extra = Physics;
-    fn core_mut(&mut self) -> &mut Core<B> {
-        &mut self.core
-    }
-    fn extra(&self) -> Physics {
-        self.physics
-    }
-    fn set_extra(&mut self, physics: Physics) -> Result<()> {
-        self.physics = physics;
-        Ok(())
-    }
-}
+persist_field!(CartPole, physics: Physics);
 
 /// Gymnasium's `CartPole-v1` (with its `TimeLimit` of 500 steps): keep a pole upright for as
 /// long as possible, auto-reset when an episode ends.

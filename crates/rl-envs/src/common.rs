@@ -418,6 +418,28 @@ macro_rules! impl_env {
 
 pub(crate) use impl_env;
 
+/// Implements [`Persist`] for an environment whose only state besides its `core` is the `Copy`
+/// field `$field` (the parameters of its last reset).
+macro_rules! persist_field {
+    ($env:ident, $field:ident: $ty:ty) => {
+        impl<B: burn::tensor::backend::Backend> $crate::common::Persist<B> for $env<B> {
+            type Extra = $ty;
+            fn core_mut(&mut self) -> &mut $crate::common::Core<B> {
+                &mut self.core
+            }
+            fn extra(&self) -> $ty {
+                self.$field
+            }
+            fn set_extra(&mut self, value: $ty) -> rl_core::Result<()> {
+                self.$field = value;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use persist_field;
+
 /// Test helpers shared by the unit tests of every environment.
 #[cfg(test)]
 pub(crate) mod testing {

@@ -3,7 +3,7 @@
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, Persist, impl_env};
+use crate::common::{ConfigReader, Core, impl_env, persist_field};
 
 /// The mountain car's parameters, read from the config at every reset.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -154,19 +154,7 @@ impl<B: Backend> MountainCar<B> {
 
 impl_env!(MountainCar);
 
-impl<B: Backend> Persist<B> for MountainCar<B> {
-    type Extra = Params;
-    fn core_mut(&mut self) -> &mut Core<B> {
-        &mut self.core
-    }
-    fn extra(&self) -> Params {
-        self.params
-    }
-    fn set_extra(&mut self, params: Params) -> Result<()> {
-        self.params = params;
-        Ok(())
-    }
-}
+persist_field!(MountainCar, params: Params);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use core::f64::consts::{PI, TAU};
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, Persist, impl_env};
+use crate::common::{ConfigReader, Core, impl_env, persist_field};
 
 /// The pendulum's parameters, read from the config at every reset.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -141,19 +141,7 @@ impl<B: Backend> Pendulum<B> {
 
 impl_env!(Pendulum);
 
-impl<B: Backend> Persist<B> for Pendulum<B> {
-    type Extra = Params;
-    fn core_mut(&mut self) -> &mut Core<B> {
-        &mut self.core
-    }
-    fn extra(&self) -> Params {
-        self.params
-    }
-    fn set_extra(&mut self, params: Params) -> Result<()> {
-        self.params = params;
-        Ok(())
-    }
-}
+persist_field!(Pendulum, params: Params);
 
 #[cfg(test)]
 mod tests {

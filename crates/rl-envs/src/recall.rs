@@ -3,7 +3,7 @@
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{Core, Persist, StepOutput, impl_env};
+use crate::common::{Core, StepOutput, impl_env, persist_field};
 
 /// A cue-recall memory task: remember a bit shown at an episode's first step and repeat it when
 /// asked at the last step. A policy that sees only the current observation earns a mean return
@@ -164,20 +164,7 @@ impl<B: Backend> Recall<B> {
 
 impl_env!(Recall);
 
-impl<B: Backend> Persist<B> for Recall<B> {
-    /// The episode length of the last reset.
-    type Extra = u32;
-    fn core_mut(&mut self) -> &mut Core<B> {
-        &mut self.core
-    }
-    fn extra(&self) -> u32 {
-        self.length
-    }
-    fn set_extra(&mut self, length: u32) -> Result<()> {
-        self.length = length;
-        Ok(())
-    }
-}
+persist_field!(Recall, length: u32);
 
 #[cfg(test)]
 mod tests {

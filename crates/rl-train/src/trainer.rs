@@ -243,7 +243,7 @@ impl<A: Trainable> Trainer<A> {
                 if resumed {
                     // The outputs are rebuilt from the history below; earlier event files
                     // would repeat the rows after the checkpoint.
-                    remove_run_files(dir, |name| is_event_file(name))?;
+                    remove_run_files(dir, is_event_file)?;
                 } else {
                     claim_out_dir(dir, config.overwrite)?;
                 }

@@ -35,7 +35,7 @@ impl Experiment for CartPole {
             .with_target_return(Some(CARTPOLE_TARGET))
             .with_out_dir(Some(args.out_dir("cartpole").display().to_string()))
             .with_overwrite(args.overwrite);
-        let last = common::train(algorithm, common::describe(&config), trainer, None)?;
+        let last = common::train(algorithm, common::describe(&config), trainer, args.resume)?;
         common::check_solved(&last, CARTPOLE_TARGET)
     }
 }

@@ -44,7 +44,7 @@ impl Experiment for NoVelocity {
                 args.out_dir("cartpole_no_velocity").display().to_string(),
             ))
             .with_overwrite(args.overwrite);
-        let last = common::train(algorithm, what, trainer, None)?;
+        let last = common::train(algorithm, what, trainer, args.resume)?;
         common::check_solved(&last, CARTPOLE_TARGET)
     }
 }

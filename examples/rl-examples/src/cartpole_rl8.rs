@@ -34,7 +34,7 @@ impl Experiment for CartPoleRl8 {
             .with_steps_per_eval(Some(5))
             .with_out_dir(Some(args.out_dir("cartpole_rl8").display().to_string()))
             .with_overwrite(args.overwrite);
-        common::train(algorithm, common::describe(&config), trainer, None)?;
+        common::train(algorithm, common::describe(&config), trainer, args.resume)?;
         Ok(())
     }
 }

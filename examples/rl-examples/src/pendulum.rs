@@ -33,7 +33,7 @@ impl Experiment for PendulumExample {
             .with_steps_per_eval(Some(8))
             .with_out_dir(Some(args.out_dir("pendulum").display().to_string()))
             .with_overwrite(args.overwrite);
-        common::train(algorithm, common::describe(&config), trainer, None)?;
+        common::train(algorithm, common::describe(&config), trainer, args.resume)?;
         Ok(())
     }
 }

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, ValueEnum};
 use rl_algo::{AlgorithmConfig, Minibatch, PpoConfig, RecurrentAlgorithmConfig, Trainable};
-use rl_train::conditions::Condition;
 use rl_train::{Trainer, TrainerConfig};
 
 /// The flags every example takes; each defaults to the example's own config.
@@ -38,6 +37,10 @@ pub struct Args {
     /// Replace the outputs of an earlier run in the output directory (refused otherwise).
     #[arg(long)]
     pub overwrite: bool,
+    /// Continue the run in the output directory from its newest checkpoint, exactly as if it
+    /// had never stopped (give the run's own flags; `--max-updates` counts all its updates).
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
 }
 
 /// `--backend`.
@@ -151,20 +154,28 @@ pub fn describe(c: &AlgorithmConfig) -> String {
     )
 }
 
-/// Trains until `stop` (or the trainer's limits) holds, writes the outputs and says where.
-/// `what` describes the run. Returns the last update's statistics.
+/// Trains (or, with `resume`, continues the run in the output directory from its newest
+/// checkpoint) until the trainer's limits hold, writes the outputs and says where. `what`
+/// describes the run. Returns the last update's statistics.
 pub fn train<A: Trainable>(
     algorithm: A,
     what: String,
     trainer: TrainerConfig,
-    stop: Option<Box<dyn Condition>>,
+    resume: bool,
 ) -> Result<rl_algo::Stats, Box<dyn Error>> {
-    println!("training {what} on {}", algorithm.env_name());
     let out = trainer.out_dir.clone();
-    let mut trainer = Trainer::new(algorithm, trainer)?;
-    if let Some(stop) = stop {
-        trainer = trainer.stop_when(stop);
-    }
+    let mut trainer = if resume {
+        let trainer = Trainer::resume(algorithm, trainer)?;
+        println!(
+            "resuming {what} on {} after update {}",
+            trainer.algorithm().env_name(),
+            trainer.history().len()
+        );
+        trainer
+    } else {
+        println!("training {what} on {}", algorithm.env_name());
+        Trainer::new(algorithm, trainer)?
+    };
     let last = trainer.run()?;
     println!(
         "finished after {} updates, {} env steps, {:.1} s: mean episode return {:.2}",
@@ -183,6 +194,7 @@ pub fn train<A: Trainable>(
             ("learning curve", "learning_curve.png"),
             ("trained policy", "policy.mpk"),
             ("config", "config.json"),
+            ("checkpoints (to --resume)", "checkpoints"),
             ("observation normalizer", "observation_normalizer.json"),
         ] {
             let path = dir.join(file);
