@@ -4,10 +4,13 @@
 use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, ValueEnum};
 use rl_algo::{AlgorithmConfig, Minibatch, PpoConfig, RecurrentAlgorithmConfig, Trainable};
+use rl_train::conditions::when;
 use rl_train::{Trainer, TrainerConfig};
 
 /// The flags every example takes; each defaults to the example's own config.
@@ -164,7 +167,7 @@ pub fn train<A: Trainable>(
     resume: bool,
 ) -> Result<rl_algo::Stats, Box<dyn Error>> {
     let out = trainer.out_dir.clone();
-    let mut trainer = if resume {
+    let trainer = if resume {
         let trainer = Trainer::resume(algorithm, trainer)?;
         println!(
             "resuming {what} on {} after update {}",
@@ -176,7 +179,25 @@ pub fn train<A: Trainable>(
         println!("training {what} on {}", algorithm.env_name());
         Trainer::new(algorithm, trainer)?
     };
+    // Ctrl-C ends the run after the update in progress: the trainer then writes its final
+    // checkpoint and its outputs, as at any other stop. A second Ctrl-C exits at once (every
+    // file is written atomically, so the newest checkpoint stays whole).
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: stopping after this update (again to exit at once)");
+    })?;
+    let flag = Arc::clone(&interrupted);
+    let mut trainer = trainer.stop_when(when("interrupted (Ctrl-C)", move |_| {
+        Ok(flag.load(Ordering::SeqCst))
+    }));
     let last = trainer.run()?;
+    if interrupted.load(Ordering::SeqCst) {
+        println!("interrupted: the run is saved; continue it with --resume");
+    }
     println!(
         "finished after {} updates, {} env steps, {:.1} s: mean episode return {:.2}",
         last.get("algorithm/steps").unwrap_or(f64::NAN),
