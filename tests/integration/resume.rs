@@ -203,31 +203,27 @@ fn checkpoints_from_another_config_or_damaged_are_refused() {
 
     let path = newest_checkpoint(&out);
     let good = std::fs::read(&path).unwrap();
+    // What resuming says once the newest checkpoint holds `bytes`.
+    let problem_with = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        let error = Trainer::resume(feed_forward(0), trainer_config(&out, 4))
+            .err()
+            .unwrap();
+        checkpoint_problem(error)
+    };
     // Truncated, then one flipped byte in the middle: damaged, never a panic.
-    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
-    let error = Trainer::resume(feed_forward(0), trainer_config(&out, 4))
-        .err()
-        .unwrap();
     assert!(matches!(
-        checkpoint_problem(error),
+        problem_with(&good[..good.len() / 2]),
         CheckpointProblem::Damaged(_)
     ));
     let mut flipped = good.clone();
     flipped[good.len() / 2] ^= 0x01;
-    std::fs::write(&path, &flipped).unwrap();
-    let error = Trainer::resume(feed_forward(0), trainer_config(&out, 4))
-        .err()
-        .unwrap();
     assert!(matches!(
-        checkpoint_problem(error),
+        problem_with(&flipped),
         CheckpointProblem::Damaged(_)
     ));
-    std::fs::write(&path, b"not a checkpoint").unwrap();
-    let error = Trainer::resume(feed_forward(0), trainer_config(&out, 4))
-        .err()
-        .unwrap();
     assert!(matches!(
-        checkpoint_problem(error),
+        problem_with(b"not a checkpoint"),
         CheckpointProblem::NotACheckpoint
     ));
     // A directory without checkpoints.

@@ -10,7 +10,7 @@
 //! bit, so a resumed run repeats an uninterrupted one exactly.
 
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
-use rl_core::Observation;
+use rl_core::{Observation, SavedRng};
 use serde::{Deserialize, Serialize};
 
 use crate::episodes::Episodes;
@@ -28,6 +28,14 @@ pub enum CheckpointProblem {
     /// The file is shorter than its sections say, or its checksum does not match.
     #[error("the file is {0}")]
     Damaged(&'static str),
+    /// Part of the state could not be encoded (a checkpoint being written).
+    #[error("its {section} cannot be encoded: {detail}")]
+    Encode {
+        /// Which part.
+        section: &'static str,
+        /// The encoder's message.
+        detail: String,
+    },
     /// A section could not be decoded although the checksum matched (written by another
     /// version of this library).
     #[error("its {section} cannot be decoded: {detail}")]
@@ -58,6 +66,14 @@ pub enum CheckpointProblem {
 }
 
 impl CheckpointProblem {
+    /// An encoding failure of `section`.
+    pub(crate) fn encode(section: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::Encode {
+            section,
+            detail: error.to_string(),
+        }
+    }
+
     /// A decoding failure of `section`.
     pub(crate) fn decode(section: &'static str, error: impl std::fmt::Display) -> Self {
         Self::Decode {
@@ -76,8 +92,8 @@ pub(crate) struct EngineState {
     pub env: String,
     pub horizons: u64,
     pub trained_steps: u64,
-    /// The sampling generator's position (`ChaCha12Rng::serialize_state`).
-    pub rng: Vec<u8>,
+    /// The sampling generator's position.
+    pub rng: SavedRng,
     pub last_obs: Option<SavedObservation>,
     pub rewards: RewardNormalizer,
     pub observations: Option<ObservationNormalizer>,

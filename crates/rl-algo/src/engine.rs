@@ -6,11 +6,11 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::module::{AutodiffModule, Module};
+use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
-use rl_core::{Env, EnvConfig, Model, RecurrentModel, Space};
+use rl_core::{Env, EnvConfig, Model, RecurrentModel, SavedRng, Space};
 use rl_functional::{PpoLossConfig, ValueLossKind};
 
 use crate::checkpoint::{
@@ -23,7 +23,7 @@ use crate::config::{
 use crate::error::{AlgoError, Result};
 use crate::models::DefaultModel;
 use crate::normalizer::ObservationNormalizer;
-use crate::policy::{Actor, FeedForward, Inner, Policy, Recurrent};
+use crate::policy::{Actor, FeedForward, Inner, Policy, Recurrent, device_of};
 use crate::record::{
     LoadError, load_model, model_from_bytes, model_to_bytes, record_from_bytes, record_to_bytes,
     save_model, write_atomic,
@@ -445,7 +445,7 @@ where
     /// [`AlgoError::Record`] or [`AlgoError::Architecture`] naming the file.
     pub fn load_model(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let model = self.model().clone();
-        let device = model.devices().into_iter().next().unwrap_or_default();
+        let device = device_of(&model);
         self.model = Some(load_model(model, path, &device)?);
         Ok(())
     }
@@ -509,7 +509,7 @@ where
             env: self.env.name().to_string(),
             horizons: s.horizons,
             trained_steps: s.trained_steps,
-            rng: s.rng.serialize_state().to_vec(),
+            rng: SavedRng::new(&s.rng),
             last_obs: s
                 .last_obs
                 .as_ref()
@@ -528,7 +528,7 @@ where
             source,
         };
         let meta = rmp_serde::to_vec(&state)
-            .map_err(|e| fail(CheckpointProblem::decode("engine state", e)))?;
+            .map_err(|e| fail(CheckpointProblem::encode("engine state", e)))?;
         let model = model_to_bytes(self.model().clone()).map_err(record_error)?;
         let optimizer =
             record_to_bytes::<B, _>(self.optimizer.to_record()).map_err(record_error)?;
@@ -574,18 +574,13 @@ where
                 current: self.env.name().to_string(),
             }));
         }
-        let rng: [u8; 49] = saved.rng.as_slice().try_into().map_err(|_| {
+        let rng = saved.rng.restore().ok_or_else(|| {
             fail(CheckpointProblem::decode(
                 "engine state",
                 "malformed generator state",
             ))
         })?;
-        let device = self
-            .model()
-            .devices()
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let device = device_of(self.model());
         let model = model_from_bytes(self.model().clone(), model.to_vec(), &device).map_err(
             |e| match e {
                 LoadError::Record(e) => fail(CheckpointProblem::decode("model", e)),
@@ -605,7 +600,7 @@ where
         let s = &mut self.state;
         s.horizons = saved.horizons;
         s.trained_steps = saved.trained_steps;
-        s.rng = chacha20::ChaCha12Rng::deserialize_state(&rng);
+        s.rng = rng;
         s.last_obs = saved.last_obs.map(|o| o.restore(&env_device));
         s.rollout = None;
         s.rewards = saved.rewards;

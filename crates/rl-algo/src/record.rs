@@ -149,7 +149,7 @@ pub(crate) enum LoadError {
 pub(crate) fn model_to_bytes<B: Backend, M: burn::module::Module<B>>(
     model: M,
 ) -> std::result::Result<Vec<u8>, burn::record::RecorderError> {
-    ModelRecorder::default().record(model.into_record(), ())
+    record_to_bytes::<B, _>(model.into_record())
 }
 
 /// `model` with the parameters saved in `bytes` by [`model_to_bytes`].

@@ -18,7 +18,7 @@ use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use chacha20::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
-use crate::env::{HostAction, check_action, decode_state, encode_state};
+use crate::env::{HostAction, SavedRng, check_action, decode_state, encode_state};
 use crate::host::first_non_finite_row;
 use crate::{Action, CoreError, Env, EnvConfig, Observation, Result, Space, Transition};
 
@@ -278,19 +278,14 @@ impl<B: Backend, M: DummyMove> Env<B> for DummyEnv<B, M> {
 
     fn save_state(&self) -> Result<Option<Vec<u8>>> {
         let c = &self.core;
-        let saved = (
-            c.num_envs,
-            c.bounds,
-            &c.state,
-            c.rng.serialize_state().to_vec(),
-        );
+        let saved = (c.num_envs, c.bounds, &c.state, SavedRng::new(&c.rng));
         encode_state(c.name, &saved).map(Some)
     }
 
     fn load_state(&mut self, state: &[u8]) -> Result<()> {
-        type Saved = (usize, f32, Option<Vec<f32>>, Vec<u8>);
+        type Saved = (usize, f32, Option<Vec<f32>>, SavedRng);
         let (num_envs, bounds, saved, rng): Saved = decode_state(self.core.name, state)?;
-        let rng: [u8; 49] = rng.try_into().map_err(|_| {
+        let rng = rng.restore().ok_or_else(|| {
             self.core
                 .error("the saved generator state is malformed".into())
         })?;
@@ -302,7 +297,7 @@ impl<B: Backend, M: DummyMove> Env<B> for DummyEnv<B, M> {
         }
         self.core.bounds = bounds;
         self.core.state = saved;
-        self.core.rng = ChaCha12Rng::deserialize_state(&rng);
+        self.core.rng = rng;
         Ok(())
     }
 }

@@ -117,6 +117,37 @@ pub fn encode_state<T: serde::Serialize>(env: &str, value: &T) -> Result<Vec<u8>
     })
 }
 
+/// The position of a ChaCha12 generator (rand's `StdRng` stream), as saved states and
+/// checkpoints hold it: [`SavedRng::restore`] gives a generator that continues exactly where
+/// the saved one was.
+///
+/// ```
+/// use chacha20::ChaCha12Rng;
+/// use rand::{Rng, SeedableRng};
+/// use rl_core::SavedRng;
+///
+/// let mut rng = ChaCha12Rng::seed_from_u64(7);
+/// rng.next_u64();
+/// let mut restored = SavedRng::new(&rng).restore().unwrap();
+/// assert_eq!(restored.next_u64(), rng.next_u64());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedRng(Vec<u8>);
+
+impl SavedRng {
+    /// The position of `rng`.
+    pub fn new(rng: &chacha20::ChaCha12Rng) -> Self {
+        Self(rng.serialize_state().to_vec())
+    }
+
+    /// The generator at the saved position, or `None` if the bytes are not a position
+    /// (a damaged or foreign state).
+    pub fn restore(&self) -> Option<chacha20::ChaCha12Rng> {
+        let bytes: &chacha20::SerializedRngState = self.0.as_slice().try_into().ok()?;
+        Some(chacha20::ChaCha12Rng::deserialize_state(bytes))
+    }
+}
+
 /// Decodes a state written by [`encode_state`], for [`Env::load_state`].
 ///
 /// # Errors

@@ -64,7 +64,7 @@ pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };
 pub use env::{
-    Env, EnvConfig, HostAction, Transition, check_action, decode_state, encode_state,
+    Env, EnvConfig, HostAction, SavedRng, Transition, check_action, decode_state, encode_state,
     first_non_finite_row,
 };
 pub use error::{CoreError, Result};

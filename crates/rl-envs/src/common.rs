@@ -6,7 +6,7 @@ use chacha20::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 use rl_core::first_non_finite_row;
 use rl_core::{
-    Action, CoreError, EnvConfig, Observation, Result, Space, Transition, check_action,
+    Action, CoreError, EnvConfig, Observation, Result, SavedRng, Space, Transition, check_action,
     decode_state, encode_state,
 };
 use serde::Serialize;
@@ -143,7 +143,7 @@ impl<B: Backend> Core<B> {
         SavedCore {
             num_envs: self.num_envs,
             state: self.state.clone(),
-            rng: self.rng.serialize_state().to_vec(),
+            rng: SavedRng::new(&self.rng),
         }
     }
 
@@ -162,12 +162,10 @@ impl<B: Backend> Core<B> {
                 ),
             ));
         }
-        let rng: [u8; 49] = saved
+        saved
             .rng
-            .as_slice()
-            .try_into()
-            .map_err(|_| env_error(self.name, "the saved generator state is malformed"))?;
-        Ok(ChaCha12Rng::deserialize_state(&rng))
+            .restore()
+            .ok_or_else(|| env_error(self.name, "the saved generator state is malformed"))
     }
 
     /// A reader of `config` whose errors name this environment.
@@ -314,7 +312,7 @@ impl<B: Backend> Core<B> {
 struct SavedCore {
     num_envs: usize,
     state: Option<Vec<f64>>,
-    rng: Vec<u8>,
+    rng: SavedRng,
 }
 
 /// What an environment saves besides its [`Core`]: the parameters of its last reset and its

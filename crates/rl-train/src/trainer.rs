@@ -3,6 +3,7 @@
 //! progress display, a CSV of metrics (one row per update), a learning-curve PNG and the
 //! trained policy saved at the end.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -110,13 +111,14 @@ pub struct Trainer<A: Trainable> {
 
 /// The trainer's part of a checkpoint: its counters and every update's statistics (from which
 /// the CSV, the TensorBoard file and the stop conditions' state are rebuilt on resume).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SavedTrainer {
+/// A checkpoint borrows the history; a resume owns it.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct SavedTrainer<'a> {
     collects: u64,
     steps: u64,
     env_steps: u64,
     wall_seconds: f64,
-    history: Vec<Stats>,
+    history: Cow<'a, [Stats]>,
 }
 
 impl<A: Trainable> Trainer<A> {
@@ -169,7 +171,7 @@ impl<A: Trainable> Trainer<A> {
     fn build(
         algorithm: A,
         config: TrainerConfig,
-        saved: Option<SavedTrainer>,
+        saved: Option<SavedTrainer<'static>>,
     ) -> crate::Result<Self> {
         let mut conditions: Vec<Box<dyn Condition>> = Vec::new();
         if let Some(n) = config.max_updates {
@@ -229,13 +231,7 @@ impl<A: Trainable> Trainer<A> {
         if config.keep_checkpoints == 0 {
             return Err(TrainError::invalid("keep_checkpoints", 0, "must be > 0"));
         }
-        let saved = saved.unwrap_or(SavedTrainer {
-            collects: 0,
-            steps: 0,
-            env_steps: 0,
-            wall_seconds: 0.0,
-            history: Vec::new(),
-        });
+        let saved = saved.unwrap_or_default();
         let resumed = saved.steps > 0;
         let (csv, events) = match &config.out_dir {
             Some(dir) => {
@@ -243,7 +239,10 @@ impl<A: Trainable> Trainer<A> {
                 if resumed {
                     // The outputs are rebuilt from the history below; earlier event files
                     // would repeat the rows after the checkpoint.
-                    remove_run_files(dir, is_event_file)?;
+                    remove_files(
+                        files_in(dir, is_event_file)?,
+                        "remove the earlier run's file",
+                    )?;
                 } else {
                     claim_out_dir(dir, config.overwrite)?;
                 }
@@ -255,7 +254,7 @@ impl<A: Trainable> Trainer<A> {
                     .tensorboard
                     .then(|| EventWriter::create(dir))
                     .transpose()?;
-                for row in &saved.history {
+                for row in saved.history.iter() {
                     csv.write(row)?;
                     if let Some(events) = &mut events {
                         let step = row.get(ENV_STEPS_KEY).unwrap_or(0.0) as u64;
@@ -271,7 +270,7 @@ impl<A: Trainable> Trainer<A> {
             config,
             conditions,
             replay: resumed,
-            history: saved.history,
+            history: saved.history.into_owned(),
             csv,
             events,
             start: Instant::now(),
@@ -450,7 +449,7 @@ impl<A: Trainable> Trainer<A> {
             steps: self.steps,
             env_steps: self.env_steps,
             wall_seconds: self.wall_seconds(),
-            history: self.history.clone(),
+            history: Cow::Borrowed(&self.history),
         };
         let extra = rmp_serde::to_vec(&saved).map_err(|e| TrainError::Resume {
             path: path.clone(),
@@ -460,10 +459,7 @@ impl<A: Trainable> Trainer<A> {
         self.last_checkpoint = Instant::now();
         let mut all = checkpoints(&dir)?;
         let excess = all.len().saturating_sub(self.config.keep_checkpoints);
-        for old in all.drain(..excess) {
-            std::fs::remove_file(&old)
-                .map_err(|source| TrainError::io("remove an old checkpoint", old, source))?;
-        }
+        remove_files(all.drain(..excess), "remove an old checkpoint")?;
         Ok(Some(path))
     }
 
@@ -622,18 +618,16 @@ fn claim_out_dir(dir: &Path, overwrite: bool) -> crate::Result<()> {
                 .join(", "),
         });
     }
-    for path in found {
-        std::fs::remove_file(&path)
-            .map_err(|source| TrainError::io("remove the earlier run's file", path, source))?;
-    }
-    Ok(())
+    remove_files(found, "remove the earlier run's file")
 }
 
-/// Removes the files of `dir` whose names `select` picks.
-fn remove_run_files(dir: &Path, select: impl Fn(&str) -> bool) -> crate::Result<()> {
-    for path in files_in(dir, select)? {
-        std::fs::remove_file(&path)
-            .map_err(|source| TrainError::io("remove the earlier run's file", path, source))?;
+/// Removes `paths`; `action` says why in an error.
+fn remove_files(
+    paths: impl IntoIterator<Item = PathBuf>,
+    action: &'static str,
+) -> crate::Result<()> {
+    for path in paths {
+        std::fs::remove_file(&path).map_err(|source| TrainError::io(action, path, source))?;
     }
     Ok(())
 }

@@ -83,6 +83,13 @@ impl<B: AutodiffBackend> Forward<B> {
     }
 }
 
+/// The device a model's parameters live on.
+pub(crate) fn device_of<B: burn::tensor::backend::Backend, M: burn::module::Module<B>>(
+    model: &M,
+) -> B::Device {
+    model.devices().into_iter().next().unwrap_or_default()
+}
+
 mod sealed {
     pub trait Sealed {}
 }

@@ -2,12 +2,12 @@
 //! environment's state; the update's unit is a sequence of `seq_len` steps, run from the state
 //! stored at its first step. Everything a recurrent state changes is in this file.
 
-use burn::module::{AutodiffModule, Module};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rl_core::{Action, Observation, PolicyOutput, RecurrentModel, RecurrentState};
 
-use super::{Actor, Forward, Inner, Policy, UnitLayout, sealed};
+use super::{Actor, Forward, Inner, Policy, UnitLayout, device_of, sealed};
 use crate::checkpoint::CheckpointProblem;
 use crate::config::{PpoConfig, RecurrenceConfig};
 use crate::error::Result;
@@ -79,11 +79,6 @@ impl<B: AutodiffBackend, M> Recurrent<B, M> {
 }
 
 impl<B: AutodiffBackend, M> sealed::Sealed for Recurrent<B, M> {}
-
-/// The device the acting model's parameters live on.
-fn device_of<B: Backend, M: Module<B>>(model: &M) -> B::Device {
-    model.devices().into_iter().next().unwrap_or_default()
-}
 
 impl<B, M> Policy<B> for Recurrent<B, M>
 where
@@ -189,7 +184,7 @@ where
             .as_ref()
             .map(|s| s.tensors.iter().map(Tensor::to_data).collect());
         rmp_serde::to_vec(&(state, self.sequences, self.state_resets))
-            .map_err(|e| CheckpointProblem::decode("recurrent state", e))
+            .map_err(|e| CheckpointProblem::encode("recurrent state", e))
     }
 
     fn load_carried(
