@@ -10,7 +10,8 @@
 //! bootstrapped from the value of the last observation). The environments reset themselves, so
 //! the algorithm never resets them on a schedule (`env_reset = Never`).
 //!
-//! The code is `rl_examples::cartpole` (`examples/rl-examples`).
+//! The run file is `examples/configs/cartpole.toml`; `rl train examples/configs/cartpole.toml`
+//! trains the same run. Every example takes `rl train`'s flags, and `--resume`.
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
@@ -19,5 +20,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_examples::run::report(rl_examples::cartpole::main())
+    rl_cli::example("cartpole", rl_examples::configs::CARTPOLE)
 }

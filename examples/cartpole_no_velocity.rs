@@ -10,7 +10,8 @@
 //! Each environment's LSTM state is reset when its episode ends; the update trains on sequences
 //! of 8 steps, each started from the state stored when it was collected.
 //!
-//! The code is `rl_examples::cartpole_no_velocity` (`examples/rl-examples`).
+//! The run file is `examples/configs/cartpole_no_velocity.toml`; `rl train examples/configs/cartpole_no_velocity.toml`
+//! trains the same run. Every example takes `rl train`'s flags, and `--resume`.
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
@@ -19,5 +20,8 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_examples::run::report(rl_examples::cartpole_no_velocity::main())
+    rl_cli::example(
+        "cartpole_no_velocity",
+        rl_examples::configs::CARTPOLE_NO_VELOCITY,
+    )
 }

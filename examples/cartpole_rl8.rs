@@ -10,7 +10,8 @@
 //! The mean episode return is rl8's `returns/mean`: the sum of the 64 rewards of a horizon,
 //! always negative, 0 being perfect (rl8 reaches about -12 after 40 updates).
 //!
-//! The code is `rl_examples::cartpole_rl8` (`examples/rl-examples`).
+//! The run file is `examples/configs/cartpole_rl8.toml`; `rl train examples/configs/cartpole_rl8.toml`
+//! trains the same run. Every example takes `rl train`'s flags, and `--resume`.
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
@@ -19,5 +20,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_examples::run::report(rl_examples::cartpole_rl8::main())
+    rl_cli::example("cartpole_rl8", rl_examples::configs::CARTPOLE_RL8)
 }

@@ -9,7 +9,8 @@
 //! The mean episode return is the summed reward of a 512-step episode (Gym's Pendulum cost,
 //! so it is negative; a good policy holds it near 0 after swinging up).
 //!
-//! The code is `rl_examples::pendulum` (`examples/rl-examples`).
+//! The run file is `examples/configs/pendulum.toml`; `rl train examples/configs/pendulum.toml`
+//! trains the same run. Every example takes `rl train`'s flags, and `--resume`.
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
 /// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
@@ -18,5 +19,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_examples::run::report(rl_examples::pendulum::main())
+    rl_cli::example("pendulum", rl_examples::configs::PENDULUM)
 }

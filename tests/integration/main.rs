@@ -1,10 +1,12 @@
 //! The integration tests of the workspace, in one test binary (one link of the generic code
 //! instead of one per file): the algorithms (`algorithm`, `recurrent`, `config`), the
 //! environments (`envs_api`, `envs_memory`), the functional layer's properties (`properties`),
-//! end-to-end training (`pipeline`, `recall`, `train`) and checkpoints (`resume`).
+//! end-to-end training (`pipeline`, `recall`, `train`), checkpoints (`resume`) and the `rl`
+//! command's run files, training, resuming and evaluation (`cli`).
 
 /// The examples' configs, the same source file the examples compile (`rl_examples::configs`);
-/// included rather than imported so that this binary does not wait for the examples' library.
+/// included rather than imported so that this binary does not wait for the examples' library
+/// (it reads the run files with `rl-cli`).
 #[path = "../../examples/rl-examples/src/configs.rs"]
 #[allow(dead_code)]
 mod configs;
@@ -21,6 +23,7 @@ fn assert_same_losses(pairs: &[(&str, f64, f64)], what: &str) {
 }
 
 mod algorithm;
+mod cli;
 mod config;
 mod envs_api;
 mod envs_memory;

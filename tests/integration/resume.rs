@@ -92,10 +92,22 @@ fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Asserts that two runs wrote the same `metrics.csv` (every column but wall time and
-/// throughput, cell for cell) and the same policy weights, bit for bit; `model` is a model of
+/// Asserts that two runs wrote the same `metrics.csv` ([`assert_same_metrics`]) and the same
+/// policy weights, bit for bit; `model` is a model of
 /// the runs' architecture to load them into.
 fn assert_same_run<M: Module<B>>(straight: &Path, resumed: &Path, model: M, updates: u64) {
+    assert_same_metrics(straight, resumed, updates);
+    // (The files differ: they hold each model's parameter ids.)
+    let weights = saved_weights(model.clone(), straight);
+    assert!(
+        weights == saved_weights(model, resumed),
+        "the weights differ"
+    );
+}
+
+/// Asserts that two runs of `updates` updates wrote the same `metrics.csv`, every column but
+/// wall time and throughput, cell for cell.
+pub(crate) fn assert_same_metrics(straight: &Path, resumed: &Path, updates: u64) {
     let read = |dir: &Path| std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     let (a, b) = (read(straight), read(resumed));
     let header: Vec<&str> = a.lines().next().unwrap().split(',').collect();
@@ -113,12 +125,6 @@ fn assert_same_run<M: Module<B>>(straight: &Path, resumed: &Path, model: M, upda
             }
         }
     }
-    // (The files differ: they hold each model's parameter ids.)
-    let weights = saved_weights(model.clone(), straight);
-    assert!(
-        weights == saved_weights(model, resumed),
-        "the weights differ"
-    );
 }
 
 /// N updates straight, and K updates then a resume to N, with `build` making the algorithm.

@@ -294,7 +294,7 @@ fn same_seed_same_numbers() {
         for _ in 0..2 {
             let c = algo.collect().unwrap();
             let s = algo.step().unwrap();
-            out.push((c.rewards.mean, c.episodes, s.total_loss));
+            out.push((c.rewards.mean, c.episodes.len(), s.total_loss));
         }
         out
     };

@@ -62,7 +62,7 @@ where
     let mut rollout = training.then(|| Rollout::new(n, horizon));
     let mut horizon_returns = vec![0.0f64; n];
     let mut all_rewards = Vec::with_capacity(n * horizon);
-    state.episodes.take_count();
+    state.episodes.take_finished();
     for t in 0..horizon {
         let out = policy.act(actor, &obs, t)?;
         let actions = if deterministic {
@@ -163,7 +163,7 @@ where
         seconds,
         returns,
         rewards: Summary::of(all_rewards),
-        episodes: state.episodes.take_count(),
+        episodes: state.episodes.take_finished(),
         episode_return_mean,
         episode_length_mean,
     })

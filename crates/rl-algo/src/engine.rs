@@ -312,6 +312,13 @@ where
         self.collect_with(None, true)
     }
 
+    /// Makes the next collect (or evaluation) reset the environments and a recurrent policy's
+    /// states, as the first one does: an evaluation of a loaded checkpoint then sees whole
+    /// episodes of the deterministic policy only, none begun by the stochastic one.
+    pub fn reset_next_collect(&mut self) {
+        self.state.last_obs = None;
+    }
+
     /// rl8's `collect(env_config, deterministic)`: steps all environments `horizon` times.
     ///
     /// The environments are reset (with `env_config`) at the first collect and then on the
@@ -729,7 +736,7 @@ mod tests {
             );
         }
         let stats = algo.evaluate().unwrap();
-        assert_eq!(stats.episodes, 2);
+        assert_eq!(stats.episodes, [3.0, 3.0]);
         assert_eq!(stats.episode_length_mean, Some(3.0));
         assert_eq!(stats.episode_return_mean, Some(3.0));
     }

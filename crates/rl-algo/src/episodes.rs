@@ -10,8 +10,8 @@ pub(crate) struct Episodes {
     lengths: Vec<u64>,
     /// Finished `(return, length)`, most recent last: `[training, evaluation]`.
     recent: [std::collections::VecDeque<(f64, u64)>; 2],
-    /// Episodes finished since the last [`Episodes::take_count`].
-    count: usize,
+    /// The returns of the episodes finished since the last [`Episodes::take_finished`].
+    finished: Vec<f64>,
     pub ever_finished: bool,
 }
 
@@ -21,7 +21,7 @@ impl Episodes {
             returns: vec![0.0; num_envs],
             lengths: vec![0; num_envs],
             recent: Default::default(),
-            count: 0,
+            finished: Vec::new(),
             ever_finished: false,
         }
     }
@@ -45,7 +45,7 @@ impl Episodes {
                 if recent.len() > window {
                     recent.pop_front();
                 }
-                self.count += 1;
+                self.finished.push(self.returns[i]);
                 self.ever_finished = true;
                 self.returns[i] = 0.0;
                 self.lengths[i] = 0;
@@ -53,9 +53,9 @@ impl Episodes {
         }
     }
 
-    /// Episodes finished since the last call.
-    pub fn take_count(&mut self) -> usize {
-        std::mem::take(&mut self.count)
+    /// The returns of the episodes finished since the last call, in the order they finished.
+    pub fn take_finished(&mut self) -> Vec<f64> {
+        std::mem::take(&mut self.finished)
     }
 
     /// Mean return and length over the window, if it holds any episode.
@@ -83,7 +83,7 @@ mod tests {
         e.observe(&[5.0, 2.0], &[false, true], false);
         // (2, 2) and (6, 3).
         assert_eq!(e.means(false), Some((4.0, 2.5)));
-        assert_eq!(e.take_count(), 2);
+        assert_eq!(e.take_finished(), [2.0, 6.0]);
         e.reset();
         e.observe(&[1.0, 1.0], &[true, true], true);
         assert_eq!(e.means(true), Some((1.0, 1.0)));
@@ -95,6 +95,6 @@ mod tests {
         e.observe(&[3.0, 0.0], &[true, false], false);
         // The window holds num_envs = 2 episodes: (6, 3) and (3, 1).
         assert_eq!(e.means(false), Some((4.5, 2.0)));
-        assert_eq!(e.take_count(), 3);
+        assert_eq!(e.take_finished(), [1.0, 1.0, 3.0]);
     }
 }

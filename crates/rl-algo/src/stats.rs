@@ -96,8 +96,9 @@ pub struct CollectStats {
     pub returns: Summary,
     /// Every reward of the horizon, summarised.
     pub rewards: Summary,
-    /// Episodes that finished during this collect.
-    pub episodes: usize,
+    /// The returns of the episodes that finished during this collect, in the order they
+    /// finished (environment index within a step).
+    pub episodes: Vec<f64>,
     /// The mean return of the last `num_envs` finished episodes (training and evaluation keep
     /// separate windows); for an environment that has never ended an episode (rl8's
     /// infinite-horizon tasks), `returns.mean`.
@@ -122,7 +123,7 @@ impl CollectStats {
         );
         self.returns.insert(&mut s, "returns");
         self.rewards.insert(&mut s, "rewards");
-        s.insert("episode/count", self.episodes as f64);
+        s.insert("episode/count", self.episodes.len() as f64);
         if let Some(r) = self.episode_return_mean {
             s.insert("episode/return_mean", r);
         }

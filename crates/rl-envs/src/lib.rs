@@ -14,6 +14,8 @@
 //! | [`MountainCar`] | `"MountainCar"` | rl8 `examples/mountain_car` | `[2]` | `Discrete(3)` | infinite horizon |
 //! | [`Recall`] | `"Recall"` | cue-recall memory task | `[3]` | `Discrete(2)` | terminate every `length` (4) steps, auto-reset |
 //!
+//! [`EnvKind`] finds them by name.
+//!
 //! Common rules:
 //!
 //! * `new(num_envs, seed, device)` fails for `num_envs == 0`; every random draw comes from the
@@ -57,12 +59,14 @@
 #![warn(missing_docs)]
 
 mod cartpole;
+mod catalog;
 mod common;
 mod mountain_car;
 mod pendulum;
 mod recall;
 
 pub use cartpole::{CartPole, CartPoleNoVelocity, CartPoleV1};
+pub use catalog::EnvKind;
 pub use mountain_car::MountainCar;
 pub use pendulum::Pendulum;
 pub use recall::Recall;

@@ -21,4 +21,4 @@ pub mod tensorboard;
 mod trainer;
 
 pub use error::{Result, TrainError};
-pub use trainer::{Trainer, TrainerConfig};
+pub use trainer::{Trainer, TrainerConfig, latest_checkpoint};

@@ -575,8 +575,11 @@ fn checkpoints(dir: &Path) -> crate::Result<Vec<PathBuf>> {
     })
 }
 
-/// The newest checkpoint of the run in `out_dir`.
-fn latest_checkpoint(out_dir: &Path) -> crate::Result<Option<PathBuf>> {
+/// The newest checkpoint of the run in `out_dir` (`checkpoints/update-NNNNNNNN.ckpt`), if any.
+///
+/// # Errors
+/// [`TrainError::Io`] if the checkpoint directory exists but cannot be listed.
+pub fn latest_checkpoint(out_dir: &Path) -> crate::Result<Option<PathBuf>> {
     Ok(checkpoints(&out_dir.join(CHECKPOINT_DIR))?.pop())
 }
 

@@ -1,104 +1,65 @@
-//! The examples' PPO configs, shared with the benchmarks (`benches/ppo.rs`).
+//! The examples' run files (`examples/configs/*.toml`), the one source of their configs: the
+//! examples train them, and the integration tests and the benchmarks take their algorithm
+//! configs from here.
 
-use burn::nn::activation::ActivationConfig;
-use rl_algo::{
-    AlgorithmConfig, DefaultModelConfig, Minibatch, PpoConfig, RecurrenceConfig,
-    RecurrentAlgorithmConfig, RecurrentModelConfig, Reset,
-};
+use rl_algo::{AlgorithmConfig, RecurrentAlgorithmConfig};
+use rl_cli::{AlgorithmSpec, RunFile};
 
-/// The mean episode return at which CartPole-v1 counts as solved.
+/// The mean episode return at which CartPole-v1 counts as solved (the CartPole run files'
+/// `trainer.target_return`).
 pub const CARTPOLE_TARGET: f64 = 475.0;
 
-/// Gym CartPole-v1: 16 environments x 64 steps per update, 4 minibatches of 256, 4 epochs,
-/// Adam 3e-3, gamma 0.99, a 64x64 tanh network. The environments reset themselves
-/// (`env_reset = Never`).
+/// `examples/configs/cartpole.toml`: Gym CartPole-v1, feed-forward PPO.
+pub const CARTPOLE: &str = include_str!("../../configs/cartpole.toml");
+/// `examples/configs/cartpole_no_velocity.toml`: CartPole-v1 without velocities, recurrent PPO.
+pub const CARTPOLE_NO_VELOCITY: &str = include_str!("../../configs/cartpole_no_velocity.toml");
+/// `examples/configs/cartpole_rl8.toml`: rl8's CartPole example.
+pub const CARTPOLE_RL8: &str = include_str!("../../configs/cartpole_rl8.toml");
+/// `examples/configs/pendulum.toml`: rl8's Pendulum example.
+pub const PENDULUM: &str = include_str!("../../configs/pendulum.toml");
+/// `examples/configs/recall.toml`: the recall memory task, recurrent PPO.
+pub const RECALL: &str = include_str!("../../configs/recall.toml");
+
+/// The run file `text` (one of the constants above, which always parse).
+pub fn run_file(text: &str) -> RunFile {
+    RunFile::parse(text).unwrap_or_else(|e| panic!("an example's run file: {e}"))
+}
+
+fn feed_forward(text: &str) -> AlgorithmConfig {
+    match run_file(text).algorithm {
+        AlgorithmSpec::Ppo(c) => c,
+        AlgorithmSpec::RecurrentPpo(_) => panic!("a feed-forward run file"),
+    }
+}
+
+fn recurrent(text: &str) -> RecurrentAlgorithmConfig {
+    match run_file(text).algorithm {
+        AlgorithmSpec::RecurrentPpo(c) => c,
+        AlgorithmSpec::Ppo(_) => panic!("a recurrent run file"),
+    }
+}
+
+/// [`CARTPOLE`]'s algorithm config.
 pub fn cartpole_v1() -> AlgorithmConfig {
-    AlgorithmConfig::new()
-        .with_ppo(
-            PpoConfig::new()
-                .with_num_envs(16)
-                .with_horizon(64)
-                .with_env_reset(Reset::Never)
-                .with_minibatch(Minibatch::Transitions(256))
-                .with_gamma(0.99)
-                .with_gae_lambda(0.95)
-                .with_vf_coeff(0.5)
-                .with_max_grad_norm(0.5)
-                .with_learning_rate(3e-3),
-        )
-        .with_model(
-            DefaultModelConfig::new()
-                .with_hiddens(vec![64, 64])
-                .with_activation(ActivationConfig::Tanh),
-        )
+    feed_forward(CARTPOLE)
 }
 
-/// rl8's CartPole example: `AlgorithmConfig(horizon=64)` and every other rl8 default (a 256x256
-/// ReLU model, the whole buffer as one minibatch, 4 epochs, gamma = lambda = 0.95), with 256
-/// environments instead of rl8's GPU default of 8192 (as in rl8's own CPU run).
+/// [`CARTPOLE_RL8`]'s algorithm config.
 pub fn cartpole_rl8() -> AlgorithmConfig {
-    AlgorithmConfig::new().with_ppo(PpoConfig::new().with_horizon(64).with_num_envs(256))
+    feed_forward(CARTPOLE_RL8)
 }
 
-/// rl8's Pendulum example: `horizon=128, horizons_per_env_reset=4` (`env_reset = Every(4)`:
-/// episodes of 512 steps) and rl8's defaults otherwise, with 256 environments instead of 8192.
+/// [`PENDULUM`]'s algorithm config.
 pub fn pendulum() -> AlgorithmConfig {
-    AlgorithmConfig::new().with_ppo(
-        PpoConfig::new()
-            .with_horizon(128)
-            .with_env_reset(Reset::Every(4))
-            .with_num_envs(256),
-    )
+    feed_forward(PENDULUM)
 }
 
-/// CartPole-v1 without velocities, recurrent PPO with an LSTM of 64: 16 environments x 32 steps
-/// per update, sequences of 8 steps in minibatches of 16 sequences, 4 epochs, Adam 1e-3, gamma
-/// 0.99, observations normalized (the pole angle's scale is a tenth of the cart position's, and
-/// the velocities must be read from their small changes). The environments reset themselves and a state is reset only when its episode ends
-/// (`env_reset = state_reset = Never`).
+/// [`CARTPOLE_NO_VELOCITY`]'s algorithm config.
 pub fn cartpole_no_velocity() -> RecurrentAlgorithmConfig {
-    RecurrentAlgorithmConfig::new()
-        .with_ppo(
-            PpoConfig::new()
-                .with_num_envs(16)
-                .with_horizon(32)
-                .with_env_reset(Reset::Never)
-                .with_minibatch(Minibatch::Sequences(16))
-                .with_gamma(0.99)
-                .with_gae_lambda(0.95)
-                .with_vf_coeff(0.5)
-                .with_max_grad_norm(0.5)
-                .with_normalize_observations(true)
-                .with_learning_rate(1e-3),
-        )
-        .with_recurrence(
-            RecurrenceConfig::new()
-                .with_seq_len(8)
-                .with_state_reset(Reset::Never),
-        )
-        .with_model(RecurrentModelConfig::new().with_hidden_size(64))
+    recurrent(CARTPOLE_NO_VELOCITY)
 }
 
-/// The recall task (`rl_envs::Recall`, episodes of 4 steps): 32 environments x 16 steps per
-/// update, one sequence per episode (`seq_len` 4, aligned with the episodes because all
-/// environments start together), an LSTM of 32, 4 minibatches, Adam 3e-3, gamma 0.99.
+/// [`RECALL`]'s algorithm config.
 pub fn recall() -> RecurrentAlgorithmConfig {
-    RecurrentAlgorithmConfig::new()
-        .with_ppo(
-            PpoConfig::new()
-                .with_num_envs(32)
-                .with_horizon(16)
-                .with_env_reset(Reset::Never)
-                .with_minibatch(Minibatch::Sequences(32))
-                .with_gamma(0.99)
-                .with_vf_coeff(0.5)
-                .with_max_grad_norm(0.5)
-                .with_learning_rate(3e-3),
-        )
-        .with_recurrence(
-            RecurrenceConfig::new()
-                .with_seq_len(4)
-                .with_state_reset(Reset::Never),
-        )
-        .with_model(RecurrentModelConfig::new().with_hidden_size(32))
+    recurrent(RECALL)
 }

@@ -1,0 +1,384 @@
+//! The run file: one TOML file that says what to train (the environment, the algorithm and its
+//! model, the trainer's limits), read with every unknown key and bad value named by its path.
+
+use std::path::Path;
+
+use rl_algo::{
+    AlgorithmConfig, DefaultModelConfig, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig,
+    RecurrentModelConfig,
+};
+use rl_core::EnvConfig;
+use rl_envs::EnvKind;
+use rl_train::TrainerConfig;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use toml::{Table, Value};
+
+/// Why a run file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFileError {
+    /// The file cannot be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not TOML.
+    #[error("not a TOML file")]
+    Syntax(#[source] toml::de::Error),
+    /// Keys that no config has, by path (`ppo.horizn`).
+    #[error("unknown key{}: {}", if .0.len() > 1 { "s" } else { "" }, .0.join(", "))]
+    UnknownKeys(Vec<String>),
+    /// A required key is missing.
+    #[error("`{0}` is missing")]
+    Missing(&'static str),
+    /// A value of the wrong kind or out of range, by path (`ppo.horizon`).
+    #[error("`{path}`: {message}")]
+    BadValue {
+        /// The key's path.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// A [`RunFileError`] for the value at `path`.
+fn bad(path: impl Into<String>, message: impl Into<String>) -> RunFileError {
+    RunFileError::BadValue {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// The backends a run can train on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// CPU (burn-ndarray).
+    Ndarray,
+    /// WebGPU (a build with the `wgpu` feature).
+    Wgpu,
+    /// CPU (burn-flex, the fastest CPU backend here; a build with the `flex` feature).
+    Flex,
+}
+
+/// The environment of a run: which one, and its reset config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvSpec {
+    /// Which environment.
+    pub kind: EnvKind,
+    /// The keys given at every reset (booleans are 0 or 1).
+    pub config: EnvConfig,
+}
+
+/// The algorithm of a run, with its model.
+#[derive(Debug)]
+pub enum AlgorithmSpec {
+    /// Feed-forward PPO (`algorithm = "ppo"`).
+    Ppo(AlgorithmConfig),
+    /// Recurrent PPO (`algorithm = "recurrent_ppo"`).
+    RecurrentPpo(RecurrentAlgorithmConfig),
+}
+
+impl AlgorithmSpec {
+    /// The PPO hyperparameters.
+    pub fn ppo(&self) -> &PpoConfig {
+        match self {
+            AlgorithmSpec::Ppo(c) => &c.ppo,
+            AlgorithmSpec::RecurrentPpo(c) => &c.ppo,
+        }
+    }
+
+    /// The PPO hyperparameters, to change.
+    pub fn ppo_mut(&mut self) -> &mut PpoConfig {
+        match self {
+            AlgorithmSpec::Ppo(c) => &mut c.ppo,
+            AlgorithmSpec::RecurrentPpo(c) => &mut c.ppo,
+        }
+    }
+}
+
+/// What a run file says: the environment, the algorithm and its model, the trainer's limits.
+///
+/// ```toml
+/// algorithm = "ppo"          # or "recurrent_ppo"
+/// backend = "ndarray"        # optional: ndarray, flex or wgpu
+///
+/// [env]
+/// name = "CartPole-v1"       # an rl-envs environment (rl_envs::EnvKind)
+/// length = 0.5               # its reset config keys, if any
+///
+/// [ppo]                      # rl_algo::PpoConfig, over its defaults
+/// num_envs = 16
+/// minibatch = { Transitions = 256 }
+///
+/// [model]                    # DefaultModelConfig, or RecurrentModelConfig
+/// hiddens = [64, 64]
+///
+/// [recurrence]               # recurrent_ppo only: RecurrenceConfig
+/// seq_len = 8
+///
+/// [trainer]                  # rl_train::TrainerConfig, over its defaults
+/// max_updates = 500
+/// ```
+///
+/// A section holds only the keys that differ from the defaults; a key that no config has is an
+/// error ([`RunFileError::UnknownKeys`]), as is a value of the wrong kind
+/// ([`RunFileError::BadValue`]).
+#[derive(Debug)]
+pub struct RunFile {
+    /// The backend, unless the command line chooses it.
+    pub backend: Option<BackendKind>,
+    /// The environment.
+    pub env: EnvSpec,
+    /// The algorithm and its model.
+    pub algorithm: AlgorithmSpec,
+    /// The trainer's settings (`out_dir` and `overwrite` come from the command line).
+    pub trainer: TrainerConfig,
+}
+
+const PPO: &str = "ppo";
+const RECURRENT_PPO: &str = "recurrent_ppo";
+const TOP_LEVEL: [&str; 7] = [
+    "algorithm",
+    "backend",
+    "env",
+    "ppo",
+    "model",
+    "recurrence",
+    "trainer",
+];
+
+impl RunFile {
+    /// Reads the run file at `path`.
+    ///
+    /// # Errors
+    /// [`RunFileError::Read`], or those of [`RunFile::parse`].
+    pub fn read(path: &Path) -> Result<Self, RunFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RunFileError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Reads a run file's text. Every key is checked before anything is built: unknown keys
+    /// are listed together; a bad value is named by its path.
+    ///
+    /// # Errors
+    /// [`RunFileError`].
+    pub fn parse(text: &str) -> Result<Self, RunFileError> {
+        let mut table: Table = text.parse().map_err(RunFileError::Syntax)?;
+        let unknown: Vec<String> = table
+            .keys()
+            .filter(|k| !TOP_LEVEL.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(RunFileError::UnknownKeys(unknown));
+        }
+        let recurrent = match table.remove("algorithm") {
+            Some(Value::String(s)) if s == PPO => false,
+            Some(Value::String(s)) if s == RECURRENT_PPO => true,
+            Some(other) => {
+                return Err(bad(
+                    "algorithm",
+                    format!("{other}: expected \"{PPO}\" or \"{RECURRENT_PPO}\""),
+                ));
+            }
+            None => return Err(RunFileError::Missing("algorithm")),
+        };
+        let backend = table
+            .remove("backend")
+            .map(|v| deserialize::<BackendKind>(v, "backend"))
+            .transpose()?;
+        let env = env_spec(table.remove("env").ok_or(RunFileError::Missing("env"))?)?;
+        let ppo = section(table.remove("ppo"), &PpoConfig::new(), "ppo")?;
+        let model = table.remove("model");
+        let algorithm = if recurrent {
+            let recurrence = section(
+                table.remove("recurrence"),
+                &RecurrenceConfig::new(),
+                "recurrence",
+            )?;
+            let model = section(model, &RecurrentModelConfig::new(), "model")?;
+            AlgorithmSpec::RecurrentPpo(
+                RecurrentAlgorithmConfig::new()
+                    .with_ppo(ppo)
+                    .with_recurrence(recurrence)
+                    .with_model(model),
+            )
+        } else {
+            if table.contains_key("recurrence") {
+                return Err(bad(
+                    "recurrence",
+                    format!("only for algorithm = \"{RECURRENT_PPO}\""),
+                ));
+            }
+            let model = section(model, &DefaultModelConfig::new(), "model")?;
+            AlgorithmSpec::Ppo(AlgorithmConfig::new().with_ppo(ppo).with_model(model))
+        };
+        let trainer = section(table.remove("trainer"), &TrainerConfig::new(), "trainer")?;
+        for (field, set) in [
+            ("trainer.out_dir", trainer.out_dir.is_some()),
+            ("trainer.overwrite", trainer.overwrite),
+        ] {
+            if set {
+                return Err(bad(
+                    field,
+                    "given on the command line (`--out`, `--overwrite`)",
+                ));
+            }
+        }
+        Ok(Self {
+            backend,
+            env,
+            algorithm,
+            trainer,
+        })
+    }
+
+    /// The run file as TOML, every key written out (what a run saves as `run.toml`).
+    pub fn to_toml(&self) -> String {
+        let mut table = Table::new();
+        let (name, sections) = match &self.algorithm {
+            AlgorithmSpec::Ppo(c) => (
+                PPO,
+                vec![("ppo", to_value(&c.ppo)), ("model", to_value(&c.model))],
+            ),
+            AlgorithmSpec::RecurrentPpo(c) => (
+                RECURRENT_PPO,
+                vec![
+                    ("ppo", to_value(&c.ppo)),
+                    ("recurrence", to_value(&c.recurrence)),
+                    ("model", to_value(&c.model)),
+                ],
+            ),
+        };
+        table.insert("algorithm".into(), Value::String(name.into()));
+        if let Some(backend) = self.backend {
+            table.insert("backend".into(), to_value(&backend));
+        }
+        let mut env = Table::new();
+        env.insert("name".into(), Value::String(self.env.kind.name().into()));
+        for (key, value) in &self.env.config {
+            env.insert(key.clone(), Value::Float(*value));
+        }
+        table.insert("env".into(), Value::Table(env));
+        for (key, value) in sections {
+            table.insert(key.into(), value);
+        }
+        let mut trainer = self.trainer.clone();
+        trainer.out_dir = None;
+        trainer.overwrite = false;
+        table.insert("trainer".into(), to_value(&trainer));
+        toml::to_string(&table).expect("a TOML table always prints")
+    }
+}
+
+/// `value` as a TOML value (configs are plain data).
+fn to_value<T: Serialize>(value: &T) -> Value {
+    Value::try_from(value).expect("configs serialize to TOML")
+}
+
+/// `[env]`: `name` and the environment's reset keys.
+fn env_spec(value: Value) -> Result<EnvSpec, RunFileError> {
+    let Value::Table(mut table) = value else {
+        return Err(bad("env", "expected a table"));
+    };
+    let kind = match table.remove("name") {
+        Some(Value::String(name)) => name
+            .parse::<EnvKind>()
+            .map_err(|e| bad("env.name", e.to_string()))?,
+        Some(other) => return Err(bad("env.name", format!("{other}: expected a string"))),
+        None => return Err(RunFileError::Missing("env.name")),
+    };
+    let unknown: Vec<String> = table
+        .keys()
+        .filter(|k| !kind.config_keys().contains(&k.as_str()))
+        .map(|k| format!("env.{k}"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(RunFileError::UnknownKeys(unknown));
+    }
+    let config = table
+        .into_iter()
+        .map(|(key, value)| {
+            let number = match value {
+                Value::Float(x) => x,
+                Value::Integer(i) => i as f64,
+                Value::Boolean(b) => f64::from(u8::from(b)),
+                other => {
+                    return Err(bad(
+                        format!("env.{key}"),
+                        format!("{other}: expected a number"),
+                    ));
+                }
+            };
+            Ok((key, number))
+        })
+        .collect::<Result<EnvConfig, _>>()?;
+    Ok(EnvSpec { kind, config })
+}
+
+/// The section `name` of type `T`: the file's keys over `default`'s.
+fn section<T: Serialize + DeserializeOwned>(
+    given: Option<Value>,
+    default: &T,
+    name: &str,
+) -> Result<T, RunFileError> {
+    let mut merged = to_value(default);
+    if let Some(given) = given {
+        if !given.is_table() {
+            return Err(bad(name, "expected a table"));
+        }
+        merge(&mut merged, given);
+    }
+    deserialize(merged, name)
+}
+
+/// Writes `given` over `base`: tables key by key, except an enum's value (a table keyed by a
+/// variant name, `{ Every = 4 }`), which replaces the default's whole.
+fn merge(base: &mut Value, given: Value) {
+    let is_variant = |t: &Table| t.keys().any(|k| k.starts_with(char::is_uppercase));
+    match (base, given) {
+        (Value::Table(base), Value::Table(given)) if !is_variant(&given) => {
+            for (key, value) in given {
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, given) => *slot = given,
+    }
+}
+
+/// `value` as a `T`, whose keys are under `prefix`; keys `T` does not have are errors.
+fn deserialize<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, RunFileError> {
+    let path = |inner: &str| {
+        if inner.is_empty() || inner == "." {
+            prefix.to_string()
+        } else {
+            format!("{prefix}.{inner}")
+        }
+    };
+    let mut unknown = Vec::new();
+    let mut note = |p: serde_ignored::Path<'_>| unknown.push(path(&p.to_string()));
+    let ignoring = serde_ignored::Deserializer::new(value, &mut note);
+    let parsed: T = serde_path_to_error::deserialize(ignoring).map_err(|e| {
+        // The TOML error's own text ends with the key it was at, which the path says.
+        let message = e.inner().to_string();
+        let first_line = message.lines().next().unwrap_or_default().to_string();
+        bad(path(&e.path().to_string()), first_line)
+    })?;
+    if !unknown.is_empty() {
+        return Err(RunFileError::UnknownKeys(unknown));
+    }
+    Ok(parsed)
+}

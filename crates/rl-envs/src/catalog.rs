@@ -1,0 +1,183 @@
+//! The environments by name, as `gym.make` finds them: what a config file or a command line
+//! names.
+
+use burn::tensor::backend::Backend;
+use rl_core::{CoreError, Env, Result};
+
+use crate::{CartPole, CartPoleNoVelocity, CartPoleV1, MountainCar, Pendulum, Recall};
+
+/// One of this crate's environments, named as its [`Env::name`] says (`"CartPole-v1"`, ...).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use rl_envs::EnvKind;
+///
+/// let kind = EnvKind::from_name("Pendulum").unwrap();
+/// assert!(kind.config_keys().contains(&"max_torque"));
+/// let env = kind.make::<NdArray>(4, 0, &Default::default())?;
+/// assert_eq!(env.name(), "Pendulum");
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    /// [`CartPole`], rl8's.
+    CartPole,
+    /// [`CartPoleV1`], Gymnasium's.
+    CartPoleV1,
+    /// [`CartPoleNoVelocity`].
+    CartPoleNoVelocity,
+    /// [`Pendulum`].
+    Pendulum,
+    /// [`MountainCar`].
+    MountainCar,
+    /// [`Recall`].
+    Recall,
+}
+
+const CARTPOLE_GYM_KEYS: &[&str] = &[
+    "gravity",
+    "masscart",
+    "masspole",
+    "length",
+    "force_mag",
+    "tau",
+    "semi_implicit",
+    "max_episode_steps",
+];
+
+impl EnvKind {
+    /// Every environment, in the order of the crate's table.
+    pub const ALL: [EnvKind; 6] = [
+        EnvKind::CartPole,
+        EnvKind::CartPoleV1,
+        EnvKind::CartPoleNoVelocity,
+        EnvKind::Pendulum,
+        EnvKind::MountainCar,
+        EnvKind::Recall,
+    ];
+
+    /// The environment's name (its [`Env::name`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            EnvKind::CartPole => "CartPole",
+            EnvKind::CartPoleV1 => "CartPole-v1",
+            EnvKind::CartPoleNoVelocity => "CartPole-v1-NoVelocity",
+            EnvKind::Pendulum => "Pendulum",
+            EnvKind::MountainCar => "MountainCar",
+            EnvKind::Recall => "Recall",
+        }
+    }
+
+    /// The environment called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The keys its reset config ([`rl_core::EnvConfig`]) reads; others are ignored by the
+    /// environment, so a caller that wants to reject misspelt keys checks them here.
+    pub fn config_keys(self) -> &'static [&'static str] {
+        match self {
+            EnvKind::CartPole => &[
+                "gravity",
+                "cart_mass",
+                "pole_mass",
+                "length",
+                "force_mag",
+                "tau",
+                "semi_implicit",
+            ],
+            EnvKind::CartPoleV1 | EnvKind::CartPoleNoVelocity => CARTPOLE_GYM_KEYS,
+            EnvKind::Pendulum => &["dt", "g", "l", "m", "max_speed", "max_torque"],
+            EnvKind::MountainCar => &[
+                "force_mag",
+                "goal_position",
+                "goal_velocity",
+                "gravity",
+                "max_position",
+                "max_speed",
+                "min_position",
+            ],
+            EnvKind::Recall => &["length"],
+        }
+    }
+
+    /// Whether its episodes end (terminate or truncate); rl8's infinite-horizon tasks never
+    /// end theirs and are reset on a schedule instead.
+    pub fn ends_episodes(self) -> bool {
+        matches!(
+            self,
+            EnvKind::CartPoleV1 | EnvKind::CartPoleNoVelocity | EnvKind::Recall
+        )
+    }
+
+    /// `num_envs` of them, seeded with `seed` (each type's `new`), boxed.
+    ///
+    /// # Errors
+    /// [`CoreError::Env`] if `num_envs` is 0.
+    pub fn make<B: Backend>(
+        self,
+        num_envs: usize,
+        seed: u64,
+        device: &B::Device,
+    ) -> Result<Box<dyn Env<B>>> {
+        Ok(match self {
+            EnvKind::CartPole => Box::new(CartPole::new(num_envs, seed, device)?),
+            EnvKind::CartPoleV1 => Box::new(CartPoleV1::new(num_envs, seed, device)?),
+            EnvKind::CartPoleNoVelocity => {
+                Box::new(CartPoleNoVelocity::new(num_envs, seed, device)?)
+            }
+            EnvKind::Pendulum => Box::new(Pendulum::new(num_envs, seed, device)?),
+            EnvKind::MountainCar => Box::new(MountainCar::new(num_envs, seed, device)?),
+            EnvKind::Recall => Box::new(Recall::new(num_envs, seed, device)?),
+        })
+    }
+}
+
+impl std::fmt::Display for EnvKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for EnvKind {
+    type Err = CoreError;
+
+    /// [`EnvKind::from_name`], with an error listing the names.
+    fn from_str(name: &str) -> Result<Self> {
+        Self::from_name(name).ok_or_else(|| CoreError::Env {
+            env: name.to_string(),
+            message: format!(
+                "no such environment; the environments are {}",
+                Self::ALL.map(Self::name).join(", ")
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use rl_core::EnvConfig;
+
+    /// Every listed key is read by the environment's reset: a NaN or infinite value for it is
+    /// refused with an error naming it. And every kind makes the environment of its name.
+    #[test]
+    fn every_listed_key_is_read() {
+        let device = Default::default();
+        for kind in EnvKind::ALL {
+            let mut env = kind.make::<NdArray>(2, 0, &device).unwrap();
+            assert_eq!(env.name(), kind.name());
+            assert_eq!(EnvKind::from_name(kind.name()), Some(kind));
+            for key in kind.config_keys() {
+                for value in [f64::NAN, f64::INFINITY] {
+                    let config = EnvConfig::from([(key.to_string(), value)]);
+                    let error = env.reset(Some(&config)).err();
+                    let message = error.map(|e| e.to_string()).unwrap_or_default();
+                    assert!(message.contains(key), "{kind}: {key} = {value}: {message:?}");
+                }
+            }
+        }
+        assert!("CartPole-v0".parse::<EnvKind>().is_err());
+    }
+}
