@@ -168,6 +168,11 @@ pub struct PpoConfig {
     /// which has no seeding API.
     #[config(default = 0)]
     pub seed: u64,
+    /// How many of the most recent finished episodes `episode/return_mean` and
+    /// `episode/length_mean` average (training and evaluation keep a window each): 100, as
+    /// Gymnasium's "solved" criterion, Stable-Baselines3 and CleanRL report. Not in rl8.
+    #[config(default = 100)]
+    pub episode_window: usize,
 }
 
 impl PpoConfig {
@@ -230,6 +235,9 @@ impl PpoConfig {
         }
         if self.horizon == 0 {
             return Err(AlgoError::invalid("horizon", 0, "must be > 0"));
+        }
+        if self.episode_window == 0 {
+            return Err(AlgoError::invalid("episode_window", 0, "must be > 0"));
         }
         if self.env_reset == Reset::Every(0) {
             return Err(AlgoError::invalid(

@@ -2,12 +2,13 @@
 //! episodes, and the summaries of a horizon's rewards.
 
 /// Per-environment running episode return and length, and the most recent finished
-/// episodes: a window of `num_envs` episodes (about one per environment), kept apart for
-/// training and evaluation collects.
+/// episodes: a window of `window` episodes, kept apart for training and evaluation collects.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Episodes {
     returns: Vec<f64>,
     lengths: Vec<u64>,
+    /// How many finished episodes each window holds.
+    window: usize,
     /// Finished `(return, length)`, most recent last: `[training, evaluation]`.
     recent: [std::collections::VecDeque<(f64, u64)>; 2],
     /// The returns of the episodes finished since the last [`Episodes::take_finished`].
@@ -16,10 +17,11 @@ pub(crate) struct Episodes {
 }
 
 impl Episodes {
-    pub fn new(num_envs: usize) -> Self {
+    pub fn new(num_envs: usize, window: usize) -> Self {
         Self {
             returns: vec![0.0; num_envs],
             lengths: vec![0; num_envs],
+            window,
             recent: Default::default(),
             finished: Vec::new(),
             ever_finished: false,
@@ -35,7 +37,7 @@ impl Episodes {
     /// Adds one step; finished episodes go to the training (`eval == false`) or evaluation
     /// window.
     pub fn observe(&mut self, rewards: &[f32], done: &[bool], eval: bool) {
-        let window = self.returns.len();
+        let window = self.window;
         let recent = &mut self.recent[usize::from(eval)];
         for (i, (&r, &d)) in rewards.iter().zip(done).enumerate() {
             self.returns[i] += f64::from(r);
@@ -76,7 +78,7 @@ mod tests {
 
     #[test]
     fn episodes_report_finished_returns_and_lengths() {
-        let mut e = Episodes::new(2);
+        let mut e = Episodes::new(2, 2);
         assert_eq!(e.means(false), None);
         e.observe(&[1.0, 2.0], &[false, false], false);
         e.observe(&[1.0, 2.0], &[true, false], false);
@@ -93,7 +95,7 @@ mod tests {
             "evaluation has its own window"
         );
         e.observe(&[3.0, 0.0], &[true, false], false);
-        // The window holds num_envs = 2 episodes: (6, 3) and (3, 1).
+        // The window holds 2 episodes: (6, 3) and (3, 1).
         assert_eq!(e.means(false), Some((4.5, 2.0)));
         assert_eq!(e.take_finished(), [1.0, 1.0, 3.0]);
     }

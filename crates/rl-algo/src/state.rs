@@ -54,7 +54,7 @@ impl<B: Backend> TrainState<B> {
             observations: config
                 .normalize_observations
                 .then(|| ObservationNormalizer::new(features)),
-            episodes: Episodes::new(config.num_envs),
+            episodes: Episodes::new(config.num_envs, config.episode_window),
             collect_seconds: 0.0,
         })
     }

@@ -99,8 +99,8 @@ pub struct CollectStats {
     /// The returns of the episodes that finished during this collect, in the order they
     /// finished (environment index within a step).
     pub episodes: Vec<f64>,
-    /// The mean return of the last `num_envs` finished episodes (training and evaluation keep
-    /// separate windows); for an environment that has never ended an episode (rl8's
+    /// The mean return of the last `episode_window` finished episodes (training and evaluation
+    /// keep separate windows); for an environment that has never ended an episode (rl8's
     /// infinite-horizon tasks), `returns.mean`.
     pub episode_return_mean: Option<f64>,
     /// The mean length of the same episodes.

@@ -174,7 +174,10 @@ mod tests {
                     let config = EnvConfig::from([(key.to_string(), value)]);
                     let error = env.reset(Some(&config)).err();
                     let message = error.map(|e| e.to_string()).unwrap_or_default();
-                    assert!(message.contains(key), "{kind}: {key} = {value}: {message:?}");
+                    assert!(
+                        message.contains(key),
+                        "{kind}: {key} = {value}: {message:?}"
+                    );
                 }
             }
         }

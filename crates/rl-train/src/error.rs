@@ -74,6 +74,9 @@ pub enum TrainError {
         #[source]
         source: csv::Error,
     },
+    /// Drawing the learning curve failed.
+    #[error("drawing the learning curve: {0}")]
+    Plot(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Encoding a PNG image failed.
     #[error("encoding PNG `{path}`: {source}")]
     Png {
