@@ -1,12 +1,16 @@
-//! End-to-end training: CartPole-v1 is solved within a fixed budget, the trainer writes its
-//! outputs, and a saved policy loads back to the same actions.
+//! End-to-end training: CartPole-v1 is solved within a fixed budget and its saved policy acts
+//! as well on a plain backend, the trainer writes its outputs, and a saved policy loads back to
+//! the same actions (a damaged or foreign one is refused).
 
 use crate::configs;
 
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use burn::module::AutodiffModule;
-use rl_algo::{AlgorithmConfig, DefaultModel, DefaultModelConfig, load_model, save_model};
+use rl_algo::{
+    Agent, AlgoError, AlgorithmConfig, DefaultModel, DefaultModelConfig, ModelFileProblem,
+    load_model, save_model,
+};
 use rl_core::{Distribution, Env, Model, Observation};
 use rl_envs::{CartPole, CartPoleV1};
 use rl_train::metrics::read_column;
@@ -24,9 +28,12 @@ fn cartpole_v1_reaches_475_within_the_budget() {
     let config = configs::cartpole_v1();
     let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, 0, &device).unwrap();
     let algo = config.init::<B, _>(env, &device).unwrap();
+    let out = std::env::temp_dir().join(format!("rl_cartpole_solved_{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
     let trainer_config = TrainerConfig::new()
         .with_max_env_steps(Some(BUDGET))
         .with_target_return(Some(configs::CARTPOLE_TARGET))
+        .with_out_dir(Some(out.display().to_string()))
         .with_progress(false);
     let mut trainer = Trainer::new(algo, trainer_config).unwrap();
     let last = trainer.run().unwrap();
@@ -39,6 +46,33 @@ fn cartpole_v1_reaches_475_within_the_budget() {
     assert!(steps <= BUDGET as f64);
     // It learned: the first update's episodes were short (a random policy lasts ~20 steps).
     assert!(trainer.history()[0].get("episode/return_mean").unwrap() < 60.0);
+
+    // The saved policy acts without the training stack: on the plain ndarray backend (no
+    // autodiff), deterministically, on environments it never saw (another seed), one whole
+    // episode each, it reaches the trained return.
+    let agent = Agent::<NdArray>::load(&out, &device).unwrap();
+    let n = 16;
+    let mut env = CartPoleV1::<NdArray>::new(n, 12345, &device).unwrap();
+    let mut obs = env.reset(None).unwrap();
+    let (mut returns, mut first) = (vec![0.0f64; n], vec![None; n]);
+    while first.iter().any(Option::is_none) {
+        let step = env.step(&agent.act(obs).unwrap()).unwrap();
+        let rewards = step.reward.clone().into_data().to_vec::<f32>().unwrap();
+        let done = step.done().into_data().to_vec::<bool>().unwrap();
+        for i in 0..n {
+            returns[i] += f64::from(rewards[i]);
+            if done[i] && first[i].is_none() {
+                first[i] = Some(returns[i]);
+            }
+        }
+        obs = step.obs;
+    }
+    let mean = first.iter().flatten().sum::<f64>() / n as f64;
+    assert!(
+        mean >= 475.0,
+        "the loaded policy's mean return {mean} ({first:?})"
+    );
+    std::fs::remove_dir_all(&out).ok();
 }
 
 fn observations(n: usize, device: &burn::tensor::ops::Device<NdArray>) -> Observation<NdArray> {
@@ -138,6 +172,51 @@ fn saving_keeps_versions_apart_and_a_failed_save_keeps_the_previous_file() {
         other => panic!("expected an Io error, got {other:?}"),
     }
     assert_eq!(std::fs::read(dir.join("model.v1.mpk")).unwrap(), before);
+
+    // A policy file with one byte changed, cut short, or not a policy file at all is refused
+    // (it used to load with NaN parameters); so is one saved with biases into a model without
+    // them (it used to load silently).
+    let good = std::fs::read(dir.join("model.v1.mpk")).unwrap();
+    let problem = |bytes: &[u8]| {
+        std::fs::write(dir.join("bad.mpk"), bytes).unwrap();
+        match load_model(fresh(), dir.join("bad.mpk"), &device) {
+            Err(AlgoError::ModelFile { problem, .. }) => problem,
+            other => panic!("expected a model-file problem, got {other:?}"),
+        }
+    };
+    for i in [good.len() / 2, 9, good.len() - 1] {
+        let mut flipped = good.clone();
+        flipped[i] ^= 0x10;
+        assert!(
+            matches!(problem(&flipped), ModelFileProblem::Damaged(_)),
+            "byte {i}"
+        );
+    }
+    for len in [0, 10, good.len() - 5] {
+        let expected = if len < 8 {
+            ModelFileProblem::NotAModel
+        } else {
+            ModelFileProblem::Damaged("")
+        };
+        assert_eq!(
+            std::mem::discriminant(&problem(&good[..len])),
+            std::mem::discriminant(&expected),
+            "truncated to {len}"
+        );
+    }
+    assert_eq!(
+        problem(b"{\"not\": \"a model\"}"),
+        ModelFileProblem::NotAModel
+    );
+    let without_biases = config.model.clone().with_bias(false);
+    let model = |c: &DefaultModelConfig| cartpole_v1_model(c, &device);
+    save_model(model(&config.model), dir.join("biased")).unwrap();
+    match load_model(model(&without_biases), dir.join("biased"), &device) {
+        Err(AlgoError::Architecture { detail, .. }) => {
+            assert!(detail.contains("parameters"), "{detail}")
+        }
+        other => panic!("expected an architecture error, got {other:?}"),
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

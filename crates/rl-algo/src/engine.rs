@@ -644,6 +644,12 @@ where
     fn observation_normalizer(&self) -> Option<&ObservationNormalizer> {
         Self::observation_normalizer(self)
     }
+    fn spaces(&self) -> crate::Spaces {
+        crate::Spaces {
+            observation: self.env.observation_space().clone(),
+            action: self.env.action_space().clone(),
+        }
+    }
     fn save_config(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(&self.built_from).map_err(std::io::Error::other)?;
         write_atomic(path, json.as_bytes())

@@ -85,8 +85,16 @@ pub enum AlgoError {
         #[source]
         source: burn::record::RecorderError,
     },
+    /// A model file is not one, or is damaged.
+    #[error("model file `{path}`: {problem}")]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: crate::record::ModelFileProblem,
+    },
     /// The parameters saved in a file belong to another architecture than the model they were
-    /// loaded into.
+    /// loaded into (more or fewer parameters, or other shapes).
     #[error("load `{path}`: {detail}")]
     Architecture {
         /// The file.

@@ -15,12 +15,14 @@
 //!   [`Recurrent`]): how the model acts and how a minibatch runs through it;
 //! * `state.rs`: what the engine keeps between calls, and `checkpoint.rs`, how a checkpoint
 //!   saves it;
-//! * `trainable.rs`: [`Trainable`], what a training loop needs of the engine.
+//! * `trainable.rs`: [`Trainable`], what a training loop needs of the engine;
+//! * `agent.rs`: [`Agent`], a saved policy acting on any backend, without the training stack.
 //!
 //! The building blocks come from `rl-core` (environments, models, distributions) and
 //! `rl-functional` (advantage estimators, losses).
 #![warn(missing_docs)]
 
+mod agent;
 mod checkpoint;
 mod collect;
 mod config;
@@ -42,6 +44,7 @@ mod testing;
 mod trainable;
 mod update;
 
+pub use agent::{Agent, POLICY_FILES, SavedPolicyFiles, Spaces};
 pub use checkpoint::CheckpointProblem;
 pub use config::{
     AlgorithmConfig, Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig, Reset,
@@ -51,7 +54,7 @@ pub use error::{AlgoError, Result};
 pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
 pub use normalizer::ObservationNormalizer;
 pub use policy::{Actor, FeedForward, Forward, Inner, Policy, Recurrent, UnitLayout};
-pub use record::{load_model, model_file, save_model, write_atomic};
+pub use record::{ModelFileProblem, load_model, model_file, save_model, write_atomic};
 pub use recurrent_models::{CellKind, DefaultRecurrentModel, RecurrentLayer, RecurrentModelConfig};
 pub use schedule::{Schedule, ScheduleKind};
 pub use stats::{CollectStats, ENV_STEPS_KEY, Stats, StepStats, Summary, WALL_SECONDS_KEY};

@@ -1,6 +1,7 @@
-//! Saving and loading a model's parameters (Burn's named MessagePack format, full precision),
-//! with a clear error when the file holds another architecture, and [`write_atomic`], the one
-//! way files are written: a crash or a failed write leaves the previous file in place.
+//! Saving and loading a model's parameters (Burn's named MessagePack format, full precision,
+//! framed with the parameters' shapes and a checksum), with a clear error when the file is
+//! damaged or holds another architecture, and [`write_atomic`], the one way files are written:
+//! a crash or a failed write leaves the previous file in place.
 
 use std::fs::File;
 use std::io::Write;
@@ -86,8 +87,68 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> std::io::Result<()>
     result
 }
 
-/// Saves any Burn module's parameters to [`model_file`]`(path)` (Burn's named MessagePack
-/// format, full precision), atomically ([`write_atomic`]).
+/// The first bytes of a model file: the format's name and version.
+const MODEL_MAGIC: &[u8; 8] = b"RLMODEL1";
+
+/// What is wrong with a model file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelFileProblem {
+    /// The file does not start as a model file of this library.
+    #[error("not a model file saved by rl (it does not start with `RLMODEL1`)")]
+    NotAModel,
+    /// It is truncated or its bytes changed since it was written.
+    #[error("damaged: {0}")]
+    Damaged(&'static str),
+}
+
+/// A model file: [`MODEL_MAGIC`], the length of the header (u32, little-endian), the header
+/// (the JSON list of every float parameter's shape, in visiting order), Burn's record of the
+/// parameters, and a CRC-32C of all that (u32, little-endian).
+fn pack_model(shapes: &[Vec<usize>], record: &[u8]) -> Vec<u8> {
+    let header = serde_json::to_vec(shapes).expect("shapes are plain numbers");
+    let mut bytes = Vec::with_capacity(MODEL_MAGIC.len() + 8 + header.len() + record.len());
+    bytes.extend_from_slice(MODEL_MAGIC);
+    bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(record);
+    let crc = crc32c::crc32c(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// The saved shapes and Burn's record of a model file written by [`pack_model`].
+fn unpack_model(bytes: &[u8]) -> std::result::Result<(Vec<Vec<usize>>, &[u8]), ModelFileProblem> {
+    if !bytes.starts_with(MODEL_MAGIC) {
+        return Err(ModelFileProblem::NotAModel);
+    }
+    let Some((body, crc)) = bytes.split_last_chunk::<4>() else {
+        return Err(ModelFileProblem::Damaged("truncated"));
+    };
+    if body.len() < MODEL_MAGIC.len() + 4 {
+        return Err(ModelFileProblem::Damaged("truncated"));
+    }
+    if crc32c::crc32c(body) != u32::from_le_bytes(*crc) {
+        return Err(ModelFileProblem::Damaged(
+            "its checksum does not match its contents",
+        ));
+    }
+    let rest = &body[MODEL_MAGIC.len()..];
+    let (len, rest) = rest.split_at(4);
+    let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+    if len > rest.len() {
+        return Err(ModelFileProblem::Damaged(
+            "its header is longer than the file",
+        ));
+    }
+    let (header, record) = rest.split_at(len);
+    let shapes = serde_json::from_slice(header)
+        .map_err(|_| ModelFileProblem::Damaged("its header cannot be read"))?;
+    Ok((shapes, record))
+}
+
+/// Saves any Burn module's parameters to [`model_file`]`(path)`, atomically ([`write_atomic`]):
+/// Burn's named MessagePack record (full precision), framed with every parameter's shape and a
+/// CRC-32C, so that [`load_model`] refuses a damaged file or one of another architecture.
 ///
 /// # Errors
 /// [`AlgoError::Record`] if Burn cannot encode the parameters, [`AlgoError::Io`] naming the
@@ -97,12 +158,13 @@ pub fn save_model<B: Backend, M: burn::module::Module<B>>(
     path: impl AsRef<Path>,
 ) -> Result<()> {
     let file = model_file(path);
-    let bytes = model_to_bytes(model).map_err(|source| AlgoError::Record {
+    let shapes = parameter_shapes(&model);
+    let record = model_to_bytes(model).map_err(|source| AlgoError::Record {
         action: "save",
         path: file.clone(),
         source,
     })?;
-    write_atomic(&file, &bytes).map_err(|source| AlgoError::Io {
+    write_atomic(&file, &pack_model(&shapes, &record)).map_err(|source| AlgoError::Io {
         action: "write model",
         path: file,
         source,
@@ -113,9 +175,11 @@ pub fn save_model<B: Backend, M: burn::module::Module<B>>(
 /// [`model_file`]`(path)`) into `model` (built with the same architecture).
 ///
 /// # Errors
-/// [`AlgoError::Io`] naming the file when it cannot be read, [`AlgoError::Record`] when it
-/// is not a saved model, [`AlgoError::Architecture`] when it was saved from another
-/// architecture (other layers, other parameter shapes).
+/// [`AlgoError::Io`] naming the file when it cannot be read, [`AlgoError::ModelFile`] when it
+/// is not a saved model or is damaged (truncated, or any byte changed: the checksum),
+/// [`AlgoError::Architecture`] when it was saved from another architecture (more or fewer
+/// parameters, such as biases the model does not have, or other shapes),
+/// [`AlgoError::Record`] when Burn cannot decode it.
 pub fn load_model<B: Backend, M: burn::module::Module<B>>(
     model: M,
     path: impl AsRef<Path>,
@@ -127,7 +191,22 @@ pub fn load_model<B: Backend, M: burn::module::Module<B>>(
         path: path.clone(),
         source,
     })?;
-    model_from_bytes(model, bytes, device).map_err(|e| match e {
+    let (saved, record) = unpack_model(&bytes).map_err(|problem| AlgoError::ModelFile {
+        path: path.clone(),
+        problem,
+    })?;
+    let expected = parameter_shapes(&model);
+    if saved != expected {
+        return Err(AlgoError::Architecture {
+            path,
+            detail: format!(
+                "the file holds {} parameters of shapes {saved:?}, the model {} of shapes {expected:?}",
+                saved.len(),
+                expected.len()
+            ),
+        });
+    }
+    model_from_bytes(model, record.to_vec(), device).map_err(|e| match e {
         LoadError::Record(source) => AlgoError::Record {
             action: "load",
             path,

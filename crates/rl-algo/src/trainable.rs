@@ -39,6 +39,9 @@ pub trait Trainable {
     /// # Errors
     /// The file cannot be written.
     fn save_config(&self, path: &Path) -> std::io::Result<()>;
+    /// The environments' observation and action spaces (what acting with the saved policy
+    /// needs besides its config and weights).
+    fn spaces(&self) -> crate::Spaces;
     /// The observation normalizer the model's inputs go through, with
     /// `normalize_observations`.
     fn observation_normalizer(&self) -> Option<&crate::ObservationNormalizer>;

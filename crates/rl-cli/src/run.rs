@@ -332,6 +332,7 @@ fn train_algorithm<A: Trainable>(
         ("learning curve", "learning_curve.png"),
         ("trained policy", "policy.mpk"),
         ("config", "config.json"),
+        ("spaces (for rl_algo::Agent)", "spaces.json"),
         ("checkpoints", "checkpoints"),
         ("observation normalizer", "observation_normalizer.json"),
     ] {

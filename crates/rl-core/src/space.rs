@@ -46,10 +46,48 @@ pub enum Space {
         /// Shape of one value (non-empty, no zero dimension).
         shape: Vec<usize>,
         /// Lower bound of each element, row-major, `product(shape)` long.
+        #[serde(with = "bounds")]
         low: Vec<f32>,
         /// Upper bound of each element, row-major, `product(shape)` long.
+        #[serde(with = "bounds")]
         high: Vec<f32>,
     },
+}
+
+/// Box bounds in serde: numbers, with the infinities as the strings `"inf"` and `"-inf"` (JSON
+/// has no infinity: `serde_json` would write `null` and could not read it back).
+mod bounds {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Bound {
+        Number(f32),
+        Infinite(String),
+    }
+
+    pub fn serialize<S: Serializer>(values: &[f32], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(values.iter().map(|&v| match v {
+            f32::INFINITY => Bound::Infinite("inf".into()),
+            f32::NEG_INFINITY => Bound::Infinite("-inf".into()),
+            v => Bound::Number(v),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f32>, D::Error> {
+        Vec::<Bound>::deserialize(deserializer)?
+            .into_iter()
+            .map(|b| match b {
+                Bound::Number(v) => Ok(v),
+                Bound::Infinite(s) if s == "inf" => Ok(f32::INFINITY),
+                Bound::Infinite(s) if s == "-inf" => Ok(f32::NEG_INFINITY),
+                Bound::Infinite(s) => Err(D::Error::custom(format!(
+                    "a bound is a number, \"inf\" or \"-inf\", not {s:?}"
+                ))),
+            })
+            .collect()
+    }
 }
 
 fn space_error(what: &str, reason: impl Into<String>) -> CoreError {
@@ -302,6 +340,21 @@ mod tests {
 
     fn is_space_err<T: core::fmt::Debug>(r: Result<T>) -> bool {
         matches!(r, Err(CoreError::Space { .. }))
+    }
+
+    #[test]
+    fn infinite_bounds_survive_json() {
+        let space = Space::boxed(
+            vec![3],
+            vec![f32::NEG_INFINITY, -1.5, 0.0],
+            vec![f32::INFINITY],
+        )
+        .unwrap();
+        let json = serde_json::to_string(&space).unwrap();
+        assert!(json.contains("\"-inf\"") && json.contains("-1.5"), "{json}");
+        assert_eq!(serde_json::from_str::<Space>(&json).unwrap(), space);
+        let bad = json.replace("\"-inf\"", "\"minus infinity\"");
+        assert!(serde_json::from_str::<Space>(&bad).is_err());
     }
 
     #[test]

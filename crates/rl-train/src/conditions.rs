@@ -502,9 +502,17 @@ fn describe_all(conditions: &[Box<dyn Condition>]) -> String {
         .join(", ")
 }
 
-/// True when every member is true (rl8's `And`). Every member is evaluated on every call,
-/// so stateful members keep counting; if a member fails, the others are still evaluated
-/// and the first error is returned. Like Python's `all`, an empty list is true.
+/// Conditions combined: [`All`] (true when every member is true, rl8's `And`) or [`Any`] (true
+/// when at least one is, the trainer's `any(...)` over its stop conditions). Every member is
+/// evaluated on every call, without short-circuiting, so stateful members keep counting; if a
+/// member fails, the others are still evaluated and the first error is returned. Like Python's
+/// `all` and `any`, an empty [`All`] is true and an empty [`Any`] false (never stop).
+pub struct Group<const ALL: bool>(
+    /// The members, evaluated in order.
+    pub Vec<Box<dyn Condition>>,
+);
+
+/// True when every member is true (rl8's `And`); see [`Group`].
 ///
 /// ```
 /// use rl_train::conditions::{All, Condition, HitsUpperBound, Plateaus};
@@ -519,41 +527,15 @@ fn describe_all(conditions: &[Box<dyn Condition>]) -> String {
 /// };
 /// assert!(!stop.check(&at(500.0, 7.0))?); // the plateau records 7 even though steps < 1000
 /// assert!(stop.check(&at(1000.0, 7.0))?);
+/// assert_eq!(
+///     All::new(vec![Box::new(HitsUpperBound::env_steps(10))]).describe(),
+///     "all of [`env/steps` >= 10]"
+/// );
 /// # Ok::<(), rl_train::TrainError>(())
 /// ```
-pub struct All(
-    /// The members, evaluated in order.
-    pub Vec<Box<dyn Condition>>,
-);
+pub type All = Group<true>;
 
-impl All {
-    /// The conjunction of `conditions`.
-    ///
-    /// ```
-    /// use rl_train::conditions::{All, Condition, HitsUpperBound};
-    ///
-    /// let all = All::new(vec![Box::new(HitsUpperBound::env_steps(10))]);
-    /// assert_eq!(all.describe(), "all of [`env/steps` >= 10]");
-    /// ```
-    pub fn new(conditions: Vec<Box<dyn Condition>>) -> Self {
-        Self(conditions)
-    }
-}
-
-impl Condition for All {
-    fn check(&mut self, stats: &Stats) -> Result<bool> {
-        Ok(check_all(&mut self.0, stats)?.into_iter().all(|b| b))
-    }
-
-    fn describe(&self) -> String {
-        format!("all of [{}]", describe_all(&self.0))
-    }
-}
-
-/// True when at least one member is true (the trainer's `any(...)` over its stop
-/// conditions). Every member is evaluated on every call, without short-circuiting, so
-/// stateful members keep counting; if a member fails, the others are still evaluated and
-/// the first error is returned. Like Python's `any`, an empty list is false (never stop).
+/// True when at least one member is true; see [`Group`].
 ///
 /// ```
 /// use rl_train::conditions::{Any, Condition, HitsUpperBound};
@@ -565,36 +547,31 @@ impl Condition for All {
 /// ]);
 /// let stats: Stats = [("env/steps", 4096.0), ("returns/mean", 500.0)].into_iter().collect();
 /// assert!(stop.check(&stats)?);
+/// assert!(!Any::new(Vec::new()).check(&Stats::new())?);
 /// # Ok::<(), rl_train::TrainError>(())
 /// ```
-pub struct Any(
-    /// The members, evaluated in order.
-    pub Vec<Box<dyn Condition>>,
-);
+pub type Any = Group<false>;
 
-impl Any {
-    /// The disjunction of `conditions`.
-    ///
-    /// ```
-    /// use rl_train::conditions::{Any, Condition};
-    /// use rl_algo::Stats;
-    ///
-    /// let mut never = Any::new(Vec::new());
-    /// assert!(!never.check(&Stats::new())?);
-    /// # Ok::<(), rl_train::TrainError>(())
-    /// ```
+impl<const ALL: bool> Group<ALL> {
+    /// `conditions`, combined.
     pub fn new(conditions: Vec<Box<dyn Condition>>) -> Self {
         Self(conditions)
     }
 }
 
-impl Condition for Any {
+impl<const ALL: bool> Condition for Group<ALL> {
     fn check(&mut self, stats: &Stats) -> Result<bool> {
-        Ok(check_all(&mut self.0, stats)?.into_iter().any(|b| b))
+        let results = check_all(&mut self.0, stats)?;
+        Ok(if ALL {
+            results.into_iter().all(|b| b)
+        } else {
+            results.into_iter().any(|b| b)
+        })
     }
 
     fn describe(&self) -> String {
-        format!("any of [{}]", describe_all(&self.0))
+        let word = if ALL { "all" } else { "any" };
+        format!("{word} of [{}]", describe_all(&self.0))
     }
 }
 

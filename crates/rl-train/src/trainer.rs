@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use burn::config::Config;
 
-use rl_algo::{ENV_STEPS_KEY, Reset, Stats, Trainable, WALL_SECONDS_KEY};
+use rl_algo::{ENV_STEPS_KEY, POLICY_FILES, Reset, Stats, Trainable, WALL_SECONDS_KEY};
 
 use crate::conditions::{Condition, HitsUpperBound};
 use crate::error::TrainError;
@@ -37,8 +37,9 @@ pub struct TrainerConfig {
     /// statistics are reduced (rl8's `reduce_stats`) and added to that update's row with an
     /// `eval/` prefix, where stop conditions can see them.
     pub steps_per_eval: Option<u64>,
-    /// Where `metrics.csv`, the TensorBoard event file, `learning_curve.png`, `policy.mpk` and
-    /// `config.json` (and `observation_normalizer.json` with `normalize_observations`) go;
+    /// Where `metrics.csv`, the TensorBoard event file, `learning_curve.png`, `policy.mpk`,
+    /// `config.json` and `spaces.json` (and `observation_normalizer.json` with
+    /// `normalize_observations`) go: what [`rl_algo::Agent`] loads to act;
     /// nothing is written without it.
     pub out_dir: Option<String>,
     /// With `out_dir`, also write every update's statistics as TensorBoard scalars against
@@ -552,13 +553,15 @@ impl<A: Trainable> Trainer<A> {
 /// The files a run writes into its output directory (TensorBoard's event files are recognised
 /// by [`is_event_file`]).
 const METRICS_FILE: &str = "metrics.csv";
-const CONFIG_FILE: &str = "config.json";
-const POLICY_FILE: &str = "policy.mpk";
+const CONFIG_FILE: &str = POLICY_FILES.config;
+const SPACES_FILE: &str = POLICY_FILES.spaces;
+const POLICY_FILE: &str = POLICY_FILES.weights;
 const CURVE_FILE: &str = "learning_curve.png";
-const NORMALIZER_FILE: &str = "observation_normalizer.json";
-const RUN_FILES: [&str; 5] = [
+const NORMALIZER_FILE: &str = POLICY_FILES.normalizer;
+const RUN_FILES: [&str; 6] = [
     METRICS_FILE,
     CONFIG_FILE,
+    SPACES_FILE,
     POLICY_FILE,
     CURVE_FILE,
     NORMALIZER_FILE,
@@ -583,7 +586,7 @@ pub fn latest_checkpoint(out_dir: &Path) -> crate::Result<Option<PathBuf>> {
     Ok(checkpoints(&out_dir.join(CHECKPOINT_DIR))?.pop())
 }
 
-/// Writes the algorithm's config into the output directory `dir`.
+/// Writes the algorithm's config and the environments' spaces into the output directory `dir`.
 fn save_config<A: Trainable>(algorithm: &A, dir: &Path) -> crate::Result<()> {
     let path = dir.join(CONFIG_FILE);
     algorithm
@@ -592,7 +595,15 @@ fn save_config<A: Trainable>(algorithm: &A, dir: &Path) -> crate::Result<()> {
             action: "write config",
             path,
             source,
-        })
+        })?;
+    let path = dir.join(SPACES_FILE);
+    let json = serde_json::to_string_pretty(&algorithm.spaces())
+        .expect("spaces are plain data and serialize");
+    rl_algo::write_atomic(&path, json.as_bytes()).map_err(|source| TrainError::Io {
+        action: "write spaces",
+        path,
+        source,
+    })
 }
 
 /// Whether `name` is a TensorBoard event file.
