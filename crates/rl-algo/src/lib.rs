@@ -16,7 +16,8 @@
 //! * `state.rs`: what the engine keeps between calls, and `checkpoint.rs`, how a checkpoint
 //!   saves it;
 //! * `trainable.rs`: [`Trainable`], what a training loop needs of the engine;
-//! * `agent.rs`: [`Agent`], a saved policy acting on any backend, without the training stack.
+//! * `agent.rs`: [`Agent`] and [`RecurrentAgent`], a saved policy acting on any backend,
+//!   without the training stack.
 //!
 //! The building blocks come from `rl-core` (environments, models, distributions) and
 //! `rl-functional` (advantage estimators, losses).
@@ -44,7 +45,7 @@ mod testing;
 mod trainable;
 mod update;
 
-pub use agent::{Agent, POLICY_FILES, SavedPolicyFiles, Spaces};
+pub use agent::{Agent, POLICY_FILES, RecurrentAgent, SavedPolicyFiles, Spaces};
 pub use checkpoint::CheckpointProblem;
 pub use config::{
     AlgorithmConfig, Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig, Reset,
