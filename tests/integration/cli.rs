@@ -192,3 +192,34 @@ fn a_run_file_trains_resumes_exactly_and_evaluates() {
     );
     assert!(evaluate(&out_dir("empty"), 6, None).is_err());
 }
+
+#[test]
+fn every_environment_trains_from_a_run_file_with_either_algorithm() {
+    for kind in EnvKind::ALL {
+        for (algorithm, model) in [
+            ("ppo", "[model]\nhiddens = [8]"),
+            (
+                "recurrent_ppo",
+                "[model]\nhidden_size = 8\n[recurrence]\nseq_len = 4\nstate_reset = { Every = 2 }",
+            ),
+        ] {
+            let text = format!(
+                "algorithm = \"{algorithm}\"\n[env]\nname = \"{}\"\n\
+                 [ppo]\nnum_envs = 4\nhorizon = 8\n{model}\n\
+                 [trainer]\nmax_updates = 2\nprogress = false\ntensorboard = false\n",
+                kind.name()
+            );
+            let run = RunFile::parse(&text).unwrap();
+            let out = out_dir(&format!("{algorithm}_{kind}"));
+            let outcome = train(&run, &options(&out, 2, false)).unwrap();
+            assert_eq!(
+                outcome.last.get("algorithm/steps"),
+                Some(2.0),
+                "{algorithm} on {kind}"
+            );
+            assert!(out.join("checkpoints/update-00000002.ckpt").exists());
+            assert!(out.join(RUN_FILE).exists() && out.join("policy.mpk").exists());
+            std::fs::remove_dir_all(&out).ok();
+        }
+    }
+}
