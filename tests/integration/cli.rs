@@ -31,9 +31,9 @@ fn the_examples_run_files_parse_and_print_back_to_themselves() {
         configs::RECALL,
     ] {
         let run = RunFile::parse(text).unwrap();
-        let printed = run.to_toml();
+        let printed = run.to_toml().unwrap();
         let again = RunFile::parse(&printed).unwrap();
-        assert_eq!(again.to_toml(), printed);
+        assert_eq!(again.to_toml().unwrap(), printed);
         assert_eq!(
             format!("{:?}", again.algorithm),
             format!("{:?}", run.algorithm)
@@ -174,10 +174,22 @@ fn a_run_file_trains_resumes_exactly_and_evaluates() {
     let resumed = out_dir("resumed");
     train(&run, &options(&resumed, 2, false)).unwrap();
     let saved = RunFile::read(&resumed.join(RUN_FILE)).unwrap();
-    assert_eq!(saved.to_toml(), run.to_toml());
+    assert_eq!(saved.to_toml().unwrap(), run.to_toml().unwrap());
     assert_eq!(saved.env.config.get("length"), Some(&0.6));
     train(&saved, &options(&resumed, 5, true)).unwrap();
     assert_same_metrics(&straight, &resumed, 5);
+
+    // A seed TOML cannot hold is an error naming the section, not a panic, and leaves no
+    // files behind.
+    let mut huge = small_run();
+    huge.algorithm.ppo_mut().seed = u64::MAX;
+    let unwritable = out_dir("unwritable");
+    let error = train(&huge, &options(&unwritable, 1, false)).unwrap_err();
+    match error.downcast_ref::<RunFileError>() {
+        Some(RunFileError::BadValue { path, .. }) => assert_eq!(path, "ppo"),
+        _ => panic!("expected a bad `ppo`, got {error}"),
+    }
+    assert!(!unwritable.exists());
 
     // A directory holding a run is not trained into again.
     assert!(train(&run, &options(&straight, 5, false)).is_err());

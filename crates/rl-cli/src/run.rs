@@ -300,8 +300,11 @@ fn train_algorithm<A: Trainable>(
         );
         trainer
     } else {
+        // Printed before the trainer claims the directory: a run that cannot be written down
+        // leaves nothing behind.
+        let text = run.to_toml()?;
         let trainer = Trainer::new(algorithm, config)?;
-        write_atomic(options.out.join(RUN_FILE), run.to_toml().as_bytes())?;
+        write_atomic(options.out.join(RUN_FILE), text.as_bytes())?;
         println!("training {}", describe(run));
         trainer
     };

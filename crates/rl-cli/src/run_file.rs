@@ -242,25 +242,32 @@ impl RunFile {
     }
 
     /// The run file as TOML, every key written out (what a run saves as `run.toml`).
-    pub fn to_toml(&self) -> String {
+    ///
+    /// # Errors
+    /// [`RunFileError::BadValue`] naming a section TOML cannot hold (an integer above
+    /// `i64::MAX`, such as a `--seed` that large).
+    pub fn to_toml(&self) -> Result<String, RunFileError> {
         let mut table = Table::new();
         let (name, sections) = match &self.algorithm {
             AlgorithmSpec::Ppo(c) => (
                 PPO,
-                vec![("ppo", to_value(&c.ppo)), ("model", to_value(&c.model))],
+                vec![
+                    ("ppo", to_value(&c.ppo, "ppo")?),
+                    ("model", to_value(&c.model, "model")?),
+                ],
             ),
             AlgorithmSpec::RecurrentPpo(c) => (
                 RECURRENT_PPO,
                 vec![
-                    ("ppo", to_value(&c.ppo)),
-                    ("recurrence", to_value(&c.recurrence)),
-                    ("model", to_value(&c.model)),
+                    ("ppo", to_value(&c.ppo, "ppo")?),
+                    ("recurrence", to_value(&c.recurrence, "recurrence")?),
+                    ("model", to_value(&c.model, "model")?),
                 ],
             ),
         };
         table.insert("algorithm".into(), Value::String(name.into()));
         if let Some(backend) = self.backend {
-            table.insert("backend".into(), to_value(&backend));
+            table.insert("backend".into(), to_value(&backend, "backend")?);
         }
         let mut env = Table::new();
         env.insert("name".into(), Value::String(self.env.kind.name().into()));
@@ -274,14 +281,14 @@ impl RunFile {
         let mut trainer = self.trainer.clone();
         trainer.out_dir = None;
         trainer.overwrite = false;
-        table.insert("trainer".into(), to_value(&trainer));
-        toml::to_string(&table).expect("a TOML table always prints")
+        table.insert("trainer".into(), to_value(&trainer, "trainer")?);
+        toml::to_string(&table).map_err(|e| bad("", format!("cannot be written as TOML: {e}")))
     }
 }
 
-/// `value` as a TOML value (configs are plain data).
-fn to_value<T: Serialize>(value: &T) -> Value {
-    Value::try_from(value).expect("configs serialize to TOML")
+/// `value`, the section `name`, as a TOML value.
+fn to_value<T: Serialize>(value: &T, name: &str) -> Result<Value, RunFileError> {
+    Value::try_from(value).map_err(|e| bad(name, format!("cannot be written as TOML: {e}")))
 }
 
 /// `[env]`: `name` and the environment's reset keys.
@@ -330,7 +337,7 @@ fn section<T: Serialize + DeserializeOwned>(
     default: &T,
     name: &str,
 ) -> Result<T, RunFileError> {
-    let mut merged = to_value(default);
+    let mut merged = to_value(default, name)?;
     if let Some(given) = given {
         if !given.is_table() {
             return Err(bad(name, "expected a table"));
