@@ -8,6 +8,11 @@
 //! Times are medians over repeated runs after a warm-up; the ratio is output time / update
 //! time (the budget for outputs is 5% of an update).
 
+/// The examples' run files (the file the tests include too).
+#[path = "../examples/configs/mod.rs"]
+#[allow(dead_code)]
+mod configs;
+
 use std::time::{Duration, Instant};
 
 use burn::backend::{Autodiff, NdArray};
@@ -16,7 +21,6 @@ use rl::train::metrics::MetricsCsv;
 use rl::train::tensorboard::EventWriter;
 use rl::train::{Trainer, TrainerConfig};
 use rl_envs::CartPoleV1;
-use rl_examples::configs;
 
 type B = Autodiff<NdArray>;
 

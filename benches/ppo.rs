@@ -23,8 +23,11 @@
 //! (`run_rl8.sh`), for the hidden sizes 256x256 and 64x64.
 
 mod common;
+/// The examples' run files (the file the tests include too).
+#[path = "../examples/configs/mod.rs"]
+#[allow(dead_code)]
+mod configs;
 
-use rl_examples::configs;
 use std::error::Error;
 use std::process::Command;
 use std::time::Instant;

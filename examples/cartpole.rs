@@ -20,5 +20,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_cli::example("cartpole", rl_examples::configs::CARTPOLE)
+    rl_cli::example("cartpole", include_str!("configs/cartpole.toml"))
 }

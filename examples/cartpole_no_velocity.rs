@@ -22,6 +22,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     rl_cli::example(
         "cartpole_no_velocity",
-        rl_examples::configs::CARTPOLE_NO_VELOCITY,
+        include_str!("configs/cartpole_no_velocity.toml"),
     )
 }

@@ -20,5 +20,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_cli::example("cartpole_rl8", rl_examples::configs::CARTPOLE_RL8)
+    rl_cli::example("cartpole_rl8", include_str!("configs/cartpole_rl8.toml"))
 }

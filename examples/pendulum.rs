@@ -19,5 +19,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_cli::example("pendulum", rl_examples::configs::PENDULUM)
+    rl_cli::example("pendulum", include_str!("configs/pendulum.toml"))
 }

@@ -95,21 +95,14 @@ impl RecurrentModelConfig {
     /// # Errors
     /// A zero `hidden_size` or `num_layers`, named as `model.hidden_size` / `model.num_layers`.
     pub fn validate(&self) -> crate::Result<()> {
-        if self.hidden_size == 0 {
-            return Err(AlgoError::invalid(
-                "model.hidden_size",
-                self.hidden_size,
-                "must be at least 1",
-            ));
+        let sizes = [
+            ("model.hidden_size", self.hidden_size),
+            ("model.num_layers", self.num_layers),
+        ];
+        match sizes.into_iter().find(|&(_, size)| size == 0) {
+            Some((field, size)) => Err(AlgoError::invalid(field, size, "must be at least 1")),
+            None => Ok(()),
         }
-        if self.num_layers == 0 {
-            return Err(AlgoError::invalid(
-                "model.num_layers",
-                self.num_layers,
-                "must be at least 1",
-            ));
-        }
-        Ok(())
     }
 
     /// Builds the model for one environment's spaces, with the same rules as

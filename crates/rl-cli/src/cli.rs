@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use rl_algo::{Minibatch, PpoConfig};
 
+use rl_train::{AlgorithmSpec, BackendKind, RunFile};
+
 use crate::run::{self, BoxError, RUN_FILE, TrainOptions};
-use crate::run_file::{AlgorithmSpec, BackendKind, RunFile};
 
 /// Trains and evaluates rl's built-in environments with PPO.
 #[derive(Parser, Debug)]
@@ -48,15 +49,22 @@ struct EvalArgs {
     #[arg(long, default_value_t = 100)]
     episodes: usize,
     /// The backend to act on (the run file's otherwise).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = backend_parser())]
     backend: Option<BackendKind>,
+}
+
+/// `--backend`: one of [`BackendKind::ALL`] by name (listed in `--help`).
+fn backend_parser() -> impl clap::builder::TypedValueParser<Value = BackendKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(BackendKind::ALL.map(BackendKind::name))
+        .try_map(|name| name.parse::<BackendKind>())
 }
 
 /// What every training command takes; each flag overrides the run file.
 #[derive(Args, Debug, Clone)]
 pub struct RunFlags {
     /// The Burn backend to train on (the run file's, or ndarray).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = backend_parser())]
     backend: Option<BackendKind>,
     /// Stop once the run has made this many updates in all.
     #[arg(long)]

@@ -11,7 +11,7 @@ use rl_core::{Env, EnvConfig};
 use rl_train::conditions::when;
 use rl_train::{Trainer, latest_checkpoint};
 
-use crate::run_file::{AlgorithmSpec, BackendKind, EnvSpec, RunFile};
+use rl_train::{AlgorithmSpec, BackendKind, EnvSpec, RunFile};
 
 /// An error of a command, with its sources.
 pub type BoxError = Box<dyn Error>;
@@ -165,8 +165,8 @@ fn dispatch<J: Job>(backend: BackendKind, job: J) -> Result<J::Output, BoxError>
         BackendKind::Flex => job.run::<Autodiff<burn::backend::Flex>>(&Default::default()),
         #[allow(unreachable_patterns)]
         other => Err(format!(
-            "this build has no {other:?} backend: build with `--features {}`",
-            format!("{other:?}").to_lowercase()
+            "this build has no {0} backend: build with `--features {0}`",
+            other.name()
         )
         .into()),
     }

@@ -130,20 +130,12 @@ impl<B: Backend> CartPole<B> {
     /// rl8's `max_horizon`: the longest horizon between resets rl8 allows for this environment.
     pub const MAX_HORIZON: usize = 128;
 
-    /// `num_envs` cart-poles (at least 1) whose resets draw from a generator seeded with
-    /// `seed`. Call [`rl_core::Env::reset`] before the first step.
-    ///
-    /// # Errors
-    /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
+    /// `num_envs` cart-poles (at least 1). Each reset draws the four state variables from
+    /// N(0, 0.01²) with a generator seeded with `seed`; call [`rl_core::Env::reset`] before the
+    /// first step. An error ([`rl_core::CoreError::Env`]) if `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
-        let core = Core::new(
-            "CartPole",
-            num_envs,
-            seed,
-            device,
-            (4, 5),
-            Space::discrete(3)?,
-        )?;
+        let actions = Space::discrete(3)?;
+        let core = Core::new("CartPole", num_envs, seed, device, (4, 5), actions)?;
         let physics = Physics::from_config(&core.config(None), &RL8_MASSES, 5.0)?;
         Ok(Self { core, physics })
     }
@@ -263,11 +255,10 @@ impl<B: Backend> CartPoleV1<B> {
     /// The default time limit (`max_episode_steps`).
     pub const MAX_EPISODE_STEPS: u32 = 500;
 
-    /// `num_envs` cart-poles (at least 1) whose resets draw from a generator seeded with
-    /// `seed`. Call [`rl_core::Env::reset`] before the first step.
-    ///
-    /// # Errors
-    /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
+    /// `num_envs` cart-poles (at least 1). Each reset draws the four state variables from
+    /// U(-0.05, 0.05), as Gymnasium does, with a generator seeded with `seed`; call
+    /// [`rl_core::Env::reset`] before the first step. An error ([`rl_core::CoreError::Env`]) if
+    /// `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
         Self::build("CartPole-v1", num_envs, seed, device, false)
     }
@@ -285,14 +276,8 @@ impl<B: Backend> CartPoleV1<B> {
         } else {
             (4, |s, out| out.extend(s.iter().map(|&v| v as f32)))
         };
-        let core = Core::new(
-            name,
-            num_envs,
-            seed,
-            device,
-            (4, obs_dim),
-            Space::discrete(2)?,
-        )?;
+        let actions = Space::discrete(2)?;
+        let core = Core::new(name, num_envs, seed, device, (4, obs_dim), actions)?;
         let physics = Physics::from_config(&core.config(None), &GYM_MASSES, 10.0)?;
         Ok(Self {
             core,
@@ -429,11 +414,9 @@ pub struct CartPoleNoVelocity<B: Backend> {
 }
 
 impl<B: Backend> CartPoleNoVelocity<B> {
-    /// `num_envs` cart-poles (at least 1) whose resets draw from a generator seeded with
-    /// `seed`. Call [`rl_core::Env::reset`] before the first step.
-    ///
-    /// # Errors
-    /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
+    /// `num_envs` cart-poles (at least 1), drawn as [`CartPoleV1::new`]'s with a generator
+    /// seeded with `seed`; call [`rl_core::Env::reset`] before the first step. An error
+    /// ([`rl_core::CoreError::Env`]) if `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
         let inner = CartPoleV1::build("CartPole-v1-NoVelocity", num_envs, seed, device, true)?;
         Ok(Self { inner })

@@ -475,6 +475,16 @@ pub(crate) mod testing {
             .into()
     }
 
+    /// `env`, reset, with its state rows replaced by `state`.
+    pub(crate) fn with_state<E: rl_core::Env<B> + super::Persist<B>>(
+        mut env: E,
+        state: &[f64],
+    ) -> E {
+        env.reset(None).unwrap();
+        env.core_mut().state = Some(state.to_vec());
+        env
+    }
+
     pub(crate) fn config(pairs: &[(&str, f64)]) -> EnvConfig {
         pairs.iter().map(|&(k, v)| (k.to_string(), v)).collect()
     }

@@ -106,20 +106,13 @@ impl<B: Backend> MountainCar<B> {
     /// rl8's `max_horizon`: the longest horizon between resets rl8 allows for this environment.
     pub const MAX_HORIZON: usize = 512;
 
-    /// `num_envs` mountain cars (at least 1) whose resets draw from a generator seeded with
-    /// `seed`. Call [`rl_core::Env::reset`] before the first step.
-    ///
-    /// # Errors
-    /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
+    /// `num_envs` mountain cars (at least 1). Each reset draws the position from
+    /// N(-0.5, 0.05²) and the velocity from N(0, 0.05²) with a generator seeded with `seed`;
+    /// call [`rl_core::Env::reset`] before the first step. An error
+    /// ([`rl_core::CoreError::Env`]) if `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
-        let core = Core::new(
-            "MountainCar",
-            num_envs,
-            seed,
-            device,
-            (2, 2),
-            Space::discrete(3)?,
-        )?;
+        let actions = Space::discrete(3)?;
+        let core = Core::new("MountainCar", num_envs, seed, device, (2, 2), actions)?;
         let params = Params::from_config(&core.config(None))?;
         Ok(Self { core, params })
     }
@@ -163,10 +156,7 @@ mod tests {
     use rl_core::{CoreError, Env};
 
     fn env_at(state: &[f64]) -> MountainCar<B> {
-        let mut env = MountainCar::<B>::new(state.len() / 2, 0, &dev()).unwrap();
-        env.reset(None).unwrap();
-        env.core.state = Some(state.to_vec());
-        env
+        with_state(MountainCar::new(state.len() / 2, 0, &dev()).unwrap(), state)
     }
 
     /// rl8's reference step (rl8.md §4.2): p = -0.5, v = 0, action 2.

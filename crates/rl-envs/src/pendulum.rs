@@ -90,14 +90,13 @@ impl<B: Backend> Pendulum<B> {
     /// rl8's `max_horizon`: the longest horizon between resets rl8 allows for this environment.
     pub const MAX_HORIZON: usize = 512;
 
-    /// `num_envs` pendulums (at least 1) whose resets draw from a generator seeded with
-    /// `seed`. Call [`rl_core::Env::reset`] before the first step.
-    ///
-    /// # Errors
-    /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
+    /// `num_envs` pendulums (at least 1). Each reset draws the angle from U(-π, π) and the
+    /// angular velocity from U(-1, 1) with a generator seeded with `seed`; call
+    /// [`rl_core::Env::reset`] before the first step. An error ([`rl_core::CoreError::Env`]) if
+    /// `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
-        let action_space = Space::unbounded(vec![1])?;
-        let core = Core::new("Pendulum", num_envs, seed, device, (2, 3), action_space)?;
+        let actions = Space::unbounded(vec![1])?;
+        let core = Core::new("Pendulum", num_envs, seed, device, (2, 3), actions)?;
         let params = Params::from_config(&core.config(None))?;
         Ok(Self { core, params })
     }
@@ -150,10 +149,7 @@ mod tests {
     use rl_core::{CoreError, Env};
 
     fn env_at(state: &[f64]) -> Pendulum<B> {
-        let mut env = Pendulum::<B>::new(state.len() / 2, 0, &dev()).unwrap();
-        env.reset(None).unwrap();
-        env.core.state = Some(state.to_vec());
-        env
+        with_state(Pendulum::new(state.len() / 2, 0, &dev()).unwrap(), state)
     }
 
     /// rl8's reference step (rl8.md §4.2): theta = 1, theta_dot = 0, u = 1.

@@ -62,20 +62,12 @@ impl<B: Backend> Recall<B> {
     /// The default episode length (`length`).
     pub const DEFAULT_LENGTH: u32 = 4;
 
-    /// `num_envs` recall tasks (at least 1) whose cues are drawn from a generator seeded with
-    /// `seed`. Call [`rl_core::Env::reset`] before the first step.
-    ///
-    /// # Errors
-    /// [`rl_core::CoreError::Env`] if `num_envs` is 0.
+    /// `num_envs` recall tasks (at least 1). Each episode's cue, 0 or 1, is drawn by a
+    /// generator seeded with `seed`; call [`rl_core::Env::reset`] before the first step. An
+    /// error ([`rl_core::CoreError::Env`]) if `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
-        let core = Core::new(
-            "Recall",
-            num_envs,
-            seed,
-            device,
-            (2, 3),
-            Space::discrete(2)?,
-        )?;
+        let actions = Space::discrete(2)?;
+        let core = Core::new("Recall", num_envs, seed, device, (2, 3), actions)?;
         Ok(Self {
             core,
             length: Self::DEFAULT_LENGTH,

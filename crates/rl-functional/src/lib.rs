@@ -2,7 +2,7 @@
 //!
 //! Every function is generic over the Burn backend and matches a reference implementation
 //! people trust, checked against golden cases produced by the real Python libraries (see the
-//! repository's `oracle` example):
+//! repository's `oracle` package):
 //!
 //! | area | functions | reference |
 //! |---|---|---|

@@ -360,12 +360,24 @@ impl Condition for Plateaus {
     }
 }
 
-/// True once `stats[key]` has not exceeded its best (highest) value for `patience`
-/// consecutive calls (rl8's `StopsIncreasing`).
+/// True once `stats[key]` has not improved on its best value for `patience` consecutive
+/// calls: [`StopsIncreasing`] (`INCREASING = true`, rl8's `StopsIncreasing`) or
+/// [`StopsDecreasing`] (rl8's `StopsDecreasing`).
 ///
-/// The best starts at −∞; a value `<=` the best counts one, a higher value resets the count
-/// and becomes the best. As in rl8, a NaN value compares false, so it resets the count and
-/// becomes the best, and the next value (which cannot compare `<=` to NaN) replaces it.
+/// The best starts at −∞ (increasing) or +∞ (decreasing); a value no better than the best
+/// (`<=` it, or `>=` it) counts one, a better value resets the count and becomes the best. As
+/// in rl8, a NaN value compares false, so it resets the count and becomes the best, and the
+/// next value (which cannot compare to NaN) replaces it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stops<const INCREASING: bool> {
+    key: String,
+    patience: usize,
+    best: f64,
+    losses: usize,
+}
+
+/// True once `stats[key]` has not exceeded its best (highest) value for `patience`
+/// consecutive calls; see [`Stops`].
 ///
 /// ```
 /// use rl_train::conditions::{Condition, StopsIncreasing};
@@ -377,58 +389,13 @@ impl Condition for Plateaus {
 ///     fired.push(stop.check(&[("returns/mean", v)].into_iter().collect::<Stats>())?);
 /// }
 /// assert_eq!(fired, [false, false, false, true]);
+/// assert!(StopsIncreasing::new("returns/mean", 0).is_err());
 /// # Ok::<(), rl_train::TrainError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct StopsIncreasing {
-    key: String,
-    patience: usize,
-    best: f64,
-    losses: usize,
-}
-
-impl StopsIncreasing {
-    /// Watches `key` with the given `patience` (`>= 1`; rl8's default is 5).
-    ///
-    /// ```
-    /// use rl_train::conditions::StopsIncreasing;
-    ///
-    /// assert!(StopsIncreasing::new("returns/mean", 5).is_ok());
-    /// assert!(StopsIncreasing::new("returns/mean", 0).is_err());
-    /// ```
-    pub fn new(key: impl Into<String>, patience: usize) -> Result<Self> {
-        Ok(Self {
-            key: key.into(),
-            patience: valid_patience(patience)?,
-            best: f64::NEG_INFINITY,
-            losses: 0,
-        })
-    }
-}
-
-impl Condition for StopsIncreasing {
-    fn check(&mut self, stats: &Stats) -> Result<bool> {
-        let new = stats.require(&self.key)?;
-        if new <= self.best {
-            self.losses += 1;
-        } else {
-            self.losses = 0;
-            self.best = new;
-        }
-        Ok(self.losses >= self.patience)
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "`{}` stops increasing (patience {})",
-            self.key, self.patience
-        )
-    }
-}
+pub type StopsIncreasing = Stops<true>;
 
 /// True once `stats[key]` has not gone below its best (lowest) value for `patience`
-/// consecutive calls (rl8's `StopsDecreasing`): the mirror image of [`StopsIncreasing`], with
-/// the best starting at +∞ and a value `>=` the best counting one.
+/// consecutive calls; see [`Stops`].
 ///
 /// ```
 /// use rl_train::conditions::{Condition, StopsDecreasing};
@@ -437,39 +404,40 @@ impl Condition for StopsIncreasing {
 /// let mut stop = StopsDecreasing::new("losses/total", 1)?;
 /// assert!(!stop.check(&[("losses/total", 1.0)].into_iter().collect::<Stats>())?);
 /// assert!(stop.check(&[("losses/total", 1.0)].into_iter().collect::<Stats>())?);
+/// assert!(StopsDecreasing::new("losses/total", 0).is_err());
 /// # Ok::<(), rl_train::TrainError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct StopsDecreasing {
-    key: String,
-    patience: usize,
-    best: f64,
-    losses: usize,
-}
+pub type StopsDecreasing = Stops<false>;
 
-impl StopsDecreasing {
+impl<const INCREASING: bool> Stops<INCREASING> {
     /// Watches `key` with the given `patience` (`>= 1`; rl8's default is 5).
     ///
-    /// ```
-    /// use rl_train::conditions::StopsDecreasing;
-    ///
-    /// assert!(StopsDecreasing::new("losses/total", 3).is_ok());
-    /// assert!(StopsDecreasing::new("losses/total", 0).is_err());
-    /// ```
+    /// # Errors
+    /// [`TrainError::InvalidConfig`](crate::TrainError::InvalidConfig) naming `patience` if it
+    /// is 0.
     pub fn new(key: impl Into<String>, patience: usize) -> Result<Self> {
         Ok(Self {
             key: key.into(),
             patience: valid_patience(patience)?,
-            best: f64::INFINITY,
+            best: if INCREASING {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            },
             losses: 0,
         })
     }
 }
 
-impl Condition for StopsDecreasing {
+impl<const INCREASING: bool> Condition for Stops<INCREASING> {
     fn check(&mut self, stats: &Stats) -> Result<bool> {
         let new = stats.require(&self.key)?;
-        if new >= self.best {
+        let no_better = if INCREASING {
+            new <= self.best
+        } else {
+            new >= self.best
+        };
+        if no_better {
             self.losses += 1;
         } else {
             self.losses = 0;
@@ -479,8 +447,13 @@ impl Condition for StopsDecreasing {
     }
 
     fn describe(&self) -> String {
+        let direction = if INCREASING {
+            "increasing"
+        } else {
+            "decreasing"
+        };
         format!(
-            "`{}` stops decreasing (patience {})",
+            "`{}` stops {direction} (patience {})",
             self.key, self.patience
         )
     }

@@ -52,6 +52,23 @@ pub enum TrainError {
         /// The header's columns, comma-separated.
         available: String,
     },
+    /// A run file is not TOML.
+    #[error("the run file is not TOML")]
+    RunFileSyntax(#[source] toml::de::Error),
+    /// Keys of a run file that no config has, by path (`ppo.horizn`).
+    #[error("unknown key{}: {}", if .0.len() > 1 { "s" } else { "" }, .0.join(", "))]
+    UnknownKeys(Vec<String>),
+    /// A required key of a run file is missing.
+    #[error("`{0}` is missing")]
+    MissingKey(&'static str),
+    /// A value of a run file of the wrong kind or out of range, by path (`ppo.horizon`).
+    #[error("`{path}`: {message}")]
+    BadValue {
+        /// The key's path.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("{action} `{path}`: {source}")]
     Io {

@@ -1,24 +1,24 @@
 //! The examples' run files (`examples/configs/*.toml`), the one source of their configs: the
-//! examples train them, and the integration tests and the benchmarks take their algorithm
-//! configs from here.
+//! examples train them, and the tests and the benchmarks include this file (`#[path]`) to take
+//! their algorithm configs from it.
 
 use rl_algo::{AlgorithmConfig, RecurrentAlgorithmConfig};
-use rl_cli::{AlgorithmSpec, RunFile};
+use rl_train::{AlgorithmSpec, RunFile};
 
 /// The mean episode return at which CartPole-v1 counts as solved (the CartPole run files'
 /// `trainer.target_return`).
 pub const CARTPOLE_TARGET: f64 = 475.0;
 
 /// `examples/configs/cartpole.toml`: Gym CartPole-v1, feed-forward PPO.
-pub const CARTPOLE: &str = include_str!("../../configs/cartpole.toml");
+pub const CARTPOLE: &str = include_str!("cartpole.toml");
 /// `examples/configs/cartpole_no_velocity.toml`: CartPole-v1 without velocities, recurrent PPO.
-pub const CARTPOLE_NO_VELOCITY: &str = include_str!("../../configs/cartpole_no_velocity.toml");
+pub const CARTPOLE_NO_VELOCITY: &str = include_str!("cartpole_no_velocity.toml");
 /// `examples/configs/cartpole_rl8.toml`: rl8's CartPole example.
-pub const CARTPOLE_RL8: &str = include_str!("../../configs/cartpole_rl8.toml");
+pub const CARTPOLE_RL8: &str = include_str!("cartpole_rl8.toml");
 /// `examples/configs/pendulum.toml`: rl8's Pendulum example.
-pub const PENDULUM: &str = include_str!("../../configs/pendulum.toml");
+pub const PENDULUM: &str = include_str!("pendulum.toml");
 /// `examples/configs/recall.toml`: the recall memory task, recurrent PPO.
-pub const RECALL: &str = include_str!("../../configs/recall.toml");
+pub const RECALL: &str = include_str!("recall.toml");
 
 /// The run file `text` (one of the constants above, which always parse).
 pub fn run_file(text: &str) -> RunFile {

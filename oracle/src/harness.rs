@@ -1,26 +1,5 @@
-//! Oracle harness: checks `rl-functional` and `rl-core`'s distributions against the golden
-//! cases produced by the reference Python libraries (rl8, torchrl, pytorch_seed_rl).
-//!
-//! ```text
-//! cargo run --release --example oracle -- [DIR] [--backend ndarray|wgpu|flex] [--filter SUBSTRING]
-//! ```
-//!
-//! `DIR` defaults to `../shared/oracle/cases`; its format is described in the `README.md` next
-//! to it, and `validate.py` there is the executable spec this harness mirrors. `--filter`
-//! keeps the cases whose `file_stem/case_name` contains the substring. `--backend wgpu` (or
-//! `flex`) needs the cargo feature of that name.
-//!
-//! Every case prints one line `file case key-summary max_abs=.. max_rel=.. PASS|FAIL` (the
-//! summary names the worst key: the one closest to, or furthest past, its tolerance), followed
-//! by indented lines for failing keys, errors and notes (documented differences, keys not
-//! compared and why). The last line is `N passed, M failed`; the exit status is non-zero if a
-//! case failed or a file could not be read.
-//!
-//! Tolerance per float element: `|got - want| <= max(1e-6, 1e-5 |want|) + 4 * noise[key]`,
-//! where `noise` is the case's `f32_vs_f64_max_abs_diff` (0 when absent), unless the case gives
-//! a `tolerance` itself. NaN and infinity positions must match exactly; ints and bools compare
-//! exactly; shapes must match after the layout mapping (a 0-d reference maps to our `[1]`).
-//! `max_rel` is `|got - want| / |want|` over the finite entries with `want != 0`.
+//! The harness: reads the case files, runs each case on the chosen backend and compares
+//! (the crate docs say how).
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -1714,7 +1693,7 @@ fn parse_args() -> Res<Args> {
 }
 
 /// Parses the command line and checks every golden case.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

@@ -9,52 +9,23 @@ use rl_algo::{
 };
 use rl_core::EnvConfig;
 use rl_envs::EnvKind;
-use rl_train::TrainerConfig;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
-/// Why a run file was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RunFileError {
-    /// The file cannot be read.
-    #[error("cannot read {path}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The text is not TOML.
-    #[error("not a TOML file")]
-    Syntax(#[source] toml::de::Error),
-    /// Keys that no config has, by path (`ppo.horizn`).
-    #[error("unknown key{}: {}", if .0.len() > 1 { "s" } else { "" }, .0.join(", "))]
-    UnknownKeys(Vec<String>),
-    /// A required key is missing.
-    #[error("`{0}` is missing")]
-    Missing(&'static str),
-    /// A value of the wrong kind or out of range, by path (`ppo.horizon`).
-    #[error("`{path}`: {message}")]
-    BadValue {
-        /// The key's path.
-        path: String,
-        /// What is wrong with it.
-        message: String,
-    },
-}
+use crate::error::TrainError;
+use crate::trainer::TrainerConfig;
 
-/// A [`RunFileError`] for the value at `path`.
-fn bad(path: impl Into<String>, message: impl Into<String>) -> RunFileError {
-    RunFileError::BadValue {
+/// A [`TrainError::BadValue`] for the value at `path`.
+fn bad(path: impl Into<String>, message: impl Into<String>) -> TrainError {
+    TrainError::BadValue {
         path: path.into(),
         message: message.into(),
     }
 }
 
 /// The backends a run can train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// CPU (burn-ndarray).
@@ -63,6 +34,37 @@ pub enum BackendKind {
     Wgpu,
     /// CPU (burn-flex, the fastest CPU backend here; a build with the `flex` feature).
     Flex,
+}
+
+impl BackendKind {
+    /// Every backend, in the order the command line lists them.
+    pub const ALL: [BackendKind; 3] = [BackendKind::Ndarray, BackendKind::Flex, BackendKind::Wgpu];
+
+    /// The name a run file and the command line use (`"ndarray"`, `"flex"`, `"wgpu"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Wgpu => "wgpu",
+            BackendKind::Flex => "flex",
+        }
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = TrainError;
+
+    /// The backend called `name`.
+    fn from_str(name: &str) -> Result<Self, TrainError> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.name() == name)
+            .ok_or_else(|| {
+                bad(
+                    "backend",
+                    format!("\"{name}\": expected ndarray, flex or wgpu"),
+                )
+            })
+    }
 }
 
 /// The environment of a run: which one, and its reset config.
@@ -126,8 +128,8 @@ impl AlgorithmSpec {
 /// ```
 ///
 /// A section holds only the keys that differ from the defaults; a key that no config has is an
-/// error ([`RunFileError::UnknownKeys`]), as is a value of the wrong kind
-/// ([`RunFileError::BadValue`]).
+/// error ([`TrainError::UnknownKeys`]), as is a value of the wrong kind
+/// ([`TrainError::BadValue`]).
 #[derive(Debug)]
 pub struct RunFile {
     /// The backend, unless the command line chooses it.
@@ -156,12 +158,10 @@ impl RunFile {
     /// Reads the run file at `path`.
     ///
     /// # Errors
-    /// [`RunFileError::Read`], or those of [`RunFile::parse`].
-    pub fn read(path: &Path) -> Result<Self, RunFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RunFileError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+    /// [`TrainError::Io`], or those of [`RunFile::parse`].
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| TrainError::io("read run file", path, source))?;
         Self::parse(&text)
     }
 
@@ -169,16 +169,16 @@ impl RunFile {
     /// are listed together; a bad value is named by its path.
     ///
     /// # Errors
-    /// [`RunFileError`].
-    pub fn parse(text: &str) -> Result<Self, RunFileError> {
-        let mut table: Table = text.parse().map_err(RunFileError::Syntax)?;
+    /// [`TrainError`].
+    pub fn parse(text: &str) -> Result<Self, TrainError> {
+        let mut table: Table = text.parse().map_err(TrainError::RunFileSyntax)?;
         let unknown: Vec<String> = table
             .keys()
             .filter(|k| !TOP_LEVEL.contains(&k.as_str()))
             .cloned()
             .collect();
         if !unknown.is_empty() {
-            return Err(RunFileError::UnknownKeys(unknown));
+            return Err(TrainError::UnknownKeys(unknown));
         }
         let recurrent = match table.remove("algorithm") {
             Some(Value::String(s)) if s == PPO => false,
@@ -189,13 +189,13 @@ impl RunFile {
                     format!("{other}: expected \"{PPO}\" or \"{RECURRENT_PPO}\""),
                 ));
             }
-            None => return Err(RunFileError::Missing("algorithm")),
+            None => return Err(TrainError::MissingKey("algorithm")),
         };
         let backend = table
             .remove("backend")
             .map(|v| deserialize::<BackendKind>(v, "backend"))
             .transpose()?;
-        let env = env_spec(table.remove("env").ok_or(RunFileError::Missing("env"))?)?;
+        let env = env_spec(table.remove("env").ok_or(TrainError::MissingKey("env"))?)?;
         let ppo = section(table.remove("ppo"), &PpoConfig::new(), "ppo")?;
         let model = table.remove("model");
         let algorithm = if recurrent {
@@ -244,9 +244,9 @@ impl RunFile {
     /// The run file as TOML, every key written out (what a run saves as `run.toml`).
     ///
     /// # Errors
-    /// [`RunFileError::BadValue`] naming a section TOML cannot hold (an integer above
+    /// [`TrainError::BadValue`] naming a section TOML cannot hold (an integer above
     /// `i64::MAX`, such as a `--seed` that large).
-    pub fn to_toml(&self) -> Result<String, RunFileError> {
+    pub fn to_toml(&self) -> Result<String, TrainError> {
         let mut table = Table::new();
         let (name, sections) = match &self.algorithm {
             AlgorithmSpec::Ppo(c) => (
@@ -287,12 +287,12 @@ impl RunFile {
 }
 
 /// `value`, the section `name`, as a TOML value.
-fn to_value<T: Serialize>(value: &T, name: &str) -> Result<Value, RunFileError> {
+fn to_value<T: Serialize>(value: &T, name: &str) -> Result<Value, TrainError> {
     Value::try_from(value).map_err(|e| bad(name, format!("cannot be written as TOML: {e}")))
 }
 
 /// `[env]`: `name` and the environment's reset keys.
-fn env_spec(value: Value) -> Result<EnvSpec, RunFileError> {
+fn env_spec(value: Value) -> Result<EnvSpec, TrainError> {
     let Value::Table(mut table) = value else {
         return Err(bad("env", "expected a table"));
     };
@@ -301,7 +301,7 @@ fn env_spec(value: Value) -> Result<EnvSpec, RunFileError> {
             .parse::<EnvKind>()
             .map_err(|e| bad("env.name", e.to_string()))?,
         Some(other) => return Err(bad("env.name", format!("{other}: expected a string"))),
-        None => return Err(RunFileError::Missing("env.name")),
+        None => return Err(TrainError::MissingKey("env.name")),
     };
     let unknown: Vec<String> = table
         .keys()
@@ -309,7 +309,7 @@ fn env_spec(value: Value) -> Result<EnvSpec, RunFileError> {
         .map(|k| format!("env.{k}"))
         .collect();
     if !unknown.is_empty() {
-        return Err(RunFileError::UnknownKeys(unknown));
+        return Err(TrainError::UnknownKeys(unknown));
     }
     let config = table
         .into_iter()
@@ -336,7 +336,7 @@ fn section<T: Serialize + DeserializeOwned>(
     given: Option<Value>,
     default: &T,
     name: &str,
-) -> Result<T, RunFileError> {
+) -> Result<T, TrainError> {
     let mut merged = to_value(default, name)?;
     if let Some(given) = given {
         if !given.is_table() {
@@ -367,7 +367,7 @@ fn merge(base: &mut Value, given: Value) {
 }
 
 /// `value` as a `T`, whose keys are under `prefix`; keys `T` does not have are errors.
-fn deserialize<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, RunFileError> {
+fn deserialize<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, TrainError> {
     let path = |inner: &str| {
         if inner.is_empty() || inner == "." {
             prefix.to_string()
@@ -385,7 +385,7 @@ fn deserialize<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, Run
         bad(path(&e.path().to_string()), first_line)
     })?;
     if !unknown.is_empty() {
-        return Err(RunFileError::UnknownKeys(unknown));
+        return Err(TrainError::UnknownKeys(unknown));
     }
     Ok(parsed)
 }

@@ -2,10 +2,12 @@
 //! cases produced by the reference Python libraries (rl8, torchrl, pytorch_seed_rl).
 //!
 //! ```text
-//! cargo run --release --example oracle -- [DIR] [--backend ndarray|wgpu|flex] [--filter SUBSTRING]
+//! cargo oracle [DIR] [--backend ndarray|wgpu|flex] [--filter SUBSTRING]
+//! cargo run --release -p rl-oracle --features wgpu -- [DIR] --backend wgpu
 //! ```
 //!
-//! `DIR` defaults to `../shared/oracle/cases`; its format is described in the `README.md` next
+//! `cargo oracle` is an alias of `cargo run --release -p rl-oracle --`. `DIR` defaults to
+//! `../shared/oracle/cases`; its format is described in the `README.md` next
 //! to it, and `validate.py` there is the executable spec this harness mirrors. `--filter`
 //! keeps the cases whose `file_stem/case_name` contains the substring. `--backend wgpu` (or
 //! `flex`) needs the cargo feature of that name.
@@ -22,14 +24,16 @@
 //! exactly; shapes must match after the layout mapping (a 0-d reference maps to our `[1]`).
 //! `max_rel` is `|got - want| / |want|` over the finite entries with `want != 0`.
 //!
-//! The code is `rl_examples::oracle` (`examples/rl-examples`).
+//! A package of its own, with no test target: CI runs it on each backend, and `cargo test`
+//! does not compile it.
+
+mod harness;
 
 /// mimalloc: Burn's CPU backends allocate and free a fresh buffer for nearly every op, and
-/// glibc's malloc page-faults large ones back in every time, which doubled the PPO update time
-/// (`docs/performance.md`). A caching allocator is the binary's choice, so the libraries set none.
+/// glibc's malloc page-faults large ones back in every time (`docs/performance.md`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    rl_examples::oracle::main()
+    harness::main()
 }
