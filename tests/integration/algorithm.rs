@@ -1,6 +1,7 @@
 //! The update options behave as rl8 documents them: gradient accumulation, KL early stopping,
 //! reset cadence, schedules, evaluation, and NaN detection.
 
+use crate::{DynEnv, boxed};
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Tensor, TensorData};
 use rl_algo::{
@@ -28,17 +29,15 @@ fn with_model(ppo: &PpoConfig) -> AlgorithmConfig {
         .with_model(DefaultModelConfig::new().with_hiddens(vec![16, 16]))
 }
 
-fn algo(
-    config: &PpoConfig,
-) -> rl_algo::Algorithm<B, DiscreteDummyEnv<NdArray>, rl_algo::DefaultModel<B>> {
+fn algo(config: &PpoConfig) -> rl_algo::Algorithm<B, DynEnv, rl_algo::DefaultModel<B>> {
     let device = Device::default();
     let env = DiscreteDummyEnv::new(N, 11, &device).unwrap();
-    with_model(config).init::<B, _>(env, &device).unwrap()
+    with_model(config)
+        .init::<B, _>(boxed(env), &device)
+        .unwrap()
 }
 
-fn values_of(
-    a: &rl_algo::Algorithm<B, DiscreteDummyEnv<NdArray>, rl_algo::DefaultModel<B>>,
-) -> Vec<f32> {
+fn values_of(a: &rl_algo::Algorithm<B, DynEnv, rl_algo::DefaultModel<B>>) -> Vec<f32> {
     use burn::module::AutodiffModule;
     use rl_core::Model;
     let device = Device::default();
@@ -212,7 +211,9 @@ fn a_nan_reward_is_reported_with_its_environment_and_step() {
         inner: DiscreteDummyEnv::new(N, 0, &device).unwrap(),
         steps: 0,
     };
-    let mut a = with_model(&small()).init::<B, _>(env, &device).unwrap();
+    let mut a = with_model(&small())
+        .init::<B, _>(boxed(env), &device)
+        .unwrap();
     match a.collect() {
         Err(AlgoError::NonFinite { what, detail }) => {
             assert!(

@@ -135,6 +135,40 @@ fn every_rule_names_its_field() {
 }
 
 #[test]
+fn values_the_f32_update_cannot_hold_and_sizes_no_rollout_can_are_refused() {
+    let cases: Vec<(PpoConfig, &str)> = vec![
+        // Finite in f64, infinite or zero in f32.
+        (ok().with_learning_rate(1e300), "learning_rate"),
+        (ok().with_learning_rate(1e-50), "learning_rate"),
+        (ok().with_vf_coeff(1e300), "vf_coeff"),
+        (ok().with_entropy_coeff(1e300), "entropy_coeff"),
+        (ok().with_dual_clip_param(Some(1e300)), "dual_clip_param"),
+        (ok().with_max_grad_norm(1e300), "max_grad_norm"),
+        (ok().with_target_kl_div(Some(1e300)), "target_kl_div"),
+        (
+            ok().with_lr_schedule(Some(vec![(0.0, 1e-3), (100.0, 1e300)])),
+            "lr_schedule",
+        ),
+        // Sizes that would abort on allocation or overflow.
+        (ok().with_horizon(usize::MAX), "horizon"),
+        (ok().with_num_envs(1).with_horizon(1 << 40), "horizon"),
+        (
+            ok().with_num_envs(1_000_000_000).with_horizon(64),
+            "horizon",
+        ),
+    ];
+    for (config, field) in cases {
+        assert_eq!(field_of(&config), field, "{config:?}");
+    }
+    // The largest rollout allowed is accepted.
+    let largest = ok()
+        .with_num_envs(1 << 21)
+        .with_horizon(1 << 10)
+        .with_minibatch(Minibatch::Transitions(1 << 20));
+    assert!(AlgorithmConfig::new().with_ppo(largest).validate().is_ok());
+}
+
+#[test]
 fn boundary_values_that_are_allowed() {
     for config in [
         ok().with_gamma(1.0).with_gae_lambda(1.0),

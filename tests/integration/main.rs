@@ -13,6 +13,15 @@ mod configs;
 #[path = "../same_metrics.rs"]
 mod same_metrics;
 
+/// The tests' environments, boxed: one engine type per model for the whole binary instead of
+/// one per environment type (monomorphizing the engine is most of this binary's build time).
+type DynEnv = Box<dyn rl_core::Env<burn::backend::NdArray>>;
+
+/// `env`, boxed.
+fn boxed<E: rl_core::Env<burn::backend::NdArray> + 'static>(env: E) -> DynEnv {
+    Box::new(env)
+}
+
 /// Asserts that two `step()`s gave the same losses: rl8's rtol 1e-5, with an absolute floor of
 /// 1e-6 because the policy loss is a near-cancelling mean. `what` names the run.
 fn assert_same_losses(pairs: &[(&str, f64, f64)], what: &str) {
@@ -25,7 +34,9 @@ fn assert_same_losses(pairs: &[(&str, f64, f64)], what: &str) {
 }
 
 mod algorithm;
+mod bad_input;
 mod config;
+mod core_api;
 mod envs_api;
 mod envs_memory;
 mod pipeline;

@@ -6,6 +6,7 @@ use crate::configs;
 
 use std::path::Path;
 
+use crate::boxed;
 use burn::backend::{Autodiff, NdArray};
 use rl_algo::{
     AlgorithmConfig, CollectStats, DefaultModelConfig, Minibatch, RecurrentAgent, Trainable,
@@ -67,7 +68,7 @@ fn recall_is_learned_by_the_recurrent_policy_and_not_by_the_feedforward_one() {
 
     let out = std::env::temp_dir().join(format!("rl_recall_{}", std::process::id()));
     let env = Recall::<NdArray>::new(n, 1, &device).unwrap();
-    let recurrent = config.init::<B, _>(env, &device).unwrap();
+    let recurrent = config.init::<B, _>(boxed(env), &device).unwrap();
     let remembered = train_then_evaluate(recurrent, &out);
     assert!(
         remembered >= 0.95,
@@ -100,7 +101,7 @@ fn recall_is_learned_by_the_recurrent_policy_and_not_by_the_feedforward_one() {
         )
         .with_model(DefaultModelConfig::new().with_hiddens(vec![32, 32]));
     let env = Recall::<NdArray>::new(n, 1, &device).unwrap();
-    let feedforward = ff.init::<B, _>(env, &device).unwrap();
+    let feedforward = ff.init::<B, _>(boxed(env), &device).unwrap();
     let guessed = train_then_evaluate(feedforward, &out);
     // Chance is 0; over 512 episodes its standard deviation is about 0.044.
     assert!(

@@ -1,6 +1,7 @@
 //! Recurrent PPO: rl8's validation rules, its state-reset test, and the update options behaving
 //! as for the feed-forward algorithm (gradient accumulation over sequences).
 
+use crate::boxed;
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use rl_algo::{
@@ -100,7 +101,7 @@ fn one_collect_with_t32_l4_spsr8_resets_the_state_once() {
     // rl8's test_recurrent_algorithm_resets.
     let device = Device::default();
     let env = DiscreteDummyEnv::new(4, 0, &device).unwrap();
-    let mut algo = config(4, 32).init::<B, _>(env, &device).unwrap();
+    let mut algo = config(4, 32).init::<B, _>(boxed(env), &device).unwrap();
     let first = algo.collect().unwrap();
     assert_eq!(algo.horizons(), 1);
     assert_eq!(first.env_resets, 4);
@@ -131,7 +132,7 @@ fn accumulated_sequence_minibatches_give_the_whole_buffer_update() {
         let build = |c: &RecurrentAlgorithmConfig| {
             let c = c.clone().with_model(c.model.clone().with_cell(cell));
             let env = DiscreteDummyEnv::new(16, 5, &device).unwrap();
-            c.init::<B, _>(env, &device).unwrap()
+            c.init::<B, _>(boxed(env), &device).unwrap()
         };
         let (mut a, mut b) = (build(&whole), build(&accumulated));
         for _ in 0..2 {
@@ -158,7 +159,7 @@ fn continuous_actions_train_and_bad_input_is_an_error() {
     let device = Device::default();
     let env = ContinuousDummyEnv::new(8, 0, &device).unwrap();
     let mut algo = recur(&config(8, 8), 4, Reset::Every(2))
-        .init::<B, _>(env, &device)
+        .init::<B, _>(boxed(env), &device)
         .unwrap();
     assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
     let collected = algo.collect().unwrap();
@@ -169,7 +170,7 @@ fn continuous_actions_train_and_bad_input_is_an_error() {
     // An environment batch of the wrong size.
     let env = ContinuousDummyEnv::new(4, 0, &device).unwrap();
     assert!(matches!(
-        recur(&config(8, 8), 4, Reset::Every(2)).init::<B, _>(env, &device),
+        recur(&config(8, 8), 4, Reset::Every(2)).init::<B, _>(boxed(env), &device),
         Err(AlgoError::Mismatch { .. })
     ));
 }
@@ -179,7 +180,7 @@ fn evaluation_buffers_nothing() {
     let device = Device::default();
     let env = DiscreteDummyEnv::new(4, 0, &device).unwrap();
     let mut algo: RecurrentAlgorithm<B, _, _> = recur(&config(4, 8), 4, Reset::Every(2))
-        .init::<B, _>(env, &device)
+        .init::<B, _>(boxed(env), &device)
         .unwrap();
     algo.evaluate().unwrap();
     assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
@@ -203,7 +204,7 @@ fn the_trainer_runs_recurrent_ppo_and_saves_what_the_policy_needs() {
     let mut c = recur(&config(8, 8), 4, Reset::Every(2));
     c.ppo.normalize_observations = true;
     let env = ContinuousDummyEnv::new(8, 0, &device).unwrap();
-    let algo = c.init::<B, _>(env, &device).unwrap();
+    let algo = c.init::<B, _>(boxed(env), &device).unwrap();
     let trainer_config = TrainerConfig::new()
         .with_max_updates(Some(3))
         .with_steps_per_eval(Some(2))

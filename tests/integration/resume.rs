@@ -21,6 +21,7 @@ use rl_train::{TrainError, Trainer, TrainerConfig};
 use crate::same_metrics::assert_same_metrics;
 
 use crate::configs;
+use crate::{DynEnv, boxed};
 
 type B = Autodiff<NdArray>;
 
@@ -50,7 +51,7 @@ fn saved_weights<M: Module<B>>(model: M, dir: &Path) -> Vec<Vec<f32>> {
 
 /// Feed-forward PPO on CartPole-v1 with every piece of state a checkpoint must carry:
 /// observation and reward normalizers, episode windows, evaluation.
-fn feed_forward(seed: u64) -> Algorithm<B, CartPoleV1<NdArray>, DefaultModel<B>> {
+fn feed_forward(seed: u64) -> Algorithm<B, DynEnv, DefaultModel<B>> {
     let mut config = configs::cartpole_v1();
     config.ppo = config
         .ppo
@@ -62,20 +63,18 @@ fn feed_forward(seed: u64) -> Algorithm<B, CartPoleV1<NdArray>, DefaultModel<B>>
     config.model = config.model.with_hiddens(vec![16, 16]);
     let device = Default::default();
     let env = CartPoleV1::<NdArray>::new(8, seed, &device).unwrap();
-    config.init::<B, _>(env, &device).unwrap()
+    config.init::<B, _>(boxed(env), &device).unwrap()
 }
 
 /// Recurrent PPO (an LSTM) on CartPole-v1 without velocities: the carried state too.
-fn recurrent(
-    seed: u64,
-) -> RecurrentAlgorithm<B, CartPoleNoVelocity<NdArray>, DefaultRecurrentModel<B>> {
+fn recurrent(seed: u64) -> RecurrentAlgorithm<B, DynEnv, DefaultRecurrentModel<B>> {
     let mut config = configs::cartpole_no_velocity();
     config.ppo = config.ppo.with_num_envs(8).with_horizon(16).with_seed(seed);
     config.recurrence = config.recurrence.with_seq_len(4);
     config.model = config.model.with_hidden_size(8);
     let device = Default::default();
     let env = CartPoleNoVelocity::<NdArray>::new(8, seed, &device).unwrap();
-    config.init::<B, _>(env, &device).unwrap()
+    config.init::<B, _>(boxed(env), &device).unwrap()
 }
 
 fn trainer_config(out: &Path, updates: u64) -> TrainerConfig {

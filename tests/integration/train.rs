@@ -4,6 +4,7 @@
 
 use crate::configs;
 
+use crate::boxed;
 use burn::backend::{Autodiff, NdArray};
 use burn::config::Config;
 use burn::module::AutodiffModule;
@@ -27,7 +28,7 @@ fn cartpole_v1_reaches_475_within_the_budget() {
     let device = Default::default();
     let config = configs::cartpole_v1();
     let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, 0, &device).unwrap();
-    let algo = config.init::<B, _>(env, &device).unwrap();
+    let algo = config.init::<B, _>(boxed(env), &device).unwrap();
     let out = std::env::temp_dir().join(format!("rl_cartpole_solved_{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
     let trainer_config = TrainerConfig::new()
@@ -98,7 +99,7 @@ fn saved_policy_loads_back_to_identical_actions() {
     let mut config = configs::cartpole_v1();
     config.ppo.seed = 1;
     let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, 1, &device).unwrap();
-    let mut algo = config.init::<B, _>(env, &device).unwrap();
+    let mut algo = config.init::<B, _>(boxed(env), &device).unwrap();
     for _ in 0..3 {
         algo.collect().unwrap();
         algo.step().unwrap();
@@ -232,7 +233,7 @@ fn trainer_writes_csv_png_policy_and_config_and_sees_eval_stats() {
         config
             .clone()
             .with_model(config.model.clone().with_hiddens(vec![16]))
-            .init::<B, _>(env, &device)
+            .init::<B, _>(boxed(env), &device)
             .unwrap()
     };
     let trainer_config = TrainerConfig::new()
@@ -368,7 +369,7 @@ fn same_seed_same_numbers() {
         let mut config = configs::cartpole_v1();
         config.ppo.seed = seed;
         let env = CartPoleV1::<NdArray>::new(config.ppo.num_envs, seed, &device).unwrap();
-        let mut algo = config.init::<B, _>(env, &device).unwrap();
+        let mut algo = config.init::<B, _>(boxed(env), &device).unwrap();
         let mut out = Vec::new();
         for _ in 0..2 {
             let c = algo.collect().unwrap();

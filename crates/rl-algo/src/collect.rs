@@ -13,6 +13,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use rl_core::{Distribution, Env, EnvConfig, Observation};
 
+use crate::boundary::{At, Boundary};
 use crate::config::PpoConfig;
 use crate::error::{AlgoError, Result};
 use crate::host::{read_bool, read_f32};
@@ -44,10 +45,16 @@ where
     let horizon = config.horizon;
     let training = !deterministic;
     let reset = state.resets_next(config);
+    let boundary = Boundary::new(env);
+    let collect = state.horizons;
     let mut obs = match state.last_obs.take() {
         Some(obs) if !reset => obs,
         _ => {
-            let obs = env.reset(env_config)?;
+            let at = At::Reset { collect };
+            let obs = env
+                .reset(env_config)
+                .map_err(|e| boundary.env_error(e, at))?;
+            boundary.observation(&obs, at)?;
             state.episodes.reset();
             state.rewards.reset();
             obs
@@ -64,22 +71,18 @@ where
     let mut all_rewards = Vec::with_capacity(n * horizon);
     state.episodes.take_finished();
     for t in 0..horizon {
+        let at = At::Step { collect, step: t };
         let out = policy.act(actor, &obs, t)?;
+        boundary.policy(&out.values, &out.dist, n, at)?;
         let actions = if deterministic {
             out.dist.mode()
         } else {
             out.dist.sample(&mut state.rng)
         };
-        let step = env.step(&actions)?;
+        let step = env.step(&actions).map_err(|e| boundary.env_error(e, at))?;
+        boundary.transition(&step, at)?;
         let what = |thing: &str| format!("{thing} of `{}`", env.name());
         let rewards = read_f32(step.reward.clone(), "reward")?;
-        if rewards.len() != n {
-            return Err(AlgoError::Mismatch {
-                what: what("reward"),
-                expected: format!("[{n}]"),
-                actual: format!("[{}]", rewards.len()),
-            });
-        }
         if let Some(i) = rewards.iter().position(|r| !r.is_finite()) {
             return Err(AlgoError::NonFinite {
                 what: what("reward"),
@@ -118,7 +121,9 @@ where
                 let finals = final_obs.select(idx.clone());
                 finals.check_finite(&what("final observation"))?;
                 let finals = normalized(&mut state.observations, finals, false)?;
-                r.truncated(&cut, policy.final_values(actor, &finals, idx)?);
+                let values = policy.final_values(actor, &finals, idx)?;
+                boundary.values(&values, cut.len(), at)?;
+                r.truncated(&cut, values);
             }
             r.push(StepRecord {
                 logp: out.dist.log_prob(&actions)?,
@@ -140,7 +145,9 @@ where
         obs = normalized(&mut state.observations, step.obs, training)?;
     }
     if let Some(mut r) = rollout {
-        r.finish(policy.bootstrap_values(actor, &obs)?);
+        let values = policy.bootstrap_values(actor, &obs)?;
+        boundary.values(&values, n, At::End { collect })?;
+        r.finish(values);
         state.rollout = Some(r);
     }
     state.last_obs = Some(obs);

@@ -175,6 +175,10 @@ pub struct PpoConfig {
     pub episode_window: usize,
 }
 
+/// The most transitions one rollout may hold: 2^31, already 8 GiB for each f32 column of the
+/// rollout (values, rewards, log-probabilities, ...), before its observations.
+const MAX_BUFFER: usize = 1 << 31;
+
 impl PpoConfig {
     /// The transitions in one buffer, `num_envs * horizon`.
     pub fn buffer_size(&self) -> usize {
@@ -223,11 +227,18 @@ impl PpoConfig {
                 Err(AlgoError::invalid(field, v, rule))
             }
         };
+        // The update computes in f32: a value must survive that conversion (1e300 becomes
+        // infinity, 1e-50 becomes 0).
         let positive = |field: &str, v: f64| {
-            if v > 0.0 && v.is_finite() {
+            let single = v as f32;
+            if single > 0.0 && single.is_finite() {
                 Ok(())
             } else {
-                Err(AlgoError::invalid(field, v, "must be finite and > 0"))
+                Err(AlgoError::invalid(
+                    field,
+                    v,
+                    "must be > 0 and finite in f32",
+                ))
             }
         };
         if self.num_envs == 0 {
@@ -235,6 +246,23 @@ impl PpoConfig {
         }
         if self.horizon == 0 {
             return Err(AlgoError::invalid("horizon", 0, "must be > 0"));
+        }
+        // The rollout holds num_envs * horizon transitions of at least a value, a reward, a
+        // log-probability and two flags each.
+        if self
+            .num_envs
+            .checked_mul(self.horizon)
+            .is_none_or(|b| b > MAX_BUFFER)
+        {
+            return Err(AlgoError::invalid(
+                "horizon",
+                self.horizon,
+                format!(
+                    "num_envs * horizon = {} * {} transitions is more than one rollout can hold \
+                     ({MAX_BUFFER})",
+                    self.num_envs, self.horizon
+                ),
+            ));
         }
         if self.episode_window == 0 {
             return Err(AlgoError::invalid("episode_window", 0, "must be > 0"));
@@ -271,11 +299,11 @@ impl PpoConfig {
                 ));
             }
         }
-        if !(self.entropy_coeff.is_finite() && self.entropy_coeff >= 0.0) {
+        if !((self.entropy_coeff as f32).is_finite() && self.entropy_coeff >= 0.0) {
             return Err(AlgoError::invalid(
                 "entropy_coeff",
                 self.entropy_coeff,
-                "must be finite and >= 0",
+                "must be >= 0 and finite in f32",
             ));
         }
         if let Some(points) = &self.entropy_coeff_schedule {
@@ -296,12 +324,12 @@ impl PpoConfig {
         unit("clip_param", self.clip_param, false)?;
         positive("vf_clip_param", self.vf_clip_param)?;
         if let Some(c) = self.dual_clip_param
-            && !(c > 1.0 && c.is_finite())
+            && !(c > 1.0 && (c as f32).is_finite())
         {
             return Err(AlgoError::invalid(
                 "dual_clip_param",
                 c,
-                "must be None or > 1",
+                "must be None or > 1 and finite in f32",
             ));
         }
         positive("vf_coeff", self.vf_coeff)?;

@@ -20,6 +20,17 @@ pub enum AlgoError {
     /// The environment, a model or a distribution reported an error.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// The environment's `reset` or `step` returned an error.
+    #[error("environment `{env}` failed at {at}: {source}")]
+    Env {
+        /// The environment's name.
+        env: String,
+        /// Where: the reset or the step of which collect.
+        at: String,
+        /// The environment's error (boxed: it is large, and rare).
+        #[source]
+        source: Box<CoreError>,
+    },
     /// A functional op (advantage, loss, gradient clipping) reported an error.
     #[error(transparent)]
     Functional(#[from] rl_functional::Error),

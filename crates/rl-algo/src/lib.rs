@@ -8,6 +8,8 @@
 //!   rl8's default, validated up front;
 //! * `engine.rs`: [`Ppo`], `collect()` then `step()`, written once;
 //! * `collect.rs`: one horizon of all environments with the current policy;
+//! * `boundary.rs`: the shapes an environment and a model must hand the engine, checked
+//!   before they are used;
 //! * `rollout.rs`: what a collect stores, in one layout, and the targets (done-aware GAE)
 //!   computed on it;
 //! * `update.rs`: the PPO update: minibatches, losses, clipping, optimizer;
@@ -24,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+mod boundary;
 mod checkpoint;
 mod collect;
 mod config;

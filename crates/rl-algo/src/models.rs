@@ -9,7 +9,8 @@ use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use rl_core::{
-    Action, Categorical, CoreError, Distribution, Model, Normal, Observation, PolicyOutput, Space,
+    Action, ActionShape, Categorical, CoreError, Distribution, Model, Normal, Observation,
+    PolicyOutput, Space,
 };
 
 use crate::error::AlgoError;
@@ -363,6 +364,13 @@ impl<B: Backend> Distribution<B> for DefaultDist<B> {
         match self {
             Self::Categorical(d) => d.batch_size(),
             Self::Normal(d) => d.batch_size(),
+        }
+    }
+
+    fn action_shape(&self) -> ActionShape {
+        match self {
+            Self::Categorical(d) => d.action_shape(),
+            Self::Normal(d) => d.action_shape(),
         }
     }
 }

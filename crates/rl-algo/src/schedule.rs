@@ -74,12 +74,12 @@ impl Schedule {
         }
         if let Some(&(c, v)) = points
             .iter()
-            .find(|(c, v)| !c.is_finite() || !v.is_finite())
+            .find(|(c, v)| !c.is_finite() || !(*v as f32).is_finite())
         {
             return Err(AlgoError::invalid(
                 field,
                 format!("({c}, {v})"),
-                "every count and value must be finite",
+                "every count must be finite, and every value finite in f32 (the update's float)",
             ));
         }
         if let Some(w) = points.windows(2).find(|w| w[1].0 <= w[0].0) {

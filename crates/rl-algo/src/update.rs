@@ -6,7 +6,8 @@
 //! stopping asks for it. The minibatch statistics stay on the device and are read once, at the
 //! end, with the gradient norms and the finiteness flags. A non-finite check is decided on the
 //! device: after each optimizer step, every parameter element that is not finite keeps its
-//! previous value, and the step reports it once.
+//! previous value (so later minibatches do not train on NaN), and the step reports it once;
+//! `Ppo::step` then puts back the model and the optimizer state it started from.
 
 use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
@@ -60,7 +61,7 @@ pub(crate) struct UpdateTotals {
 ///
 /// # Errors
 /// Model and loss errors; [`AlgoError::NonFinite`] when a minibatch's loss was not finite or an
-/// optimizer step gave non-finite parameters (those parameters kept their previous values).
+/// optimizer step gave non-finite parameters (those elements kept their previous values; `Ppo::step` undoes the whole step).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn update<B, P, O, R>(
     slot: &mut Option<P::Model>,
@@ -233,8 +234,7 @@ fn read_totals<B: Backend>(
             return Err(AlgoError::NonFinite {
                 what: LOSS_NAMES[j].into(),
                 detail: format!(
-                    "minibatch {i} of this step: {}; the parameters kept their previous values \
-                     wherever the update made them non-finite",
+                    "minibatch {i} of this step: {}; nothing of this step was applied",
                     row[j]
                 ),
             });
@@ -245,8 +245,7 @@ fn read_totals<B: Backend>(
         return Err(AlgoError::NonFinite {
             what: "parameters after an optimizer step".into(),
             detail: format!(
-                "{bad} of {g} optimizer steps of this step; those parameters kept their previous \
-                 values"
+                "{bad} of {g} optimizer steps of this step; nothing of this step was applied"
             ),
         });
     }

@@ -32,15 +32,6 @@ pub(crate) fn read_i64<B: Backend, const D: usize>(
     host::read_i64(tensor, "rl-core", "tensor").map_err(|err| read_error(what, err))
 }
 
-/// The values of a bool tensor, row-major.
-#[cfg(test)]
-pub(crate) fn read_bool<B: Backend, const D: usize>(
-    tensor: Tensor<B, D, burn::tensor::Bool>,
-    what: &str,
-) -> Result<Vec<bool>> {
-    host::read_bool(tensor, "rl-core", "tensor").map_err(|err| read_error(what, err))
-}
-
 /// The first of `items`, or a shape error naming `what` (e.g. `"Action::cat"`) when there is
 /// none: every `cat` needs at least one batch.
 pub(crate) fn first_item<'a, T>(items: &'a [T], what: &str) -> Result<&'a T> {

@@ -59,7 +59,7 @@ mod observation;
 mod space;
 
 pub use action::Action;
-pub use distribution::{Categorical, Distribution, Normal, SquashedNormal};
+pub use distribution::{ActionShape, Categorical, Distribution, Normal, SquashedNormal};
 pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };

@@ -14,7 +14,7 @@
 use burn::tensor::{Tensor, backend::Backend};
 use rand::Rng;
 
-use crate::{Action, CoreError};
+use crate::{Action, CoreError, Space};
 
 /// A batch of N action distributions, one per row.
 ///
@@ -34,6 +34,68 @@ pub trait Distribution<B: Backend> {
     fn entropy(&self) -> Tensor<B, 2>;
     /// Number of rows N.
     fn batch_size(&self) -> usize;
+    /// What one row draws: categorical heads and their categories, or real numbers. The
+    /// engine compares it with the environment's action space before it acts, so a policy
+    /// whose output does not fit the actions (two categories for `Discrete(3)`) is an error
+    /// instead of a policy that never plays the third action.
+    fn action_shape(&self) -> ActionShape;
+}
+
+/// What one row of a [`Distribution`] draws ([`Distribution::action_shape`]).
+///
+/// ```
+/// use rl_core::{ActionShape, Space};
+///
+/// let two = ActionShape::Categorical { heads: 1, categories: 2 };
+/// assert!(two.fits(&Space::discrete(2)?));
+/// assert!(!two.fits(&Space::discrete(3)?));
+/// assert!(ActionShape::Continuous { dims: 6 }.fits(&Space::unbounded(vec![2, 3])?));
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionShape {
+    /// `heads` independent categorical heads of `categories` categories each (logits
+    /// `[N, heads, categories]`).
+    Categorical {
+        /// The number of heads A.
+        heads: usize,
+        /// The number of categories n of every head.
+        categories: usize,
+    },
+    /// `dims` real numbers (mean `[N, dims]`).
+    Continuous {
+        /// The number of action elements A.
+        dims: usize,
+    },
+}
+
+impl ActionShape {
+    /// Whether actions drawn with this shape are the actions of `space`: one head of `n`
+    /// categories for `Discrete(n)`, one head per entry of `nvec` with the largest count for
+    /// `MultiDiscrete(nvec)` (smaller heads are masked), the flat size for a `Box`.
+    pub fn fits(&self, space: &Space) -> bool {
+        match (*self, space) {
+            (ActionShape::Categorical { heads, categories }, Space::Discrete { n }) => {
+                heads == 1 && categories == *n
+            }
+            (ActionShape::Categorical { heads, categories }, Space::MultiDiscrete { nvec }) => {
+                heads == nvec.len() && Some(&categories) == nvec.iter().max()
+            }
+            (ActionShape::Continuous { dims }, Space::Box { .. }) => dims == space.flat_dim(),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for ActionShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActionShape::Categorical { heads, categories } => {
+                write!(f, "{heads} categorical head(s) of {categories}")
+            }
+            ActionShape::Continuous { dims } => write!(f, "{dims} continuous value(s)"),
+        }
+    }
 }
 
 mod categorical;

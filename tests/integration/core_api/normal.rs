@@ -1,0 +1,143 @@
+//! rl-core: `distribution/normal.rs`, from outside the crate.
+
+#![allow(unused_imports)]
+use burn::backend::NdArray;
+use burn::tensor::{Tensor, backend::Backend};
+use rand::Rng;
+use rand::{SeedableRng, rngs::StdRng};
+use rl_core::Distribution;
+use rl_core::*;
+
+/// 0.5 * ln(2 pi), as rl-core writes it.
+const HALF_LN_2PI: f32 = 0.918_938_5;
+use rl_core::{Action, CoreError};
+use rl_functional::normal_noise;
+
+type B = NdArray;
+
+fn host(t: Tensor<B, 2>) -> Vec<f32> {
+    t.into_data().to_vec().unwrap()
+}
+
+#[test]
+fn normal_sample_statistics_match_parameters() {
+    let d = Default::default();
+    let n = 20_000;
+    let mean = Tensor::<B, 2>::full([n, 1], 1.5, &d);
+    let log_std = Tensor::<B, 2>::full([n, 1], 0.5f32.ln(), &d);
+    let dist = Normal::new(mean, log_std).unwrap();
+    let x = dist
+        .sample(&mut StdRng::seed_from_u64(1))
+        .to_host_continuous()
+        .unwrap();
+    let m = x.iter().sum::<f32>() / n as f32;
+    let v = x.iter().map(|a| (a - m).powi(2)).sum::<f32>() / (n - 1) as f32;
+    assert!((m - 1.5).abs() < 0.02, "mean {m}");
+    assert!((v.sqrt() - 0.5).abs() < 0.02, "std {}", v.sqrt());
+}
+
+#[test]
+fn normal_entropy_is_half_log_2pi_e_sigma_sq() {
+    let d = Default::default();
+    let dist = Normal::new(
+        Tensor::<B, 2>::zeros([1, 3], &d),
+        Tensor::<B, 2>::full([1, 3], 0.3, &d),
+    )
+    .unwrap();
+    let h = host(dist.entropy())[0];
+    let want = 3.0 * (0.5 * (2.0 * std::f32::consts::PI * std::f32::consts::E).ln() + 0.3);
+    assert!((h - want).abs() < 1e-5, "{h} vs {want}");
+}
+
+#[test]
+fn squashed_samples_stay_in_open_interval_and_mode_is_tanh_mean() {
+    let d = Default::default();
+    let mean = Tensor::<B, 2>::from_floats([[3.0, -0.5]], &d).repeat_dim(0, 1000);
+    let dist = SquashedNormal::new(mean, Tensor::<B, 2>::full([1000, 2], 1.0, &d)).unwrap();
+    let y = dist
+        .sample(&mut StdRng::seed_from_u64(2))
+        .to_host_continuous()
+        .unwrap();
+    assert!(y.iter().all(|v| *v > -1.0 && *v < 1.0 || v.abs() == 1.0));
+    let mode = dist.mode().to_host_continuous().unwrap();
+    assert!((mode[0] - 3f32.tanh()).abs() < 1e-6 && (mode[1] + 0.5f32.tanh()).abs() < 1e-6);
+}
+
+#[test]
+fn squashed_entropy_matches_monte_carlo() {
+    let d = Default::default();
+    for (mu, log_std) in [(0.0f32, 0.0f32), (1.5, -1.0), (-0.7, 1.0), (2.5, 0.5)] {
+        let dist = SquashedNormal::new(
+            Tensor::<B, 2>::full([1, 1], mu, &d),
+            Tensor::<B, 2>::full([1, 1], log_std, &d),
+        )
+        .unwrap();
+        let estimate = host(dist.entropy())[0];
+        // Monte-Carlo: H = -E[log p(y)] with y sampled from the distribution.
+        let n = 200_000;
+        let pre_squash = Normal::new(
+            Tensor::<B, 2>::full([n, 1], mu, &d),
+            Tensor::<B, 2>::full([n, 1], log_std, &d),
+        )
+        .unwrap();
+        let u = pre_squash
+            .sample(&mut StdRng::seed_from_u64(3))
+            .to_host_continuous()
+            .unwrap();
+        // Exact log-density of y = tanh(u), in f64 on the host: log N(u) - ln(1 - tanh(u)^2),
+        // with ln(1 - tanh(u)^2) = 2 (ln 2 - |u| - ln(1 + e^(-2|u|))).
+        let (mu, sigma) = (f64::from(mu), f64::from(log_std).exp());
+        let log_density = |u: f64| {
+            let z = (u - mu) / sigma;
+            let log_normal = -0.5 * z * z - sigma.ln() - 0.5 * std::f64::consts::TAU.ln();
+            let a = u.abs();
+            log_normal - 2.0 * (std::f64::consts::LN_2 - a - (-2.0 * a).exp().ln_1p())
+        };
+        let mc = -u.iter().map(|&u| log_density(f64::from(u))).sum::<f64>() / n as f64;
+        assert!(
+            (estimate as f64 - mc).abs() < 2e-2,
+            "mu {mu} log_std {log_std}: {estimate} vs MC {mc}"
+        );
+    }
+}
+
+#[test]
+fn squashed_log_prob_inverts_the_squash() {
+    let d = Default::default();
+    let dist = SquashedNormal::new(
+        Tensor::<B, 2>::zeros([1, 1], &d),
+        Tensor::<B, 2>::zeros([1, 1], &d),
+    )
+    .unwrap();
+    let y = Action::Continuous(Tensor::<B, 2>::from_floats([[0.5f32.tanh()]], &d));
+    let lp = host(dist.log_prob(&y).unwrap())[0];
+    let want = -0.5 * 0.25 - HALF_LN_2PI - (1.0 - 0.5f32.tanh().powi(2) + f32::EPSILON).ln();
+    assert!((lp - want).abs() < 1e-5, "{lp} vs {want}");
+}
+
+#[test]
+fn shape_mismatch_is_an_error() {
+    let d = Default::default();
+    assert!(
+        Normal::new(
+            Tensor::<B, 2>::zeros([2, 1], &d),
+            Tensor::<B, 2>::zeros([2, 2], &d)
+        )
+        .is_err()
+    );
+    let dist = Normal::new(
+        Tensor::<B, 2>::zeros([2, 1], &d),
+        Tensor::<B, 2>::zeros([2, 1], &d),
+    )
+    .unwrap();
+    let wrong = Action::Continuous(Tensor::<B, 2>::zeros([3, 1], &d));
+    assert!(matches!(
+        dist.log_prob(&wrong),
+        Err(CoreError::Shape { .. })
+    ));
+    let discrete = Action::Discrete(Tensor::zeros([2, 1], &d));
+    assert!(matches!(
+        dist.log_prob(&discrete),
+        Err(CoreError::ActionKind { .. })
+    ));
+}
