@@ -103,7 +103,15 @@ fn valid_patience(patience: usize) -> Result<usize> {
     }
 }
 
-/// True when `stats[key] >= bound` (rl8's `HitsUpperBound`).
+/// True when `stats[key]` reaches a bound: [`HitsUpperBound`] (`UPPER = true`, `>= bound`,
+/// rl8's `HitsUpperBound`) or [`HitsLowerBound`] (`<= bound`, rl8's `HitsLowerBound`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hits<const UPPER: bool> {
+    key: String,
+    bound: f64,
+}
+
+/// True when `stats[key] >= bound`; see [`Hits`].
 ///
 /// ```
 /// use rl_train::conditions::{Condition, HitsUpperBound};
@@ -115,14 +123,25 @@ fn valid_patience(patience: usize) -> Result<usize> {
 /// assert!(stop.check(&at(1_000_000.0))?);
 /// # Ok::<(), rl_train::TrainError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct HitsUpperBound {
-    key: String,
-    bound: f64,
-}
+pub type HitsUpperBound = Hits<true>;
 
-impl HitsUpperBound {
-    /// Stops when `stats[key] >= bound`; `bound` must be finite.
+/// True when `stats[key] <= bound`; see [`Hits`].
+///
+/// ```
+/// use rl_train::conditions::{Condition, HitsLowerBound};
+/// use rl_algo::Stats;
+///
+/// let mut stop = HitsLowerBound::new("losses/total", 0.01)?;
+/// assert!(stop.check(&[("losses/total", 0.01)].into_iter().collect())?);
+/// assert!(!stop.check(&[("losses/total", 0.02)].into_iter().collect())?);
+/// assert!(HitsLowerBound::new("losses/vf", f64::NAN).is_err());
+/// # Ok::<(), rl_train::TrainError>(())
+/// ```
+pub type HitsLowerBound = Hits<false>;
+
+impl<const UPPER: bool> Hits<UPPER> {
+    /// Stops when `stats[key]` reaches `bound` (`>=` it for an upper bound, `<=` for a lower);
+    /// `bound` must be finite.
     ///
     /// ```
     /// use rl_train::conditions::HitsUpperBound;
@@ -137,6 +156,32 @@ impl HitsUpperBound {
         })
     }
 
+    /// The stat key this condition reads.
+    ///
+    /// ```
+    /// use rl_train::conditions::HitsUpperBound;
+    ///
+    /// assert_eq!(HitsUpperBound::wall_seconds(1.0)?.key(), "time/wall_s");
+    /// # Ok::<(), rl_train::TrainError>(())
+    /// ```
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The bound.
+    ///
+    /// ```
+    /// use rl_train::conditions::HitsUpperBound;
+    ///
+    /// assert_eq!(HitsUpperBound::new("a", 2.0)?.bound(), 2.0);
+    /// # Ok::<(), rl_train::TrainError>(())
+    /// ```
+    pub fn bound(&self) -> f64 {
+        self.bound
+    }
+}
+
+impl HitsUpperBound {
     /// Stops once the wall time `"time/wall_s"` reaches `seconds` (finite, `>= 0`).
     ///
     /// ```
@@ -175,83 +220,21 @@ impl HitsUpperBound {
             bound: steps as f64,
         }
     }
-
-    /// The stat key this condition reads.
-    ///
-    /// ```
-    /// use rl_train::conditions::HitsUpperBound;
-    ///
-    /// assert_eq!(HitsUpperBound::wall_seconds(1.0)?.key(), "time/wall_s");
-    /// # Ok::<(), rl_train::TrainError>(())
-    /// ```
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The bound.
-    ///
-    /// ```
-    /// use rl_train::conditions::HitsUpperBound;
-    ///
-    /// assert_eq!(HitsUpperBound::new("a", 2.0)?.bound(), 2.0);
-    /// # Ok::<(), rl_train::TrainError>(())
-    /// ```
-    pub fn bound(&self) -> f64 {
-        self.bound
-    }
 }
 
-impl Condition for HitsUpperBound {
+impl<const UPPER: bool> Condition for Hits<UPPER> {
     fn check(&mut self, stats: &Stats) -> Result<bool> {
-        Ok(stats.require(&self.key)? >= self.bound)
-    }
-
-    fn describe(&self) -> String {
-        format!("`{}` >= {}", self.key, self.bound)
-    }
-}
-
-/// True when `stats[key] <= bound` (rl8's `HitsLowerBound`).
-///
-/// ```
-/// use rl_train::conditions::{Condition, HitsLowerBound};
-/// use rl_algo::Stats;
-///
-/// let mut stop = HitsLowerBound::new("losses/total", 0.01)?;
-/// assert!(stop.check(&[("losses/total", 0.01)].into_iter().collect())?);
-/// assert!(!stop.check(&[("losses/total", 0.02)].into_iter().collect())?);
-/// # Ok::<(), rl_train::TrainError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct HitsLowerBound {
-    key: String,
-    bound: f64,
-}
-
-impl HitsLowerBound {
-    /// Stops when `stats[key] <= bound`; `bound` must be finite.
-    ///
-    /// ```
-    /// use rl_train::conditions::HitsLowerBound;
-    ///
-    /// assert!(HitsLowerBound::new("losses/vf", 0.0).is_ok());
-    /// assert!(HitsLowerBound::new("losses/vf", f64::NAN).is_err());
-    /// ```
-    pub fn new(key: impl Into<String>, bound: f64) -> Result<Self> {
-        Ok(Self {
-            key: key.into(),
-            bound: finite_bound(bound)?,
+        let value = stats.require(&self.key)?;
+        Ok(if UPPER {
+            value >= self.bound
+        } else {
+            value <= self.bound
         })
     }
-}
-
-impl Condition for HitsLowerBound {
-    fn check(&mut self, stats: &Stats) -> Result<bool> {
-        Ok(stats.require(&self.key)? <= self.bound)
-    }
 
     fn describe(&self) -> String {
-        format!("`{}` <= {}", self.key, self.bound)
+        let op = if UPPER { ">=" } else { "<=" };
+        format!("`{}` {op} {}", self.key, self.bound)
     }
 }
 
