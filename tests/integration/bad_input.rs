@@ -4,8 +4,8 @@
 
 use burn::backend::{Autodiff, NdArray};
 use burn::module::Module;
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Tensor};
 use rl_algo::{AlgoError, Algorithm, AlgorithmConfig, DefaultModel, DefaultModelConfig, PpoConfig};
 use rl_core::{
     Action, Categorical, CoreError, Env, EnvConfig, Model, Observation, PolicyOutput, Space,
@@ -51,29 +51,32 @@ struct Faulty {
     steps: usize,
 }
 
-/// `t` with `delta` rows more (repeating the first) or fewer.
-fn rows<K: burn::tensor::BasicOps<NdArray>, const D: usize>(
-    t: Tensor<NdArray, D, K>,
+/// `t` with `delta` more entries along `dim` (repeating the first ones) or fewer.
+fn resized<Bk: Backend, K: burn::tensor::BasicOps<Bk>, const D: usize>(
+    t: Tensor<Bk, D, K>,
+    dim: usize,
     delta: isize,
-) -> Tensor<NdArray, D, K> {
-    let n = t.dims()[0];
-    if delta < 0 {
-        t.narrow(0, 0, n - delta.unsigned_abs())
+) -> Tensor<Bk, D, K> {
+    let n = t.dims()[dim];
+    if delta <= 0 {
+        t.narrow(dim, 0, n - delta.unsigned_abs())
     } else {
-        let extra = t.clone().narrow(0, 0, delta as usize);
-        Tensor::cat(vec![t, extra], 0)
+        let extra = t.clone().narrow(dim, 0, delta as usize);
+        Tensor::cat(vec![t, extra], dim)
     }
 }
 
-/// `features` with `delta` columns more (repeating the first) or fewer.
+/// `t` with `delta` rows more or fewer.
+fn rows<Bk: Backend, K: burn::tensor::BasicOps<Bk>, const D: usize>(
+    t: Tensor<Bk, D, K>,
+    delta: isize,
+) -> Tensor<Bk, D, K> {
+    resized(t, 0, delta)
+}
+
+/// `features` with `delta` columns more or fewer.
 fn columns(features: Tensor<NdArray, 2>, delta: isize) -> Tensor<NdArray, 2> {
-    let f = features.dims()[1];
-    if delta < 0 {
-        features.narrow(1, 0, f - delta.unsigned_abs())
-    } else {
-        let extra = features.clone().narrow(1, 0, delta as usize);
-        Tensor::cat(vec![features, extra], 1)
-    }
+    resized(features, 1, delta)
 }
 
 impl Env<NdArray> for Faulty {
@@ -110,8 +113,8 @@ impl Env<NdArray> for Faulty {
             Fault::ObsRows(d) => t.obs = Observation::new(rows(features, d)),
             Fault::ObsWidth(d) => t.obs = Observation::new(columns(features, d)),
             Fault::None | Fault::ResetRows(_) => {}
-            Fault::Terminated(d) => t.terminated = rows::<Bool, 1>(t.terminated, d),
-            Fault::Truncated(d) => t.truncated = rows::<Bool, 1>(t.truncated, d),
+            Fault::Terminated(d) => t.terminated = rows(t.terminated, d),
+            Fault::Truncated(d) => t.truncated = rows(t.truncated, d),
             Fault::Reward(d) => t.reward = rows(t.reward, d),
             Fault::FinalObsRows => t.final_obs = Some(Observation::new(rows(features, -1))),
             Fault::FinalObsWidth => t.final_obs = Some(Observation::new(columns(features, 1))),
@@ -274,21 +277,8 @@ impl<B: Backend> Model<B> for Misfit<B> {
         );
         Ok(PolicyOutput {
             dist: Categorical::new(logits),
-            values: rows_of(values, self.value_rows),
+            values: rows(values, self.value_rows),
         })
-    }
-}
-
-/// `t` with `delta` rows more (repeating the first) or fewer, on any backend.
-fn rows_of<Bk: Backend>(t: Tensor<Bk, 2>, delta: isize) -> Tensor<Bk, 2> {
-    let n = t.dims()[0];
-    match delta {
-        0 => t,
-        d if d < 0 => t.narrow(0, 0, n - d.unsigned_abs()),
-        d => {
-            let extra = t.clone().narrow(0, 0, d as usize);
-            Tensor::cat(vec![t, extra], 0)
-        }
     }
 }
 
