@@ -953,8 +953,10 @@ mod tests {
             }
             other => panic!("expected NonFinite, got {other:?}"),
         }
-        // The three optimizer steps that did pass are undone too.
+        // The three optimizer steps that did pass are undone too, and Adam is back to its
+        // state before the step: no moments yet.
         assert_eq!(w(&algo), before);
+        assert!(burn::optim::Optimizer::to_record(&algo.optimizer).is_empty());
     }
 
     fn algo_w(algo: &Algorithm<AD, Walk, Linear1<AD>>) -> Tensor<NdArray, 1> {
