@@ -36,6 +36,8 @@ enum Fault {
     Truncated(isize),
     /// `reward` has this many entries more (or fewer).
     Reward(isize),
+    /// The observation's action mask has one row too few.
+    MaskRows,
     /// `final_obs` has one row too few.
     FinalObsRows,
     /// `final_obs` has one feature too many.
@@ -116,6 +118,11 @@ impl Env<NdArray> for Faulty {
             Fault::Terminated(d) => t.terminated = rows(t.terminated, d),
             Fault::Truncated(d) => t.truncated = rows(t.truncated, d),
             Fault::Reward(d) => t.reward = rows(t.reward, d),
+            Fault::MaskRows => {
+                let mask =
+                    Tensor::<NdArray, 2, burn::tensor::Bool>::ones([N - 1, 2], self.device());
+                t.obs.action_mask = Some(mask);
+            }
             Fault::FinalObsRows => t.final_obs = Some(Observation::new(rows(features, -1))),
             Fault::FinalObsWidth => t.final_obs = Some(Observation::new(columns(features, 1))),
             Fault::StepError => {
@@ -126,12 +133,6 @@ impl Env<NdArray> for Faulty {
             }
         }
         Ok(t)
-    }
-    fn save_state(&self) -> rl_core::Result<Option<Vec<u8>>> {
-        Ok(None)
-    }
-    fn load_state(&mut self, _: &[u8]) -> rl_core::Result<()> {
-        Ok(())
     }
 }
 
@@ -198,6 +199,13 @@ fn observations_of_the_wrong_shape_are_named_with_the_step() {
             actual,
         );
     }
+    assert_mismatch(
+        collect_error(Fault::MaskRows),
+        "observation",
+        STEP1,
+        "every tensor with 4 rows",
+        "action_mask: shape [3, 2], expected [4, M] like the features",
+    );
     assert_mismatch(
         collect_error(Fault::ResetRows(-1)),
         "observation features",
@@ -331,19 +339,6 @@ fn model_outputs_of_the_wrong_shape_are_named_with_the_step() {
             .unwrap()
             .collect()
             .unwrap_err();
-        match &error {
-            AlgoError::Mismatch {
-                what: w,
-                expected: e,
-                actual: a,
-            } => {
-                assert!(
-                    w.starts_with(what) && w.contains("step 0 of collect 0"),
-                    "{error}"
-                );
-                assert_eq!((e.as_str(), a.as_str()), (expected, actual));
-            }
-            other => panic!("expected a mismatch of {what}, got {other:?}"),
-        }
+        assert_mismatch(error, what, "step 0 of collect 0", expected, actual);
     }
 }

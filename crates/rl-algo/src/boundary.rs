@@ -88,39 +88,34 @@ impl Boundary {
         }
     }
 
-    /// An observation batch: `rows` rows of features (of the space's width for a `Box`), a
-    /// mask and extra tensors of as many rows.
-    fn observation_rows<B: Backend>(
-        &self,
-        obs: &Observation<B>,
-        rows: usize,
-        what: &str,
-        at: At,
-    ) -> Result<()> {
+    /// An observation batch (`what`: the observation or `final_obs`): `n` rows of features (of
+    /// the space's width for a `Box`), and a mask and extra tensors of as many rows.
+    fn observation_of<B: Backend>(&self, obs: &Observation<B>, what: &str, at: At) -> Result<()> {
+        let n = self.n;
         let dims = obs.features.dims();
         let width_ok = self.width.is_none_or(|w| dims[1] == w);
-        if dims[0] != rows || !width_ok {
+        if dims[0] != n || !width_ok {
             let width = self.width.map_or("F".to_string(), |w| w.to_string());
             return Err(self.mismatch(
                 &format!("{what} features"),
                 at,
-                format!("[{rows}, {width}]"),
+                format!("[{n}, {width}]"),
                 dims.to_vec(),
             ));
         }
         obs.validate().map_err(|e| {
-            self.mismatch(
+            self.mismatch_text(
                 what,
                 at,
-                format!("every tensor with {rows} rows ({e})"),
-                dims.to_vec(),
+                format!("every tensor with {n} rows"),
+                e.to_string(),
             )
         })
     }
 
     /// The observation of a reset or a step.
     pub(crate) fn observation<B: Backend>(&self, obs: &Observation<B>, at: At) -> Result<()> {
-        self.observation_rows(obs, self.n, "observation", at)
+        self.observation_of(obs, "observation", at)
     }
 
     /// A step's outputs: its observation, `[n]` rewards and flags, and a `final_obs` of `n`
@@ -131,7 +126,7 @@ impl Boundary {
         self.per_env(step.terminated.dims(), "terminated", at)?;
         self.per_env(step.truncated.dims(), "truncated", at)?;
         if let Some(final_obs) = &step.final_obs {
-            self.observation_rows(final_obs, self.n, "final_obs", at)?;
+            self.observation_of(final_obs, "final_obs", at)?;
         }
         Ok(())
     }
