@@ -260,14 +260,15 @@ fn an_environment_error_keeps_its_source_and_gains_the_step() {
     }
 }
 
-/// The default model's values with `value_rows` rows more (or fewer), and a uniform policy
-/// with logits `[N + dist_rows, 1, categories]`.
+/// The default model's values with `value_rows` rows more (or fewer), and a policy with
+/// logits `[N + dist_rows, 1, categories]`, all `logit` (0: uniform).
 #[derive(Module, Debug)]
 struct Misfit<B: Backend> {
     inner: DefaultModel<B>,
     value_rows: isize,
     dist_rows: isize,
     categories: usize,
+    logit: f32,
 }
 
 impl<B: Backend> Model<B> for Misfit<B> {
@@ -275,12 +276,13 @@ impl<B: Backend> Model<B> for Misfit<B> {
     fn forward(&self, obs: &Observation<B>) -> Result<PolicyOutput<B, Categorical<B>>, CoreError> {
         let values = self.inner.forward(obs)?.values;
         let n = obs.batch_size();
-        let logits = Tensor::zeros(
+        let logits = Tensor::full(
             [
                 n.checked_add_signed(self.dist_rows).unwrap(),
                 1,
                 self.categories,
             ],
+            self.logit,
             &obs.features.device(),
         );
         Ok(PolicyOutput {
@@ -333,6 +335,7 @@ fn model_outputs_of_the_wrong_shape_are_named_with_the_step() {
             value_rows,
             dist_rows,
             categories,
+            logit: 0.0,
         };
         let env = boxed(faulty(Fault::None));
         let error = Algorithm::with_model(config(), env, model)
@@ -341,4 +344,32 @@ fn model_outputs_of_the_wrong_shape_are_named_with_the_step() {
             .unwrap_err();
         assert_mismatch(error, what, "step 0 of collect 0", expected, actual);
     }
+}
+
+#[test]
+fn a_model_that_outputs_nan_stops_the_collect_that_met_it() {
+    let model = Misfit {
+        inner: default_model(),
+        value_rows: 0,
+        dist_rows: 0,
+        categories: 2,
+        logit: f32::NAN,
+    };
+    let env = boxed(faulty(Fault::None));
+    let mut algo = Algorithm::with_model(config(), env, model).unwrap();
+    match algo.collect().unwrap_err() {
+        AlgoError::NonFinite { what, detail } => {
+            assert!(
+                what.starts_with("log-probability of the action taken"),
+                "{what}"
+            );
+            assert!(
+                detail.starts_with("environment 0 at step 0 of collect 0: NaN"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+    // Nothing was buffered to train on.
+    assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
 }

@@ -2,7 +2,7 @@
 //! instead of one per file): the algorithms (`algorithm`, `recurrent`, `config`), the
 //! environments (`envs_api`, `envs_memory`), the functional layer's properties (`properties`),
 //! end-to-end training (`pipeline`, `recall`, `train`), checkpoints (`resume`) and run files
-//! (`run_file`). The `rl` command's own tests are `crates/rl-cli/tests`.
+//! (`run_file`); bad input of every kind (`bad_input`, `fuzz`). The `rl` command's own tests are `crates/rl-cli/tests`.
 
 /// The examples' run files and their configs (the same TOML files the examples train).
 #[path = "../../examples/configs/mod.rs"]
@@ -39,6 +39,7 @@ mod config;
 mod core_api;
 mod envs_api;
 mod envs_memory;
+mod fuzz;
 mod pipeline;
 mod properties;
 mod recall;

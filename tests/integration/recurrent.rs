@@ -3,7 +3,6 @@
 
 use crate::boxed;
 use burn::backend::{Autodiff, NdArray};
-use burn::config::Config;
 use rl_algo::{
     AlgoError, CellKind, Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithm,
     RecurrentAlgorithmConfig, RecurrentModelConfig, Reset,

@@ -68,28 +68,40 @@ fn the_examples_run_files_parse_and_print_back_to_themselves() {
 #[test]
 fn unknown_keys_and_bad_values_are_named_by_their_path() {
     let unknown = |text: &str| match refused(text) {
-        TrainError::UnknownKeys(keys) => keys,
+        TrainError::UnknownKeys(keys) => keys
+            .into_iter()
+            .map(|k| (k.path, k.nearest))
+            .collect::<Vec<_>>(),
         other => panic!("{other}"),
     };
+    let key =
+        |path: &str, nearest: Option<&str>| vec![(path.to_string(), nearest.map(String::from))];
     assert_eq!(
         unknown(&format!("{HEAD}[ppo]\nhorizn = 3\nnum_envs = 4\n")),
-        ["ppo.horizn"]
+        key("ppo.horizn", Some("horizon"))
     );
     assert_eq!(
         unknown(&format!(
             "{HEAD}[ppo.optimizer]\nepsilon = 1e-5\nbeta1 = 0.9\n"
         )),
-        ["ppo.optimizer.beta1"]
+        key("ppo.optimizer.beta1", Some("beta_1"))
     );
     assert_eq!(
         unknown(&format!("{HEAD}[trainer]\nmax_update = 3\n")),
-        ["trainer.max_update"]
+        key("trainer.max_update", Some("max_updates"))
     );
     assert_eq!(
         unknown(&format!("{HEAD}gravityy = 3.0\n")),
-        ["env.gravityy"]
+        key("env.gravityy", Some("gravity"))
     );
-    assert_eq!(unknown(&format!("{HEAD}[algo]\nx = 1\n")), ["algo"]);
+    assert_eq!(
+        unknown(&format!("{HEAD}[algo]\nx = 1\n")),
+        key("algo", Some("algorithm"))
+    );
+    assert_eq!(
+        refused(&format!("{HEAD}[ppo]\nhorizn = 3\n")).to_string(),
+        "unknown key: `ppo.horizn` (did you mean `horizon`?)"
+    );
 
     let bad_value = |text: &str| match refused(text) {
         TrainError::BadValue { path, message } => (path, message),
@@ -100,6 +112,10 @@ fn unknown_keys_and_bad_values_are_named_by_their_path() {
     assert!(message.contains("expected usize"), "{message}");
     let (path, _) = bad_value(&format!("{HEAD}[ppo]\nminibatch = {{ Transition = 4 }}\n"));
     assert_eq!(path, "ppo.minibatch");
+    // JSON, which the sections are read through, has no NaN: named here by its path.
+    let (path, message) = bad_value(&format!("{HEAD}[ppo]\nlearning_rate = nan\n"));
+    assert_eq!(path, "ppo.learning_rate");
+    assert!(message.contains("not a finite number"), "{message}");
     let (path, _) = bad_value(&format!("{HEAD}[model]\nactivation = \"Tan\"\n"));
     assert_eq!(path, "model.activation");
     let (path, _) = bad_value(&format!("{HEAD}[recurrence]\nseq_len = 4\n"));

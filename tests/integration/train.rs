@@ -6,7 +6,6 @@ use crate::configs;
 
 use crate::boxed;
 use burn::backend::{Autodiff, NdArray};
-use burn::config::Config;
 use burn::module::AutodiffModule;
 use rl_algo::{
     Agent, AlgoError, AlgorithmConfig, DefaultModel, DefaultModelConfig, ModelFileProblem,

@@ -83,12 +83,14 @@ fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<T> {
 }
 
 /// What both agents load from a run's directory: the config, the spaces, and the observation
-/// normalizer when the run used one; `ppo` picks the PPO config out of the config.
-fn load_saved<C: DeserializeOwned>(
+/// normalizer when the run used one; `read` reads the config (over its defaults: a run saved
+/// before a field existed loads with the field's default), `ppo` picks its PPO config.
+fn load_saved<C>(
     dir: &Path,
+    read: impl Fn(&Path) -> Result<C>,
     ppo: impl Fn(&C) -> &PpoConfig,
 ) -> Result<(C, Spaces, Option<ObservationNormalizer>)> {
-    let config: C = read_json(dir, POLICY_FILES.config)?;
+    let config = read(&dir.join(POLICY_FILES.config))?;
     let spaces = read_json(dir, POLICY_FILES.spaces)?;
     let normalizer = if ppo(&config).normalize_observations {
         Some(read_json(dir, POLICY_FILES.normalizer)?)
@@ -120,7 +122,11 @@ impl<B: Backend> Agent<B> {
     /// a config whose model does not fit the spaces.
     pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let dir = dir.as_ref();
-        let (config, spaces, normalizer) = load_saved(dir, |c: &AlgorithmConfig| &c.ppo)?;
+        let (config, spaces, normalizer) = load_saved(
+            dir,
+            |p: &Path| AlgorithmConfig::load(p),
+            |c: &AlgorithmConfig| &c.ppo,
+        )?;
         let model =
             config
                 .model
@@ -187,7 +193,11 @@ impl<B: Backend> RecurrentAgent<B> {
     /// As [`Agent::load`] (a feed-forward run's config does not read as a recurrent one).
     pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let dir = dir.as_ref();
-        let (config, spaces, normalizer) = load_saved(dir, |c: &RecurrentAlgorithmConfig| &c.ppo)?;
+        let (config, spaces, normalizer) = load_saved(
+            dir,
+            |p: &Path| RecurrentAlgorithmConfig::load(p),
+            |c: &RecurrentAlgorithmConfig| &c.ppo,
+        )?;
         let model =
             config
                 .model

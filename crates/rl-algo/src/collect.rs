@@ -5,7 +5,9 @@
 //! flags (the episode bookkeeping and the targets run on the host), the observation for its
 //! finiteness check, and with `normalize_observations` the observation again for the running
 //! statistics. Everything the model produced (actions, log-probabilities, values, the bootstrap
-//! values of truncated episodes) stays on the device until `step()`.
+//! values of truncated episodes) stays on the device until the horizon ends; then a training
+//! collect reads the values and log-probabilities back once ([`Rollout::finish`]), for the
+//! targets and to refuse a model whose output is not finite before anything trains on it.
 
 use std::time::Instant;
 
@@ -147,7 +149,7 @@ where
     if let Some(mut r) = rollout {
         let values = policy.bootstrap_values(actor, &obs)?;
         boundary.values(&values, n, At::End { collect })?;
-        r.finish(values);
+        r.finish(values, collect)?;
         state.rollout = Some(r);
     }
     state.last_obs = Some(obs);

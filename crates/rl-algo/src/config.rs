@@ -5,10 +5,13 @@
 
 use burn::config::Config;
 use burn::optim::AdamConfig;
+use rl_core::Space;
 use serde::{Deserialize, Serialize};
 
+use crate::config_file::config_file;
 use crate::error::AlgoError;
-use crate::models::DefaultModelConfig;
+use crate::memory::{Footprint, MemoryLimit};
+use crate::models::{DefaultModelConfig, Head};
 use crate::recurrent_models::RecurrentModelConfig;
 use crate::schedule::{Schedule, ScheduleKind};
 
@@ -173,6 +176,10 @@ pub struct PpoConfig {
     /// Gymnasium's "solved" criterion, Stable-Baselines3 and CleanRL report. Not in rl8.
     #[config(default = 100)]
     pub episode_window: usize,
+    /// The most memory the run may need, by estimate, checked before the rollout and the
+    /// default models are allocated (the machine's memory by default). Not in rl8.
+    #[config(default = "MemoryLimit::Machine")]
+    pub memory_limit: MemoryLimit,
 }
 
 /// The most transitions one rollout may hold: 2^31, already 8 GiB for each f32 column of the
@@ -198,6 +205,35 @@ impl PpoConfig {
         }
     }
 
+    /// The transitions of one minibatch (sequences of `seq_len` for recurrent PPO).
+    pub(crate) fn minibatch_rows(&self, seq_len: Option<usize>) -> usize {
+        match self.minibatch {
+            Minibatch::Whole => self.buffer_size(),
+            Minibatch::Transitions(t) => t,
+            Minibatch::Sequences(s) => s.saturating_mul(seq_len.unwrap_or(1)),
+        }
+    }
+
+    /// The memory footprint of a run with this config, a model of `parameters` parameters and
+    /// `activations_per_row` activations per minibatch row, on these spaces.
+    pub(crate) fn footprint(
+        &self,
+        seq_len: Option<usize>,
+        obs_width: usize,
+        action_width: usize,
+        parameters: u64,
+        activations_per_row: u64,
+    ) -> Footprint {
+        Footprint {
+            transitions: self.buffer_size(),
+            obs_width,
+            action_width,
+            parameters,
+            minibatch_rows: self.minibatch_rows(seq_len),
+            activations_per_row,
+        }
+    }
+
     /// Checks every rule of rl8 (its `AlgorithmHparams` checks) plus the ones rl8 lacks, and
     /// names the first field that breaks one, for feed-forward PPO.
     ///
@@ -210,11 +246,13 @@ impl PpoConfig {
     /// [`validate`](Self::validate) for updates whose unit is a sequence of `seq_len`
     /// transitions (`None`: feed-forward, one transition).
     pub(crate) fn validate_for(&self, seq_len: Option<usize>) -> crate::Result<()> {
+        // In f32, as the update uses it: 1e-50 is 0 there.
         let unit = |field: &str, v: f64, lower_open: bool| {
+            let single = v as f32;
             let ok = if lower_open {
-                v > 0.0 && v <= 1.0
+                single > 0.0 && single <= 1.0
             } else {
-                v > 0.0 && v < 1.0
+                single > 0.0 && single < 1.0
             };
             if ok {
                 Ok(())
@@ -264,6 +302,16 @@ impl PpoConfig {
                 ),
             ));
         }
+        self.memory_limit.validate()?;
+        // The least any rollout of this size needs (one observation feature, one action
+        // element, no model), before an environment of this size is built.
+        Footprint {
+            transitions: self.buffer_size(),
+            obs_width: 1,
+            action_width: 1,
+            ..Footprint::default()
+        }
+        .check(self.memory_limit)?;
         if self.episode_window == 0 {
             return Err(AlgoError::invalid("episode_window", 0, "must be > 0"));
         }
@@ -426,7 +474,29 @@ pub struct AlgorithmConfig {
     pub model: DefaultModelConfig,
 }
 
+config_file!(PpoConfig);
+config_file!(AlgorithmConfig);
+config_file!(RecurrentAlgorithmConfig);
+
 impl AlgorithmConfig {
+    /// Checks that a run with the default model on these spaces fits
+    /// [`PpoConfig::memory_limit`] (by estimate: the rollout, the model's parameters with
+    /// their gradients and Adam's moments, a minibatch's activations).
+    ///
+    /// # Errors
+    /// [`AlgoError::Memory`] with the estimate, or the spaces' mismatch with the default model.
+    pub fn memory_check(
+        &self,
+        observation_space: &Space,
+        action_space: &Space,
+    ) -> crate::Result<()> {
+        let (input, head) = Head::for_spaces("default model", observation_space, action_space)?;
+        let (parameters, activations) = self.model.size(input, head);
+        self.ppo
+            .footprint(None, input, head.action_width(), parameters, activations)
+            .check(self.ppo.memory_limit)
+    }
+
     /// Checks [`PpoConfig::validate`]'s rules and the model's, naming the first field that
     /// breaks one.
     ///
@@ -540,6 +610,25 @@ pub struct RecurrentAlgorithmConfig {
 }
 
 impl RecurrentAlgorithmConfig {
+    /// Checks that a run with the default recurrent model on these spaces fits
+    /// [`PpoConfig::memory_limit`], as [`AlgorithmConfig::memory_check`] does.
+    ///
+    /// # Errors
+    /// [`AlgoError::Memory`] with the estimate, or the spaces' mismatch with the default model.
+    pub fn memory_check(
+        &self,
+        observation_space: &Space,
+        action_space: &Space,
+    ) -> crate::Result<()> {
+        let (input, head) =
+            Head::for_spaces("default recurrent model", observation_space, action_space)?;
+        let (parameters, activations) = self.model.size(input, head);
+        let seq_len = Some(self.recurrence.seq_len);
+        self.ppo
+            .footprint(seq_len, input, head.action_width(), parameters, activations)
+            .check(self.ppo.memory_limit)
+    }
+
     /// Checks [`RecurrenceConfig::validate`]'s rules (which include every PPO rule) and the
     /// model's, naming the first field that breaks one.
     ///

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
@@ -122,6 +122,7 @@ impl AlgorithmConfig {
         E: Env<Inner<B>>,
     {
         self.validate()?;
+        self.memory_check(env.observation_space(), env.action_space())?;
         let model =
             |obs: &Space, act: &Space| self.model.init::<B>(obs, act, self.ppo.seed, device);
         Ppo::with_default_model(&self.ppo, to_json(self), env, model, FeedForward::new())
@@ -145,6 +146,7 @@ impl RecurrentAlgorithmConfig {
         E: Env<Inner<B>>,
     {
         self.validate()?;
+        self.memory_check(env.observation_space(), env.action_space())?;
         let model =
             |obs: &Space, act: &Space| self.model.init::<B>(obs, act, self.ppo.seed, device);
         let policy = Recurrent::new(self.recurrence.clone());
@@ -232,6 +234,16 @@ where
                 actual: env.num_envs().to_string(),
             });
         }
+        // The model is built; what is still to come is the rollout, gradients and Adam's state.
+        config
+            .footprint(
+                None,
+                env.observation_space().flat_dim(),
+                env.action_space().flat_dim(),
+                model.num_params() as u64,
+                0,
+            )
+            .check(config.memory_limit)?;
         Ok(Self {
             state: TrainState::new(&config, env.observation_space().flat_dim())?,
             optimizer: config.optimizer.init(),
@@ -909,11 +921,15 @@ mod tests {
         let mut algo = Algorithm::with_model(config.clone(), Walk::new(), model.clone()).unwrap();
         let before = crate::host::reads();
         algo.collect().unwrap();
-        assert_eq!(crate::host::reads() - before, 4 * 3, "3 reads per env step");
+        assert_eq!(
+            crate::host::reads() - before,
+            4 * 3 + 1,
+            "3 reads per env step, 1 of the values and log-probabilities"
+        );
         let before = crate::host::reads();
         let stats = algo.step().unwrap();
         assert_eq!(stats.optimizer_steps, 12, "4 minibatches x 3 epochs");
-        assert_eq!(crate::host::reads() - before, 2, "no read per minibatch");
+        assert_eq!(crate::host::reads() - before, 1, "no read per minibatch");
         let mut kl =
             Algorithm::with_model(config.with_target_kl_div(Some(1e9)), Walk::new(), model)
                 .unwrap();
@@ -922,7 +938,7 @@ mod tests {
         kl.step().unwrap();
         assert_eq!(
             crate::host::reads() - before,
-            2 + 12,
+            1 + 12,
             "one read per minibatch for the KL"
         );
     }

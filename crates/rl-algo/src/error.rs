@@ -17,6 +17,32 @@ pub enum AlgoError {
         /// The rule it breaks.
         rule: String,
     },
+    /// A config document has keys its config does not have (each with the nearest known key).
+    #[error("unknown config keys: {}", crate::config_file::list(.0))]
+    UnknownKeys(Vec<crate::config_file::UnknownKey>),
+    /// A config document's value is of the wrong kind, by path (`ppo.horizon`).
+    #[error("config `{path}`: {message}")]
+    ConfigValue {
+        /// The key's path.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A config document is not JSON.
+    #[error("config is not JSON: {0}")]
+    ConfigSyntax(#[source] serde_json::Error),
+    /// The run would need more memory than its `memory_limit`; nothing large was allocated.
+    #[error(
+        "the run would need about {needed} ({detail}), more than the limit of {limit} (`memory_limit`)"
+    )]
+    Memory {
+        /// The estimate, e.g. `"68.3 GiB"`.
+        needed: String,
+        /// Its parts.
+        detail: String,
+        /// The limit.
+        limit: String,
+    },
     /// The environment, a model or a distribution reported an error.
     #[error(transparent)]
     Core(#[from] CoreError),

@@ -8,6 +8,8 @@
 //!   rl8's default, validated up front;
 //! * `engine.rs`: [`Ppo`], `collect()` then `step()`, written once;
 //! * `collect.rs`: one horizon of all environments with the current policy;
+//! * `config_file.rs` and `memory.rs`: configs read from and saved as documents, and the
+//!   memory a config would need, checked before it is allocated;
 //! * `boundary.rs`: the shapes an environment and a model must hand the engine, checked
 //!   before they are used;
 //! * `rollout.rs`: what a collect stores, in one layout, and the targets (done-aware GAE)
@@ -30,10 +32,12 @@ mod boundary;
 mod checkpoint;
 mod collect;
 mod config;
+mod config_file;
 mod engine;
 mod episodes;
 mod error;
 mod host;
+mod memory;
 mod models;
 mod normalizer;
 mod policy;
@@ -53,8 +57,10 @@ pub use checkpoint::CheckpointProblem;
 pub use config::{
     AlgorithmConfig, Minibatch, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig, Reset,
 };
+pub use config_file::{UnknownKey, read_over_defaults};
 pub use engine::{Algorithm, Ppo, RecurrentAlgorithm};
 pub use error::{AlgoError, Result};
+pub use memory::MemoryLimit;
 pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
 pub use normalizer::ObservationNormalizer;
 pub use policy::{Actor, FeedForward, Forward, Inner, Policy, Recurrent, UnitLayout};

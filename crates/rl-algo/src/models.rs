@@ -42,10 +42,13 @@ pub struct DefaultModelConfig {
 }
 
 impl DefaultModelConfig {
-    /// Checks the sizes.
+    /// Checks the sizes, and the activation against them: one activation module follows
+    /// every hidden layer, so a `PRelu` has 1 parameter or one per unit of every layer, and a
+    /// `SwiGlu` maps every layer's width to itself; its numbers must be finite in f32.
     ///
     /// # Errors
-    /// An empty `hiddens` or a zero width, named as `model.hiddens`.
+    /// An empty `hiddens` or a zero width, named as `model.hiddens`, or an activation that does
+    /// not fit them, named as `model.activation`.
     pub fn validate(&self) -> crate::Result<()> {
         if self.hiddens.is_empty() || self.hiddens.contains(&0) {
             return Err(AlgoError::invalid(
@@ -54,7 +57,52 @@ impl DefaultModelConfig {
                 "needs at least one layer and no zero width",
             ));
         }
+        let bad = |rule: String| {
+            Err(AlgoError::invalid(
+                "model.activation",
+                format!("{:?}", self.activation),
+                rule,
+            ))
+        };
+        let every = |w: usize| self.hiddens.iter().all(|&h| h == w);
+        match &self.activation {
+            ActivationConfig::PRelu(c) if c.num_parameters != 1 && !every(c.num_parameters) => {
+                return bad(format!(
+                    "num_parameters must be 1 or every hidden width ({:?})",
+                    self.hiddens
+                ));
+            }
+            ActivationConfig::SwiGlu(c) if !(c.d_input == c.d_output && every(c.d_input)) => {
+                return bad(format!(
+                    "d_input and d_output must both be every hidden width ({:?})",
+                    self.hiddens
+                ));
+            }
+            _ => {}
+        }
+        // serde writes a non-finite number as null; none of these configs has an optional one.
+        let numbers = serde_json::to_value(&self.activation).unwrap_or_default();
+        if !finite_in_f32(&numbers) {
+            return bad("every number must be finite in f32".into());
+        }
         Ok(())
+    }
+
+    /// `(parameters, activations per minibatch row)` of the model for an `input`-wide
+    /// observation and `head`, both networks, for the memory estimate.
+    pub(crate) fn size(&self, input: usize, head: Head) -> (u64, u64) {
+        let mlp = |output: usize| {
+            let mut widths = vec![input];
+            widths.extend(&self.hiddens);
+            widths.push(output);
+            widths
+                .windows(2)
+                .map(|w| crate::memory::linear_parameters(w[0], w[1]))
+                .fold(0u64, u64::saturating_add)
+        };
+        let parameters = mlp(head.outputs()).saturating_add(mlp(1));
+        let units: usize = self.hiddens.iter().fold(0, |a, &h| a.saturating_add(h));
+        (parameters, 2 * units as u64 + head.outputs() as u64 + 1)
     }
 
     /// Builds the model for one environment's spaces: a categorical policy for
@@ -117,6 +165,19 @@ impl DefaultModelConfig {
             layers,
             activation: self.activation.init(device),
         }
+    }
+}
+
+/// Whether every number in `value` (a config as serde writes it) is finite in f32: a `null`
+/// is a NaN or an infinity.
+fn finite_in_f32(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Null => false,
+        Value::Number(n) => n.as_f64().is_some_and(|x| (x as f32).is_finite()),
+        Value::Array(items) => items.iter().all(finite_in_f32),
+        Value::Object(fields) => fields.values().all(finite_in_f32),
+        Value::Bool(_) | Value::String(_) => true,
     }
 }
 
@@ -229,6 +290,14 @@ impl Head {
     pub(crate) fn outputs(self) -> usize {
         match self {
             Head::Categorical { heads, categories } => heads * categories,
+            Head::Normal { dims } => dims,
+        }
+    }
+
+    /// The action elements each transition stores.
+    pub(crate) fn action_width(self) -> usize {
+        match self {
+            Head::Categorical { heads, .. } => heads,
             Head::Normal { dims } => dims,
         }
     }

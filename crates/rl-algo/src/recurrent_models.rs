@@ -105,6 +105,27 @@ impl RecurrentModelConfig {
         }
     }
 
+    /// `(parameters, activations per minibatch row)` of the model for an `input`-wide
+    /// observation and `head`, for the memory estimate: per layer, the gate projections of
+    /// its input and hidden state, and the gates and states a step keeps for the backward pass.
+    pub(crate) fn size(&self, input: usize, head: crate::models::Head) -> (u64, u64) {
+        use crate::memory::linear_parameters;
+        let (h, gates) = (self.hidden_size, self.cell.gates());
+        let g = gates.saturating_mul(h);
+        let layers = (0..self.num_layers).map(|l| {
+            let width = if l == 0 { input } else { h };
+            linear_parameters(width, g).saturating_add(linear_parameters(h, g))
+        });
+        let parameters = layers
+            .fold(0u64, u64::saturating_add)
+            .saturating_add(linear_parameters(h, head.outputs()))
+            .saturating_add(linear_parameters(h, 1));
+        let per_row = (self.num_layers as u64)
+            .saturating_mul(gates as u64 + 2)
+            .saturating_mul(h as u64);
+        (parameters, per_row)
+    }
+
     /// Builds the model for one environment's spaces, with the same rules as
     /// [`DefaultModelConfig::init`](crate::DefaultModelConfig::init): a categorical policy for
     /// `Discrete`/`MultiDiscrete` actions (every head the same number of categories), a normal

@@ -6,16 +6,18 @@
 //! log-probabilities, values) stay on the device where they were made; what the environment
 //! produced and the targets need on the host (rewards, episode ends) is kept on the host.
 //!
-//! [`Rollout::into_batch`] turns it into the [`TrainBatch`] of one `step()`: it reads the values
-//! back once, runs the done-aware GAE scan over the host vectors in place (time-major, no
-//! transposition), and uploads advantages and returns once.
+//! [`Rollout::finish`] ends the horizon: it reads the values and log-probabilities back once
+//! and refuses a non-finite one, so that a model that outputs NaN stops the collect that met
+//! it. [`Rollout::into_batch`] turns it into the [`TrainBatch`] of one `step()`: it runs the
+//! done-aware GAE scan over the host vectors in place (time-major, no transposition), and
+//! uploads advantages and returns once.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rl_core::{Action, Observation};
 use rl_functional::normalize;
 
-use crate::error::Result;
+use crate::error::{AlgoError, Result};
 use crate::host;
 
 /// One horizon of N environments, time-major (row `t * N + n`).
@@ -39,6 +41,8 @@ pub(crate) struct Rollout<B: Backend> {
     /// Truncated steps: their rows and `V(final observation)`, `[rows, 1]`, the bootstrap value
     /// (kept on the device until `into_batch` reads everything at once).
     truncated: Vec<(Vec<usize>, Tensor<B, 2>)>,
+    /// `V(s_0) .. V(s_T)` then the truncated bootstraps, read by [`finish`](Self::finish).
+    host_values: Vec<f32>,
 }
 
 /// What one environment step adds to the rollout.
@@ -90,6 +94,7 @@ impl<B: Backend> Rollout<B> {
             done: Vec::with_capacity(horizon * num_envs),
             terminated: Vec::with_capacity(horizon * num_envs),
             truncated: Vec::new(),
+            host_values: Vec::new(),
         }
     }
 
@@ -117,9 +122,54 @@ impl<B: Backend> Rollout<B> {
             .push((envs.iter().map(|&e| base + e).collect(), values));
     }
 
-    /// Completes the horizon with `V(s_T)`, the values of the observations after its last step.
-    pub fn finish(&mut self, bootstrap: Tensor<B, 2>) {
+    /// Completes the horizon with `V(s_T)`, the values of the observations after its last
+    /// step, and reads every value and log-probability back in one read (the values are what
+    /// the targets need; the log-probabilities come along to be checked).
+    ///
+    /// # Errors
+    /// [`AlgoError::NonFinite`] naming the first value or log-probability that is NaN or
+    /// infinite, by environment and step of collect `collect`.
+    pub fn finish(&mut self, bootstrap: Tensor<B, 2>, collect: u64) -> Result<()> {
         self.values.push(bootstrap);
+        let n = self.num_envs;
+        let mut all = self.values.clone();
+        all.extend(self.truncated.iter().map(|(_, v)| v.clone()));
+        all.extend(self.logp.iter().cloned());
+        let mut host = host::read_f32(Tensor::cat(all, 0), "values and log-probabilities")?;
+        let values = self.values.len() * n;
+        let cut = values
+            + self
+                .truncated
+                .iter()
+                .map(|(rows, _)| rows.len())
+                .sum::<usize>();
+        if let Some(i) = host.iter().position(|x| !x.is_finite()) {
+            let (what, row) = if i < values {
+                ("value from the model", i)
+            } else if i < cut {
+                let rows = self.truncated.iter().flat_map(|(rows, _)| rows);
+                let row = rows.clone().nth(i - values).copied().unwrap_or_default();
+                ("value of a truncated episode's final observation", row)
+            } else {
+                (
+                    "log-probability of the action taken (the policy's output)",
+                    i - cut,
+                )
+            };
+            return Err(AlgoError::NonFinite {
+                what: what.into(),
+                detail: format!(
+                    "environment {} at step {} of collect {collect}: {}; the model's parameters \
+                     or its input are not finite",
+                    row % n,
+                    row / n,
+                    host[i]
+                ),
+            });
+        }
+        host.truncate(cut);
+        self.host_values = host;
+        Ok(())
     }
 
     /// The values `V(s_0) .. V(s_T)` stored so far, for tests.
@@ -145,23 +195,18 @@ impl<B: Backend> Rollout<B> {
     /// observation; an episode end cuts the lambda trace), the value targets `A + V`, and the
     /// advantages normalized over the whole buffer when asked.
     ///
-    /// One read (every value, truncated bootstraps included) and one upload (advantages and
-    /// returns together).
+    /// No read (the values were read by [`finish`](Self::finish)) and one upload (advantages
+    /// and returns together).
     pub fn into_batch(self, settings: TargetSettings) -> Result<TrainBatch<B>> {
         let n = self.num_envs;
         let rows = self.horizon() * n;
         let device = self.values[0].device();
-        // V(s_0..s_T) then the truncated bootstraps, in one read.
-        let (cut_rows, cut_values): (Vec<Vec<usize>>, Vec<Tensor<B, 2>>) =
-            self.truncated.into_iter().unzip();
-        let mut all = self.values;
-        all.extend(cut_values);
-        let host = host::read_f32(Tensor::cat(all, 0), "values")?;
-        let (values, cut) = host.split_at(rows + n);
+        let cut_rows = self.truncated.into_iter().map(|(rows, _)| rows);
+        let (values, cut) = self.host_values.split_at(rows + n);
         // next_values[i] = V(s_{t+1}) of the same environment, or the truncated bootstrap.
         let mut next_values = values[n..].to_vec();
-        for (row, &v) in cut_rows.iter().flatten().zip(cut) {
-            next_values[*row] = v;
+        for (row, &v) in cut_rows.flatten().zip(cut) {
+            next_values[row] = v;
         }
         let mut advantages = self.rewards;
         let mut returns = values[..rows].to_vec();

@@ -102,8 +102,11 @@ pub struct ExampleArgs {
 
 impl RunFlags {
     /// `run` with the flags that change what is trained applied. A minibatch size scales with
-    /// the buffer, so that the run keeps its number of minibatches.
+    /// the buffer, so that the run keeps its number of minibatches where the new buffer divides
+    /// into that many (into the nearest fewer where it does not: a minibatch must divide the
+    /// buffer).
     pub fn apply(&self, run: &mut RunFile) {
+        let unit = run.algorithm.unit();
         let ppo: &mut PpoConfig = run.algorithm.ppo_mut();
         let before = ppo.buffer_size().max(1);
         if let Some(n) = self.num_envs {
@@ -113,12 +116,20 @@ impl RunFlags {
             ppo.horizon = h;
         }
         let after = ppo.buffer_size();
-        let scale = |m: usize| (m * after / before).max(1);
-        ppo.minibatch = match ppo.minibatch {
-            Minibatch::Whole => Minibatch::Whole,
-            Minibatch::Transitions(m) => Minibatch::Transitions(scale(m)),
-            Minibatch::Sequences(s) => Minibatch::Sequences(scale(s)),
-        };
+        if after != before {
+            let units = (after / unit).max(1);
+            // The number of minibatches, then the most that divide the new buffer.
+            let split = |m: usize| {
+                let count = (before / m.max(1)).clamp(1, units);
+                let count = (1..=count).rev().find(|k| units % k == 0).unwrap_or(1);
+                units / count
+            };
+            ppo.minibatch = match ppo.minibatch {
+                Minibatch::Whole => Minibatch::Whole,
+                Minibatch::Transitions(m) => Minibatch::Transitions(split(m) * unit),
+                Minibatch::Sequences(s) => Minibatch::Sequences(split(s * unit)),
+            };
+        }
         if let Some(seed) = self.seed {
             ppo.seed = seed;
         }

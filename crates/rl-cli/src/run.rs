@@ -234,6 +234,8 @@ macro_rules! with_algorithm {
     ($run:expr, $device:expr, |$algorithm:ident| $then:expr) => {{
         let run: &RunFile = $run;
         let ppo = run.algorithm.ppo();
+        // Before the environments: a size that is refused must not be allocated first.
+        run.algorithm.validate()?;
         let env: DynEnv<B> = make_env(&run.env, ppo.num_envs, ppo.seed, $device)?;
         match &run.algorithm {
             AlgorithmSpec::Ppo(c) => {

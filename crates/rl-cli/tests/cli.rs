@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::{Args, Command, FromArgMatches};
 use rl_algo::Minibatch;
-use rl_cli::{RUN_FILE, TrainOptions, evaluate, train};
+use rl_cli::{RUN_FILE, RunFlags, TrainOptions, evaluate, train};
 use rl_envs::EnvKind;
 use rl_train::{AlgorithmSpec, RunFile, TrainError};
 
@@ -129,4 +130,57 @@ fn every_environment_trains_from_a_run_file_with_either_algorithm() {
             std::fs::remove_dir_all(&out).ok();
         }
     }
+}
+
+/// The run file `text` with the command-line flags `args` applied.
+fn with_flags(text: &str, args: &[&str]) -> RunFile {
+    let command = RunFlags::augment_args(Command::new("rl"));
+    let matches = command.get_matches_from(std::iter::once("rl").chain(args.iter().copied()));
+    let flags = RunFlags::from_arg_matches(&matches).unwrap();
+    let mut run = RunFile::parse(text).unwrap();
+    flags.apply(&mut run);
+    run
+}
+
+#[test]
+fn flags_that_resize_the_buffer_keep_a_minibatch_that_divides_it() {
+    // CartPole: 16 x 64 in 4 minibatches of 256 transitions.
+    let cases = [
+        (&["--num-envs", "17"][..], Minibatch::Transitions(272)),
+        // 11 transitions split into no more than 4: 1 minibatch (11 is prime).
+        (
+            &["--num-envs", "11", "--horizon", "1"][..],
+            Minibatch::Transitions(11),
+        ),
+        // 3 x 10 = 30: 4 do not divide it, 3 do.
+        (
+            &["--num-envs", "3", "--horizon", "10"][..],
+            Minibatch::Transitions(10),
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = with_flags(configs::CARTPOLE, args);
+        assert_eq!(run.algorithm.ppo().minibatch, expected, "{args:?}");
+        run.algorithm.validate().unwrap();
+    }
+    // Recurrent (16 x 32, seq_len 8: 64 sequences in 4 minibatches of 16): whole sequences.
+    let cases = [
+        (&["--num-envs", "7"][..], Minibatch::Sequences(7)),
+        (
+            &["--num-envs", "3", "--horizon", "8"][..],
+            Minibatch::Sequences(1),
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = with_flags(configs::CARTPOLE_NO_VELOCITY, args);
+        assert_eq!(run.algorithm.ppo().minibatch, expected, "{args:?}");
+        run.algorithm.validate().unwrap();
+    }
+    // A flag that breaks a rule is named as the flag's field, not as a value no flag set.
+    let run = with_flags(configs::CARTPOLE_NO_VELOCITY, &["--horizon", "12"]);
+    let message = run.algorithm.validate().unwrap_err().to_string();
+    assert!(
+        message.contains("horizon") || message.contains("seq_len"),
+        "{message}"
+    );
 }

@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use rl_algo::AlgoError;
 
+/// The keys, comma-separated.
+fn list(keys: &[rl_algo::UnknownKey]) -> String {
+    keys.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Everything that can go wrong when configuring or running a training run or writing its
 /// outputs.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +63,10 @@ pub enum TrainError {
     /// A run file is not TOML.
     #[error("the run file is not TOML")]
     RunFileSyntax(#[source] toml::de::Error),
-    /// Keys of a run file that no config has, by path (`ppo.horizn`).
-    #[error("unknown key{}: {}", if .0.len() > 1 { "s" } else { "" }, .0.join(", "))]
-    UnknownKeys(Vec<String>),
+    /// Keys of a run file that no config has, by path (`ppo.horizn`), each with the nearest
+    /// known key.
+    #[error("unknown key{}: {}", if .0.len() > 1 { "s" } else { "" }, list(.0))]
+    UnknownKeys(Vec<rl_algo::UnknownKey>),
     /// A required key of a run file is missing.
     #[error("`{0}` is missing")]
     MissingKey(&'static str),

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use rl_algo::{
-    AlgorithmConfig, DefaultModelConfig, PpoConfig, RecurrenceConfig, RecurrentAlgorithmConfig,
-    RecurrentModelConfig,
+    AlgoError, AlgorithmConfig, DefaultModelConfig, PpoConfig, RecurrenceConfig,
+    RecurrentAlgorithmConfig, RecurrentModelConfig, UnknownKey, read_over_defaults,
 };
 use rl_core::EnvConfig;
 use rl_envs::EnvKind;
@@ -86,6 +86,26 @@ pub enum AlgorithmSpec {
 }
 
 impl AlgorithmSpec {
+    /// Checks the algorithm's config ([`AlgorithmConfig::validate`] or
+    /// [`RecurrentAlgorithmConfig::validate`]), before anything is built for it.
+    ///
+    /// # Errors
+    /// [`AlgoError::InvalidConfig`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), AlgoError> {
+        match self {
+            AlgorithmSpec::Ppo(c) => c.validate(),
+            AlgorithmSpec::RecurrentPpo(c) => c.validate(),
+        }
+    }
+
+    /// The transitions an update's unit holds: 1, or recurrent PPO's `seq_len`.
+    pub fn unit(&self) -> usize {
+        match self {
+            AlgorithmSpec::Ppo(_) => 1,
+            AlgorithmSpec::RecurrentPpo(c) => c.recurrence.seq_len.max(1),
+        }
+    }
+
     /// The PPO hyperparameters.
     pub fn ppo(&self) -> &PpoConfig {
         match self {
@@ -172,10 +192,10 @@ impl RunFile {
     /// [`TrainError`].
     pub fn parse(text: &str) -> Result<Self, TrainError> {
         let mut table: Table = text.parse().map_err(TrainError::RunFileSyntax)?;
-        let unknown: Vec<String> = table
+        let unknown: Vec<UnknownKey> = table
             .keys()
             .filter(|k| !TOP_LEVEL.contains(&k.as_str()))
-            .cloned()
+            .map(|k| UnknownKey::among(k.clone(), k, TOP_LEVEL.iter().copied()))
             .collect();
         if !unknown.is_empty() {
             return Err(TrainError::UnknownKeys(unknown));
@@ -193,7 +213,10 @@ impl RunFile {
         };
         let backend = table
             .remove("backend")
-            .map(|v| deserialize::<BackendKind>(v, "backend"))
+            .map(|v| {
+                v.try_into::<BackendKind>()
+                    .map_err(|e| bad("backend", e.to_string()))
+            })
             .transpose()?;
         let env = env_spec(table.remove("env").ok_or(TrainError::MissingKey("env"))?)?;
         let ppo = section(table.remove("ppo"), &PpoConfig::new(), "ppo")?;
@@ -303,10 +326,10 @@ fn env_spec(value: Value) -> Result<EnvSpec, TrainError> {
         Some(other) => return Err(bad("env.name", format!("{other}: expected a string"))),
         None => return Err(TrainError::MissingKey("env.name")),
     };
-    let unknown: Vec<String> = table
+    let unknown: Vec<UnknownKey> = table
         .keys()
         .filter(|k| !kind.config_keys().contains(&k.as_str()))
-        .map(|k| format!("env.{k}"))
+        .map(|k| UnknownKey::among(format!("env.{k}"), k, kind.config_keys().iter().copied()))
         .collect();
     if !unknown.is_empty() {
         return Err(TrainError::UnknownKeys(unknown));
@@ -331,61 +354,40 @@ fn env_spec(value: Value) -> Result<EnvSpec, TrainError> {
     Ok(EnvSpec { kind, config })
 }
 
-/// The section `name` of type `T`: the file's keys over `default`'s.
-fn section<T: Serialize + DeserializeOwned>(
+/// The section `name` of type `T`: the file's keys over `default`'s
+/// ([`rl_algo::read_over_defaults`]).
+fn section<T: Serialize + DeserializeOwned + Clone>(
     given: Option<Value>,
     default: &T,
     name: &str,
 ) -> Result<T, TrainError> {
-    let mut merged = to_value(default, name)?;
-    if let Some(given) = given {
-        if !given.is_table() {
-            return Err(bad(name, "expected a table"));
-        }
-        merge(&mut merged, given);
-    }
-    deserialize(merged, name)
-}
-
-/// Writes `given` over `base`: tables key by key, except an enum's value (a table keyed by a
-/// variant name, `{ Every = 4 }`), which replaces the default's whole.
-fn merge(base: &mut Value, given: Value) {
-    let is_variant = |t: &Table| t.keys().any(|k| k.starts_with(char::is_uppercase));
-    match (base, given) {
-        (Value::Table(base), Value::Table(given)) if !is_variant(&given) => {
-            for (key, value) in given {
-                match base.get_mut(&key) {
-                    Some(slot) => merge(slot, value),
-                    None => {
-                        base.insert(key, value);
-                    }
-                }
-            }
-        }
-        (slot, given) => *slot = given,
-    }
-}
-
-/// `value` as a `T`, whose keys are under `prefix`; keys `T` does not have are errors.
-fn deserialize<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, TrainError> {
-    let path = |inner: &str| {
-        if inner.is_empty() || inner == "." {
-            prefix.to_string()
-        } else {
-            format!("{prefix}.{inner}")
-        }
+    let Some(given) = given else {
+        return Ok(default.clone());
     };
-    let mut unknown = Vec::new();
-    let mut note = |p: serde_ignored::Path<'_>| unknown.push(path(&p.to_string()));
-    let ignoring = serde_ignored::Deserializer::new(value, &mut note);
-    let parsed: T = serde_path_to_error::deserialize(ignoring).map_err(|e| {
-        // The TOML error's own text ends with the key it was at, which the path says.
-        let message = e.inner().to_string();
-        let first_line = message.lines().next().unwrap_or_default().to_string();
-        bad(path(&e.path().to_string()), first_line)
-    })?;
-    if !unknown.is_empty() {
-        return Err(TrainError::UnknownKeys(unknown));
+    if !given.is_table() {
+        return Err(bad(name, "expected a table"));
     }
-    Ok(parsed)
+    non_finite(&given, name)?;
+    let json = serde_json::to_value(&given).map_err(|e| bad(name, e.to_string()))?;
+    read_over_defaults(json, default, name).map_err(|e| match e {
+        AlgoError::UnknownKeys(keys) => TrainError::UnknownKeys(keys),
+        // The first line: TOML's own text goes on to repeat the key.
+        AlgoError::ConfigValue { path, message } => {
+            bad(path, message.lines().next().unwrap_or_default())
+        }
+        other => TrainError::Algo(other),
+    })
+}
+
+/// Refuses a NaN or infinite number under `path` (JSON, which the sections are read through,
+/// has none; the configs would refuse it anyway).
+fn non_finite(value: &Value, path: &str) -> Result<(), TrainError> {
+    match value {
+        Value::Float(x) if !x.is_finite() => Err(bad(path, format!("{x}: not a finite number"))),
+        Value::Table(t) => t
+            .iter()
+            .try_for_each(|(k, v)| non_finite(v, &format!("{path}.{k}"))),
+        Value::Array(items) => items.iter().try_for_each(|v| non_finite(v, path)),
+        _ => Ok(()),
+    }
 }
