@@ -121,7 +121,10 @@ impl RunFlags {
             // The number of minibatches, then the most that divide the new buffer.
             let split = |m: usize| {
                 let count = (before / m.max(1)).clamp(1, units);
-                let count = (1..=count).rev().find(|k| units.is_multiple_of(*k)).unwrap_or(1);
+                let count = (1..=count)
+                    .rev()
+                    .find(|k| units.is_multiple_of(*k))
+                    .unwrap_or(1);
                 units / count
             };
             ppo.minibatch = match ppo.minibatch {
