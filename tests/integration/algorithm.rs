@@ -229,3 +229,57 @@ fn a_nan_reward_is_reported_with_its_environment_and_step() {
         "nothing was buffered"
     );
 }
+
+/// A bounded `Box` gets a squashed normal scaled onto it: every action sent lies in the box
+/// (the Gymnasium environments refuse any other), for feed-forward and recurrent PPO, and
+/// several updates train on their log-probabilities.
+#[test]
+fn a_bounded_action_space_gets_a_policy_whose_actions_stay_inside() {
+    use rl_algo::{Head, RecurrenceConfig, RecurrentAlgorithmConfig, RecurrentModelConfig};
+    use rl_envs::{MountainCarContinuousV0, PendulumV1};
+
+    let device = Default::default();
+    let ppo = PpoConfig::new()
+        .with_num_envs(8)
+        .with_horizon(64)
+        .with_env_reset(Reset::Never)
+        .with_minibatch(Minibatch::Transitions(128));
+    let config = AlgorithmConfig::new()
+        .with_ppo(ppo.clone())
+        .with_model(DefaultModelConfig::new().with_hiddens(vec![16]));
+    let env = boxed(PendulumV1::new(8, 0, &device).unwrap());
+    let mut algo = config.init::<B, _>(env, &device).unwrap();
+    assert_eq!(
+        algo.model().head(),
+        &Head::Squashed {
+            low: vec![-2.0],
+            high: vec![2.0]
+        }
+    );
+    for _ in 0..4 {
+        algo.collect().unwrap();
+        assert!(algo.step().unwrap().total_loss.is_finite());
+    }
+    let config = RecurrentAlgorithmConfig::new()
+        .with_ppo(ppo)
+        .with_recurrence(
+            RecurrenceConfig::new()
+                .with_seq_len(8)
+                .with_state_reset(Reset::Never),
+        )
+        .with_model(RecurrentModelConfig::new().with_hidden_size(8));
+    let env = boxed(MountainCarContinuousV0::new(8, 0, &device).unwrap());
+    let mut algo = config.init::<B, _>(env, &device).unwrap();
+    for _ in 0..4 {
+        algo.collect().unwrap();
+        assert!(algo.step().unwrap().total_loss.is_finite());
+    }
+    // The unbounded space of rl8's Pendulum keeps a plain normal.
+    let env = boxed(rl_envs::Pendulum::new(8, 0, &device).unwrap());
+    let algo = AlgorithmConfig::new()
+        .with_ppo(PpoConfig::new().with_num_envs(8).with_horizon(8))
+        .with_model(DefaultModelConfig::new().with_hiddens(vec![4]))
+        .init::<B, _>(env, &device)
+        .unwrap();
+    assert_eq!(algo.model().head(), &Head::Normal { dims: 1 });
+}

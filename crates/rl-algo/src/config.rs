@@ -491,7 +491,7 @@ impl AlgorithmConfig {
         action_space: &Space,
     ) -> crate::Result<()> {
         let (input, head) = Head::for_spaces("default model", observation_space, action_space)?;
-        let (parameters, activations) = self.model.size(input, head);
+        let (parameters, activations) = self.model.size(input, &head);
         self.ppo
             .footprint(None, input, head.action_width(), parameters, activations)
             .check(self.ppo.memory_limit)
@@ -622,7 +622,7 @@ impl RecurrentAlgorithmConfig {
     ) -> crate::Result<()> {
         let (input, head) =
             Head::for_spaces("default recurrent model", observation_space, action_space)?;
-        let (parameters, activations) = self.model.size(input, head);
+        let (parameters, activations) = self.model.size(input, &head);
         let seq_len = Some(self.recurrence.seq_len);
         self.ppo
             .footprint(seq_len, input, head.action_width(), parameters, activations)

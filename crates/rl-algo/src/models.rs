@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use rl_core::{
     Action, ActionShape, Categorical, CoreError, Distribution, Model, Normal, Observation,
-    PolicyOutput, Space,
+    PolicyOutput, Space, SquashedNormal,
 };
 
 use crate::error::AlgoError;
@@ -90,7 +90,7 @@ impl DefaultModelConfig {
 
     /// `(parameters, activations per minibatch row)` of the model for an `input`-wide
     /// observation and `head`, both networks, for the memory estimate.
-    pub(crate) fn size(&self, input: usize, head: Head) -> (u64, u64) {
+    pub(crate) fn size(&self, input: usize, head: &Head) -> (u64, u64) {
         let mlp = |output: usize| {
             let mut widths = vec![input];
             widths.extend(&self.hiddens);
@@ -231,7 +231,7 @@ impl<B: Backend> Mlp<B> {
 }
 
 /// What the default model's policy head outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Head {
     /// `heads` categorical actions of `categories` each (logits `[N, heads, categories]`).
     Categorical {
@@ -240,18 +240,29 @@ pub enum Head {
         /// Categories per element n.
         categories: usize,
     },
-    /// A diagonal normal over `dims` real action elements.
+    /// A diagonal normal over `dims` real action elements (an action space with an infinite
+    /// bound).
     Normal {
         /// Number of action elements A.
         dims: usize,
+    },
+    /// A tanh-squashed normal scaled onto the box `[low, high]` of a bounded action space
+    /// ([`SquashedNormal::scaled`]): every action sent lies in the box, and its
+    /// log-probability is that of the action sent.
+    Squashed {
+        /// The lower bound of each action element.
+        low: Vec<f32>,
+        /// The upper bound of each action element.
+        high: Vec<f32>,
     },
 }
 
 impl Head {
     /// The input width and the head for one environment's spaces: a categorical head for
     /// `Discrete`/`MultiDiscrete` actions (every head must have the same number of categories),
-    /// a normal head for `Box` actions. The observation must be a `Box`; its flat size is the
-    /// input width. `model` names the model in the errors.
+    /// a squashed normal for a `Box` whose bounds are all finite, a normal head for other `Box`
+    /// actions. The observation must be a `Box`; its flat size is the input width. `model`
+    /// names the model in the errors.
     pub(crate) fn for_spaces(
         model: &str,
         observation_space: &Space,
@@ -279,37 +290,49 @@ impl Head {
                     categories: n,
                 }
             }
-            None => Head::Normal {
-                dims: action_space.flat_dim(),
+            None => match action_space {
+                Space::Box { low, high, .. } if low.iter().chain(high).all(|b| b.is_finite()) => {
+                    Head::Squashed {
+                        low: low.clone(),
+                        high: high.clone(),
+                    }
+                }
+                _ => Head::Normal {
+                    dims: action_space.flat_dim(),
+                },
             },
         };
         Ok((observation_space.flat_dim(), head))
     }
 
     /// The width of the policy layer that feeds this head.
-    pub(crate) fn outputs(self) -> usize {
+    pub(crate) fn outputs(&self) -> usize {
         match self {
             Head::Categorical { heads, categories } => heads * categories,
-            Head::Normal { dims } => dims,
+            Head::Normal { .. } | Head::Squashed { .. } => self.action_width(),
         }
     }
 
     /// The action elements each transition stores.
-    pub(crate) fn action_width(self) -> usize {
+    pub(crate) fn action_width(&self) -> usize {
         match self {
-            Head::Categorical { heads, .. } => heads,
-            Head::Normal { dims } => dims,
+            Head::Categorical { heads, .. } => *heads,
+            Head::Normal { dims } => *dims,
+            Head::Squashed { low, .. } => low.len(),
         }
     }
 
     /// The learned log-std vector of a normal head (zeros: std 1); `None` for a categorical one.
     pub(crate) fn init_log_std<B: Backend>(
-        self,
+        &self,
         device: &B::Device,
     ) -> Option<Param<Tensor<B, 1>>> {
         match self {
-            Head::Normal { dims } => Some(Param::from_tensor(Tensor::zeros([dims], device))),
             Head::Categorical { .. } => None,
+            _ => Some(Param::from_tensor(Tensor::zeros(
+                [self.action_width()],
+                device,
+            ))),
         }
     }
 
@@ -317,7 +340,7 @@ impl Head {
     /// `[N, heads, categories]` masked by `mask` (`[N, heads * categories]`) when given, or a
     /// normal with the state-independent `log_std`. `model` names the model in the errors.
     pub(crate) fn dist<B: Backend>(
-        self,
+        &self,
         out: Tensor<B, 2>,
         log_std: Option<&Param<Tensor<B, 1>>>,
         mask: Option<&Tensor<B, 2, Bool>>,
@@ -326,7 +349,7 @@ impl Head {
         let n = out.dims()[0];
         Ok(match (self, log_std) {
             (Head::Categorical { heads, categories }, _) => {
-                let logits = rl_functional::reshape(out, [n, heads, categories]);
+                let logits = rl_functional::reshape(out, [n, *heads, *categories]);
                 DefaultDist::Categorical(match mask {
                     Some(mask) => Categorical::masked(logits, mask.clone())?,
                     None => Categorical::new(logits),
@@ -336,7 +359,11 @@ impl Head {
                 let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
                 DefaultDist::Normal(Normal::new(out, log_std)?)
             }
-            (Head::Normal { .. }, None) => {
+            (Head::Squashed { low, high }, Some(log_std)) => {
+                let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
+                DefaultDist::Squashed(SquashedNormal::scaled(out, log_std, low, high)?)
+            }
+            (Head::Normal { .. } | Head::Squashed { .. }, None) => {
                 return Err(CoreError::Shape {
                     what: format!("{model}: log_std parameter"),
                     expected: "present for a Normal head".into(),
@@ -367,8 +394,8 @@ pub struct DefaultModel<B: Backend> {
 
 impl<B: Backend> DefaultModel<B> {
     /// What the policy head outputs.
-    pub fn head(&self) -> Head {
-        self.head
+    pub fn head(&self) -> &Head {
+        &self.head
     }
 }
 
@@ -391,55 +418,51 @@ impl<B: Backend> Model<B> for DefaultModel<B> {
     }
 }
 
-/// The distribution of [`DefaultModel`]: categorical or normal, decided by the action space.
+/// The distribution of [`DefaultModel`]: categorical, normal or squashed normal, decided by
+/// the action space.
 #[derive(Debug, Clone)]
 pub enum DefaultDist<B: Backend> {
     /// Discrete actions.
     Categorical(Categorical<B>),
-    /// Continuous actions.
+    /// Continuous actions in a space with an infinite bound.
     Normal(Normal<B>),
+    /// Continuous actions in a bounded box.
+    Squashed(SquashedNormal<B>),
+}
+
+/// `$body` with `$d` bound to the distribution inside `$dist`, whichever it is.
+macro_rules! each {
+    ($dist:expr, $d:ident => $body:expr) => {
+        match $dist {
+            DefaultDist::Categorical($d) => $body,
+            DefaultDist::Normal($d) => $body,
+            DefaultDist::Squashed($d) => $body,
+        }
+    };
 }
 
 impl<B: Backend> Distribution<B> for DefaultDist<B> {
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
-        match self {
-            Self::Categorical(d) => d.sample(rng),
-            Self::Normal(d) => d.sample(rng),
-        }
+        each!(self, d => d.sample(rng))
     }
 
     fn mode(&self) -> Action<B> {
-        match self {
-            Self::Categorical(d) => d.mode(),
-            Self::Normal(d) => d.mode(),
-        }
+        each!(self, d => d.mode())
     }
 
     fn log_prob(&self, actions: &Action<B>) -> rl_core::Result<Tensor<B, 2>> {
-        match self {
-            Self::Categorical(d) => d.log_prob(actions),
-            Self::Normal(d) => d.log_prob(actions),
-        }
+        each!(self, d => d.log_prob(actions))
     }
 
     fn entropy(&self) -> Tensor<B, 2> {
-        match self {
-            Self::Categorical(d) => d.entropy(),
-            Self::Normal(d) => d.entropy(),
-        }
+        each!(self, d => d.entropy())
     }
 
     fn batch_size(&self) -> usize {
-        match self {
-            Self::Categorical(d) => d.batch_size(),
-            Self::Normal(d) => d.batch_size(),
-        }
+        each!(self, d => d.batch_size())
     }
 
     fn action_shape(&self) -> ActionShape {
-        match self {
-            Self::Categorical(d) => d.action_shape(),
-            Self::Normal(d) => d.action_shape(),
-        }
+        each!(self, d => d.action_shape())
     }
 }

@@ -108,7 +108,7 @@ impl RecurrentModelConfig {
     /// `(parameters, activations per minibatch row)` of the model for an `input`-wide
     /// observation and `head`, for the memory estimate: per layer, the gate projections of
     /// its input and hidden state, and the gates and states a step keeps for the backward pass.
-    pub(crate) fn size(&self, input: usize, head: crate::models::Head) -> (u64, u64) {
+    pub(crate) fn size(&self, input: usize, head: &Head) -> (u64, u64) {
         use crate::memory::linear_parameters;
         let (h, gates) = (self.hidden_size, self.cell.gates());
         let g = gates.saturating_mul(h);
@@ -399,8 +399,8 @@ pub struct DefaultRecurrentModel<B: Backend> {
 
 impl<B: Backend> DefaultRecurrentModel<B> {
     /// What the policy head outputs.
-    pub fn head(&self) -> Head {
-        self.head
+    pub fn head(&self) -> &Head {
+        &self.head
     }
 
     /// The recurrent cell.
@@ -655,6 +655,7 @@ mod tests {
                 let width = mean.dims()[1];
                 (host(mean), width)
             }
+            DefaultDist::Squashed(_) => unreachable!("these tests use unbounded action spaces"),
         }
     }
 
@@ -869,6 +870,7 @@ mod tests {
             let mean = |d: &DefaultDist<A>| match d {
                 DefaultDist::Normal(d) => host(d.mean().inner()),
                 DefaultDist::Categorical(_) => unreachable!("a Box action space"),
+                DefaultDist::Squashed(_) => unreachable!("an unbounded action space"),
             };
             assert_close(
                 &host(out.values.inner()),
@@ -1127,7 +1129,7 @@ mod tests {
             );
             assert_eq!(
                 discrete.head(),
-                Head::Categorical {
+                &Head::Categorical {
                     heads: 2,
                     categories: 3
                 }
@@ -1156,7 +1158,7 @@ mod tests {
             assert_eq!(out.dist.mode().dims(), [rows, 2]);
 
             let continuous = build(cell, 1, 8, 3, &Space::unbounded(vec![2]).unwrap(), 2);
-            assert_eq!(continuous.head(), Head::Normal { dims: 2 });
+            assert_eq!(continuous.head(), &Head::Normal { dims: 2 });
             let out = continuous
                 .forward(
                     &Observation::new(x.clone()),

@@ -5,7 +5,7 @@
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, Persist, StepOutput, impl_env, persist_field};
+use crate::common::{ConfigReader, Core, Persist, TimeLimit, impl_env, persist_field};
 
 /// The cart-pole physics: the Gym equations (after Florian, "Correct equations for the dynamics
 /// of the cart-pole system", 2007) with one explicit (Euler) or semi-implicit Euler step.
@@ -231,9 +231,7 @@ persist_field!(CartPole, physics: Physics);
 pub struct CartPoleV1<B: Backend> {
     core: Core<B>,
     physics: Physics,
-    max_episode_steps: u32,
-    /// Steps taken in each environment's current episode.
-    elapsed: Vec<u32>,
+    limit: TimeLimit,
     /// Writes one state row's observation: all four variables, or only `x` and `theta`.
     observe: Observe,
 }
@@ -282,15 +280,14 @@ impl<B: Backend> CartPoleV1<B> {
         Ok(Self {
             core,
             physics,
-            max_episode_steps: Self::MAX_EPISODE_STEPS,
-            elapsed: vec![0; num_envs],
+            limit: TimeLimit::new(Self::MAX_EPISODE_STEPS, num_envs),
             observe,
         })
     }
 
     /// The time limit in force (`max_episode_steps` of the last reset).
     pub fn max_episode_steps(&self) -> u32 {
-        self.max_episode_steps
+        self.limit.max_episode_steps
     }
 
     /// Overwrites one state row with a fresh draw from U(-0.05, 0.05).
@@ -303,9 +300,8 @@ impl<B: Backend> CartPoleV1<B> {
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         let reader = self.core.config(config);
         let physics = Physics::from_config(&reader, &GYM_MASSES, 10.0)?;
-        self.max_episode_steps = reader.count("max_episode_steps", Self::MAX_EPISODE_STEPS)?;
+        self.limit.reset(&reader, Self::MAX_EPISODE_STEPS)?;
         self.physics = physics;
-        self.elapsed.fill(0);
         let n = 4 * self.core.num_envs;
         Ok(self.core.reset_with(
             |core| {
@@ -319,43 +315,23 @@ impl<B: Backend> CartPoleV1<B> {
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
         let actions = self.core.discrete_actions(action)?;
-        let mut next = self.core.state()?.to_vec();
-        let n = self.core.num_envs;
-        let observe = self.observe;
-        let mut elapsed = self.elapsed.clone();
-        let mut terminated = vec![false; n];
-        let mut truncated = vec![false; n];
-        let mut final_obs = Vec::with_capacity(4 * n);
-        let mut obs = Vec::with_capacity(4 * n);
-        for (row, s) in next.chunks_exact_mut(4).enumerate() {
-            let force = if actions[row] == 1 {
-                self.physics.force_mag
-            } else {
-                -self.physics.force_mag
-            };
-            self.physics.step(s, force);
-            observe(s, &mut final_obs);
-            elapsed[row] += 1;
-            terminated[row] =
-                s[0].abs() > Self::X_THRESHOLD || s[2].abs() > Self::THETA_THRESHOLD_RADIANS;
-            truncated[row] = elapsed[row] >= self.max_episode_steps;
-            if terminated[row] || truncated[row] {
-                Self::draw_initial(&mut self.core, s);
-                elapsed[row] = 0;
-            }
-            observe(s, &mut obs);
-        }
-        let any_done = terminated.iter().chain(&truncated).any(|&d| d);
-        let out = StepOutput {
-            obs,
-            reward: vec![1.0; n],
-            terminated,
-            truncated,
-            final_obs: any_done.then_some(final_obs),
-        };
-        let transition = self.core.commit(next, out)?;
-        self.elapsed = elapsed;
-        Ok(transition)
+        let physics = self.physics;
+        self.core.step_episodic(
+            &mut self.limit,
+            |row, s| {
+                let force = if actions[row] == 1 {
+                    physics.force_mag
+                } else {
+                    -physics.force_mag
+                };
+                physics.step(s, force);
+                let ended =
+                    s[0].abs() > Self::X_THRESHOLD || s[2].abs() > Self::THETA_THRESHOLD_RADIANS;
+                (1.0, ended)
+            },
+            Self::draw_initial,
+            self.observe,
+        )
     }
 }
 
@@ -368,14 +344,15 @@ impl<B: Backend> Persist<B> for CartPoleV1<B> {
         &mut self.core
     }
     fn extra(&self) -> Self::Extra {
-        (self.physics, self.max_episode_steps, self.elapsed.clone())
+        let TimeLimit {
+            max_episode_steps,
+            elapsed,
+        } = self.limit.clone();
+        (self.physics, max_episode_steps, elapsed)
     }
     fn set_extra(&mut self, (physics, max_steps, elapsed): Self::Extra) -> Result<()> {
-        self.core.config(None).require(
-            elapsed.len() == self.core.num_envs,
-            "the saved episode lengths do not fit the batch",
-        )?;
-        (self.physics, self.max_episode_steps, self.elapsed) = (physics, max_steps, elapsed);
+        self.limit.restore(&self.core, max_steps, elapsed)?;
+        self.physics = physics;
         Ok(())
     }
 }
@@ -623,7 +600,7 @@ mod tests {
         for row in [1, 3] {
             assert_eq!(final_obs[4 * row..4 * row + 4], obs[4 * row..4 * row + 4]);
         }
-        assert_eq!(env.elapsed, vec![0, 1, 0, 1]);
+        assert_eq!(env.limit.elapsed, vec![0, 1, 0, 1]);
     }
 
     #[test]
@@ -648,7 +625,7 @@ mod tests {
         let fresh = features(&t.obs);
         assert!(fresh.iter().all(|v| (-0.05..0.05).contains(v)), "{fresh:?}");
         assert!(fresh.iter().any(|&v| v != 0.0));
-        assert_eq!(env.elapsed, vec![0, 0]);
+        assert_eq!(env.limit.elapsed, vec![0, 0]);
         // The new episodes run on.
         let t = env.step(&act).unwrap();
         assert!(t.final_obs.is_none());
@@ -694,6 +671,6 @@ mod tests {
             Err(CoreError::NonFinite { index: 0, .. })
         ));
         assert_eq!(env.core.state, before);
-        assert_eq!(env.elapsed, vec![0]);
+        assert_eq!(env.limit.elapsed, vec![0]);
     }
 }

@@ -4,7 +4,10 @@
 use burn::tensor::backend::Backend;
 use rl_core::{CoreError, Env, Result};
 
-use crate::{CartPole, CartPoleNoVelocity, CartPoleV1, MountainCar, Pendulum, Recall};
+use crate::{
+    CartPole, CartPoleNoVelocity, CartPoleV1, MountainCar, MountainCarContinuousV0, MountainCarV0,
+    Pendulum, PendulumV1, Recall,
+};
 
 /// One of this crate's environments, named as its [`Env::name`] says (`"CartPole-v1"`, ...).
 ///
@@ -32,7 +35,27 @@ pub enum EnvKind {
     MountainCar,
     /// [`Recall`].
     Recall,
+    /// [`PendulumV1`], Gymnasium's.
+    PendulumV1,
+    /// [`MountainCarV0`], Gymnasium's.
+    MountainCarV0,
+    /// [`MountainCarContinuousV0`], Gymnasium's.
+    MountainCarContinuousV0,
 }
+
+/// The mountain cars' keys: rl8's are the first 7; `MountainCar-v0` adds `max_episode_steps`;
+/// `MountainCarContinuous-v0` pushes with `power` instead of `force_mag`.
+const CAR_KEYS: [&str; 9] = [
+    "force_mag",
+    "goal_position",
+    "goal_velocity",
+    "gravity",
+    "max_position",
+    "max_speed",
+    "min_position",
+    "max_episode_steps",
+    "power",
+];
 
 const CARTPOLE_GYM_KEYS: &[&str] = &[
     "gravity",
@@ -47,13 +70,16 @@ const CARTPOLE_GYM_KEYS: &[&str] = &[
 
 impl EnvKind {
     /// Every environment, in the order of the crate's table.
-    pub const ALL: [EnvKind; 6] = [
+    pub const ALL: [EnvKind; 9] = [
         EnvKind::CartPole,
         EnvKind::CartPoleV1,
         EnvKind::CartPoleNoVelocity,
         EnvKind::Pendulum,
         EnvKind::MountainCar,
         EnvKind::Recall,
+        EnvKind::PendulumV1,
+        EnvKind::MountainCarV0,
+        EnvKind::MountainCarContinuousV0,
     ];
 
     /// The environment's name (its [`Env::name`]).
@@ -65,6 +91,9 @@ impl EnvKind {
             EnvKind::Pendulum => "Pendulum",
             EnvKind::MountainCar => "MountainCar",
             EnvKind::Recall => "Recall",
+            EnvKind::PendulumV1 => "Pendulum-v1",
+            EnvKind::MountainCarV0 => "MountainCar-v0",
+            EnvKind::MountainCarContinuousV0 => "MountainCarContinuous-v0",
         }
     }
 
@@ -88,15 +117,18 @@ impl EnvKind {
             ],
             EnvKind::CartPoleV1 | EnvKind::CartPoleNoVelocity => CARTPOLE_GYM_KEYS,
             EnvKind::Pendulum => &["dt", "g", "l", "m", "max_speed", "max_torque"],
-            EnvKind::MountainCar => &[
-                "force_mag",
-                "goal_position",
-                "goal_velocity",
-                "gravity",
-                "max_position",
+            EnvKind::PendulumV1 => &[
+                "dt",
+                "g",
+                "l",
+                "m",
                 "max_speed",
-                "min_position",
+                "max_torque",
+                "max_episode_steps",
             ],
+            EnvKind::MountainCar => &CAR_KEYS[..7],
+            EnvKind::MountainCarV0 => &CAR_KEYS[..8],
+            EnvKind::MountainCarContinuousV0 => &CAR_KEYS[1..],
             EnvKind::Recall => &["length"],
         }
     }
@@ -106,7 +138,12 @@ impl EnvKind {
     pub fn ends_episodes(self) -> bool {
         matches!(
             self,
-            EnvKind::CartPoleV1 | EnvKind::CartPoleNoVelocity | EnvKind::Recall
+            EnvKind::CartPoleV1
+                | EnvKind::CartPoleNoVelocity
+                | EnvKind::Recall
+                | EnvKind::PendulumV1
+                | EnvKind::MountainCarV0
+                | EnvKind::MountainCarContinuousV0
         )
     }
 
@@ -129,6 +166,11 @@ impl EnvKind {
             EnvKind::Pendulum => Box::new(Pendulum::new(num_envs, seed, device)?),
             EnvKind::MountainCar => Box::new(MountainCar::new(num_envs, seed, device)?),
             EnvKind::Recall => Box::new(Recall::new(num_envs, seed, device)?),
+            EnvKind::PendulumV1 => Box::new(PendulumV1::new(num_envs, seed, device)?),
+            EnvKind::MountainCarV0 => Box::new(MountainCarV0::new(num_envs, seed, device)?),
+            EnvKind::MountainCarContinuousV0 => {
+                Box::new(MountainCarContinuousV0::new(num_envs, seed, device)?)
+            }
         })
     }
 }

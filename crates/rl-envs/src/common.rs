@@ -307,6 +307,95 @@ impl<B: Backend> Core<B> {
     }
 }
 
+/// Gymnasium's `TimeLimit` over a batch: the limit of the last reset and each environment's
+/// steps in its current episode.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TimeLimit {
+    pub(crate) max_episode_steps: u32,
+    pub(crate) elapsed: Vec<u32>,
+}
+
+impl TimeLimit {
+    /// `max_episode_steps` for `num_envs` environments, none of which has stepped.
+    pub(crate) fn new(max_episode_steps: u32, num_envs: usize) -> Self {
+        Self {
+            max_episode_steps,
+            elapsed: vec![0; num_envs],
+        }
+    }
+
+    /// Reads `max_episode_steps` (default `default`) and restarts every episode.
+    pub(crate) fn reset(&mut self, reader: &ConfigReader<'_>, default: u32) -> Result<()> {
+        self.max_episode_steps = reader.count("max_episode_steps", default)?;
+        self.elapsed.fill(0);
+        Ok(())
+    }
+
+    /// Takes a saved limit and episode lengths if they fit the batch of `core`.
+    pub(crate) fn restore<B: Backend>(
+        &mut self,
+        core: &Core<B>,
+        max_episode_steps: u32,
+        elapsed: Vec<u32>,
+    ) -> Result<()> {
+        core.config(None).require(
+            elapsed.len() == core.num_envs,
+            "the saved episode lengths do not fit the batch",
+        )?;
+        (self.max_episode_steps, self.elapsed) = (max_episode_steps, elapsed);
+        Ok(())
+    }
+}
+
+impl<B: Backend> Core<B> {
+    /// One step of an episodic environment, as Gymnasium's `TimeLimit` and an auto-resetting
+    /// vector env do it: `dynamics(row, state)` moves a state row in place and returns its
+    /// reward and whether it terminated; the step that brings an episode to
+    /// `max_episode_steps` truncates it (both flags when it also terminates); an ended row's
+    /// observation goes to `final_obs` and `draw` redraws its state in the same step. On an
+    /// error nothing changes.
+    pub(crate) fn step_episodic(
+        &mut self,
+        limit: &mut TimeLimit,
+        mut dynamics: impl FnMut(usize, &mut [f64]) -> (f64, bool),
+        mut draw: impl FnMut(&mut Self, &mut [f64]),
+        observe: impl Fn(&[f64], &mut Vec<f32>),
+    ) -> Result<Transition<B>> {
+        let mut next = self.state()?.to_vec();
+        let n = self.num_envs;
+        let mut elapsed = limit.elapsed.clone();
+        let mut reward = Vec::with_capacity(n);
+        let mut terminated = vec![false; n];
+        let mut truncated = vec![false; n];
+        let mut final_obs = Vec::with_capacity(self.obs_dim * n);
+        let mut obs = Vec::with_capacity(self.obs_dim * n);
+        for (row, s) in next.chunks_exact_mut(self.state_dim).enumerate() {
+            let (r, ended) = dynamics(row, s);
+            reward.push(r as f32);
+            observe(s, &mut final_obs);
+            elapsed[row] += 1;
+            terminated[row] = ended;
+            truncated[row] = elapsed[row] >= limit.max_episode_steps;
+            if terminated[row] || truncated[row] {
+                draw(self, s);
+                elapsed[row] = 0;
+            }
+            observe(s, &mut obs);
+        }
+        let any_done = terminated.iter().chain(&truncated).any(|&d| d);
+        let out = StepOutput {
+            obs,
+            reward,
+            terminated,
+            truncated,
+            final_obs: any_done.then_some(final_obs),
+        };
+        let transition = self.commit(next, out)?;
+        limit.elapsed = elapsed;
+        Ok(transition)
+    }
+}
+
 /// A [`Core`]'s saved state.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedCore {

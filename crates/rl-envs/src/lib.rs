@@ -12,6 +12,9 @@
 //! | [`CartPoleNoVelocity`] | `"CartPole-v1-NoVelocity"` | `CartPole-v1` observing `[x, theta]` only (memory task) | `[2]` | `Discrete(2)` | as `CartPole-v1` |
 //! | [`Pendulum`] | `"Pendulum"` | rl8 `examples/pendulum` (Gym's dynamics) | `[3]` | unbounded `Box [1]` | infinite horizon |
 //! | [`MountainCar`] | `"MountainCar"` | rl8 `examples/mountain_car` | `[2]` | `Discrete(3)` | infinite horizon |
+//! | [`PendulumV1`] | `"Pendulum-v1"` | Gymnasium `Pendulum-v1` | `[3]` | `Box [1]` in `[-2, 2]` | truncate at 200, auto-reset |
+//! | [`MountainCarV0`] | `"MountainCar-v0"` | Gymnasium `MountainCar-v0` | `[2]` | `Discrete(3)` | terminate at the goal, truncate at 200, auto-reset |
+//! | [`MountainCarContinuousV0`] | `"MountainCarContinuous-v0"` | Gymnasium `MountainCarContinuous-v0` | `[2]` | `Box [1]` in `[-1, 1]` | terminate at the goal, truncate at 999, auto-reset |
 //! | [`Recall`] | `"Recall"` | cue-recall memory task | `[3]` | `Discrete(2)` | terminate every `length` (4) steps, auto-reset |
 //!
 //! [`EnvKind`] finds them by name.
@@ -61,12 +64,14 @@
 mod cartpole;
 mod catalog;
 mod common;
+#[cfg(test)]
+mod goldens;
 mod mountain_car;
 mod pendulum;
 mod recall;
 
 pub use cartpole::{CartPole, CartPoleNoVelocity, CartPoleV1};
 pub use catalog::EnvKind;
-pub use mountain_car::MountainCar;
-pub use pendulum::Pendulum;
+pub use mountain_car::{MountainCar, MountainCarContinuousV0, MountainCarV0};
+pub use pendulum::{Pendulum, PendulumV1};
 pub use recall::Recall;

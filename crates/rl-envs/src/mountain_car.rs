@@ -1,9 +1,11 @@
-//! rl8's mountain car with a shaped reward: [`MountainCar`].
+//! The mountain car: rl8's with a shaped reward and no end ([`MountainCar`]), and Gymnasium's
+//! `MountainCar-v0` and `MountainCarContinuous-v0` ([`MountainCarV0`],
+//! [`MountainCarContinuousV0`]).
 
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, impl_env, persist_field};
+use crate::common::{ConfigReader, Core, Persist, TimeLimit, impl_env, persist_field};
 
 /// The mountain car's parameters, read from the config at every reset.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -18,10 +20,18 @@ pub(crate) struct Params {
 }
 
 impl Params {
-    fn from_config(reader: &ConfigReader<'_>) -> Result<Self> {
+    /// The parameters of `reader`, with the force of a push under `force_key` and the goal's
+    /// position defaulting to `goal` (rl8's and `MountainCar-v0`'s: `force_mag` 0.001 and 0.5;
+    /// `MountainCarContinuous-v0`'s: `power` 0.0015 and 0.45).
+    fn from_config(
+        reader: &ConfigReader<'_>,
+        force_key: &str,
+        force: f64,
+        goal: f64,
+    ) -> Result<Self> {
         let params = Self {
-            force_mag: reader.finite("force_mag", 0.001)?,
-            goal_position: reader.finite("goal_position", 0.5)?,
+            force_mag: reader.finite(force_key, force)?,
+            goal_position: reader.finite("goal_position", goal)?,
             goal_velocity: reader.finite("goal_velocity", 0.0)?,
             gravity: reader.finite("gravity", 0.0025)?,
             max_position: reader.finite("max_position", 0.6)?,
@@ -35,11 +45,11 @@ impl Params {
         Ok(params)
     }
 
-    /// Moves `s = [position, velocity]` one step under `action` and returns the reward.
-    fn step(&self, s: &mut [f64], action: i64) -> f64 {
+    /// Moves `s = [position, velocity]` one step under a push of `push * force_mag` and
+    /// returns whether the car is at the goal.
+    fn advance(&self, s: &mut [f64], push: f64) -> bool {
         let (position, velocity) = (s[0], s[1]);
-        let mut velocity =
-            velocity + (action - 1) as f64 * self.force_mag - self.gravity * (3.0 * position).cos();
+        let mut velocity = velocity + push * self.force_mag - self.gravity * (3.0 * position).cos();
         velocity = velocity.clamp(-self.max_speed, self.max_speed);
         let position = (position + velocity).clamp(self.min_position, self.max_position);
         if position == self.min_position && velocity < 0.0 {
@@ -47,12 +57,34 @@ impl Params {
         }
         s[0] = position;
         s[1] = velocity;
-        if position >= self.goal_position && velocity >= self.goal_velocity {
+        position >= self.goal_position && velocity >= self.goal_velocity
+    }
+
+    /// rl8's step: [`advance`](Self::advance) under `action` (0, 1, 2 push by -1, 0, 1), and
+    /// its shaped reward.
+    fn step(&self, s: &mut [f64], action: i64) -> f64 {
+        if self.advance(s, (action - 1) as f64) {
             1.0
         } else {
-            -(position - self.goal_position).abs()
+            -(s[0] - self.goal_position).abs()
         }
     }
+}
+
+/// `[position, velocity]`.
+fn observe(s: &[f64], out: &mut Vec<f32>) {
+    out.extend([s[0] as f32, s[1] as f32]);
+}
+
+/// Gymnasium's bounds of the observation: `[-1.2, -0.07]..[0.6, 0.07]`.
+fn gym_observation_space() -> Result<Space> {
+    Space::boxed(vec![2], vec![-1.2, -0.07], vec![0.6, 0.07])
+}
+
+/// Gymnasium's reset: `position ~ U(-0.6, -0.4)`, at rest.
+fn draw_initial<B: Backend>(core: &mut Core<B>, s: &mut [f64]) {
+    s[0] = core.uniform(-0.6, -0.4);
+    s[1] = 0.0;
 }
 
 /// rl8's mountain car (`examples/mountain_car`, after Gym's `MountainCar-v0`): drive an
@@ -113,16 +145,12 @@ impl<B: Backend> MountainCar<B> {
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
         let actions = Space::discrete(3)?;
         let core = Core::new("MountainCar", num_envs, seed, device, (2, 2), actions)?;
-        let params = Params::from_config(&core.config(None))?;
+        let params = Params::from_config(&core.config(None), "force_mag", 0.001, 0.5)?;
         Ok(Self { core, params })
     }
 
-    fn observe(s: &[f64], out: &mut Vec<f32>) {
-        out.extend([s[0] as f32, s[1] as f32]);
-    }
-
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        self.params = Params::from_config(&self.core.config(config))?;
+        self.params = Params::from_config(&self.core.config(config), "force_mag", 0.001, 0.5)?;
         let n = self.core.num_envs;
         Ok(self.core.reset_with(
             |core| {
@@ -133,7 +161,7 @@ impl<B: Backend> MountainCar<B> {
                 }
                 state
             },
-            Self::observe,
+            observe,
         ))
     }
 
@@ -141,13 +169,242 @@ impl<B: Backend> MountainCar<B> {
         let actions = self.core.discrete_actions(action)?;
         let params = self.params;
         self.core
-            .step_infinite(|row, s| params.step(s, actions[row]), Self::observe)
+            .step_infinite(|row, s| params.step(s, actions[row]), observe)
     }
 }
 
 impl_env!(MountainCar);
 
 persist_field!(MountainCar, params: Params);
+
+/// Gymnasium's mountain cars, `MountainCar-v0` and `MountainCarContinuous-v0`: the same car,
+/// pushed by a discrete or a continuous action, ending at the goal or at the time limit.
+#[derive(Debug)]
+struct GymCar<B: Backend> {
+    core: Core<B>,
+    params: Params,
+    limit: TimeLimit,
+}
+
+impl<B: Backend> GymCar<B> {
+    fn new(
+        name: &'static str,
+        num_envs: usize,
+        seed: u64,
+        device: &B::Device,
+        actions: Space,
+        (force_key, force, goal, max_steps): (&str, f64, f64, u32),
+    ) -> Result<Self> {
+        let mut core = Core::new(name, num_envs, seed, device, (2, 2), actions)?;
+        core.observation_space = gym_observation_space()?;
+        let params = Params::from_config(&core.config(None), force_key, force, goal)?;
+        Ok(Self {
+            core,
+            params,
+            limit: TimeLimit::new(max_steps, num_envs),
+        })
+    }
+
+    fn reset(
+        &mut self,
+        config: Option<&EnvConfig>,
+        (force_key, force, goal, max_steps): (&str, f64, f64, u32),
+    ) -> Result<Observation<B>> {
+        let reader = self.core.config(config);
+        let params = Params::from_config(&reader, force_key, force, goal)?;
+        self.limit.reset(&reader, max_steps)?;
+        self.params = params;
+        let n = self.core.num_envs;
+        Ok(self.core.reset_with(
+            |core| {
+                let mut state = vec![0.0; 2 * n];
+                state
+                    .chunks_exact_mut(2)
+                    .for_each(|s| draw_initial(core, s));
+                state
+            },
+            observe,
+        ))
+    }
+
+    /// One step: `reward(row, at_goal)` is the reward of row `row` pushed by `push(row)`.
+    fn step(
+        &mut self,
+        push: impl Fn(usize) -> f64,
+        reward: impl Fn(usize, bool) -> f64,
+    ) -> Result<Transition<B>> {
+        let params = self.params;
+        self.core.step_episodic(
+            &mut self.limit,
+            |row, s| {
+                let at_goal = params.advance(s, push(row));
+                (reward(row, at_goal), at_goal)
+            },
+            draw_initial,
+            observe,
+        )
+    }
+
+    fn extra(&self) -> (Params, u32, Vec<u32>) {
+        let limit = self.limit.clone();
+        (self.params, limit.max_episode_steps, limit.elapsed)
+    }
+
+    fn set_extra(&mut self, (params, max_steps, elapsed): (Params, u32, Vec<u32>)) -> Result<()> {
+        self.limit.restore(&self.core, max_steps, elapsed)?;
+        self.params = params;
+        Ok(())
+    }
+}
+
+/// Implements [`Persist`] for a Gymnasium mountain car (a `car: GymCar<B>` field).
+macro_rules! persist_car {
+    ($env:ident) => {
+        impl<B: Backend> Persist<B> for $env<B> {
+            /// The parameters and time limit of the last reset, and each episode's length.
+            type Extra = (Params, u32, Vec<u32>);
+            fn core_mut(&mut self) -> &mut Core<B> {
+                &mut self.car.core
+            }
+            fn extra(&self) -> Self::Extra {
+                self.car.extra()
+            }
+            fn set_extra(&mut self, extra: Self::Extra) -> Result<()> {
+                self.car.set_extra(extra)
+            }
+        }
+    };
+}
+
+/// Gymnasium's `MountainCar-v0` (with its `TimeLimit` of 200 steps): drive an underpowered
+/// car up the right hill, -1 per step until it gets there.
+///
+/// * **Observation**: a `Box` of shape `[2]`, `[position, velocity]` within `[-1.2,
+///   -0.07]..[0.6, 0.07]`.
+/// * **Action**: `Discrete { n: 3 }`: push left (0), nothing (1), push right (2).
+/// * **Dynamics**: [`MountainCar`]'s (Gymnasium's).
+/// * **Reward**: -1 every step.
+/// * **Termination**: `position >= goal_position` (0.5) and `velocity >= goal_velocity` (0).
+///   **Truncation**: on the step that brings the episode to `max_episode_steps` (200). An ended
+///   row is redrawn in the same step, its last observation in `final_obs`.
+/// * **Reset**: `position ~ U(-0.6, -0.4)`, `velocity = 0`.
+/// * **Config keys**: [`MountainCar`]'s, and `max_episode_steps` 200.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Int, Tensor};
+/// use rl_core::Env;
+/// use rl_envs::MountainCarV0;
+///
+/// let device = Default::default();
+/// let mut env = MountainCarV0::<NdArray>::new(2, 0, &device)?;
+/// env.reset(None)?;
+/// let action = Tensor::<NdArray, 2, Int>::from_ints([[0], [2]], &device).into();
+/// let step = env.step(&action)?;
+/// assert_eq!(step.reward.into_data().to_vec::<f32>().unwrap(), vec![-1.0, -1.0]);
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct MountainCarV0<B: Backend> {
+    car: GymCar<B>,
+}
+
+/// `MountainCar-v0`'s force key and default, goal and time limit.
+const V0: (&str, f64, f64, u32) = ("force_mag", 0.001, 0.5, 200);
+
+impl<B: Backend> MountainCarV0<B> {
+    /// `num_envs` cars (at least 1), each reset to `position ~ U(-0.6, -0.4)` at rest with a
+    /// generator seeded with `seed`; call [`rl_core::Env::reset`] before the first step. An
+    /// error ([`rl_core::CoreError::Env`]) if `num_envs` is 0.
+    pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
+        let actions = Space::discrete(3)?;
+        let car = GymCar::new("MountainCar-v0", num_envs, seed, device, actions, V0)?;
+        Ok(Self { car })
+    }
+
+    fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        self.car.reset(config, V0)
+    }
+
+    fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
+        let actions = self.car.core.discrete_actions(action)?;
+        self.car.step(|row| (actions[row] - 1) as f64, |_, _| -1.0)
+    }
+}
+
+impl_env!(MountainCarV0, car.core);
+persist_car!(MountainCarV0);
+
+/// Gymnasium's `MountainCarContinuous-v0` (with its `TimeLimit` of 999 steps): the mountain
+/// car pushed by a continuous force, rewarded 100 at the goal and charged for its effort.
+///
+/// * **Observation**: as [`MountainCarV0`].
+/// * **Action**: a `Box` of shape `[1]` within `[-1, 1]`, the force `a`; the push is `a *
+///   power` (0.0015). An action outside the box is refused ([`rl_core::CoreError::Space`]).
+/// * **Dynamics**: [`MountainCar`]'s with that push.
+/// * **Reward**: `-0.1 a²`, plus 100 on the step that reaches the goal.
+/// * **Termination**: `position >= goal_position` (0.45) and `velocity >= goal_velocity` (0).
+///   **Truncation**: on the step that brings the episode to `max_episode_steps` (999).
+/// * **Reset**: as [`MountainCarV0`].
+/// * **Config keys**: `power` 0.0015, `goal_position` 0.45, and [`MountainCar`]'s others,
+///   and `max_episode_steps` 999.
+///
+/// Gymnasium stores the state in `float32` after every step; ours stays in `f64` (the
+/// difference is below `1e-6` over an episode, see the tests).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use rl_core::Env;
+/// use rl_envs::MountainCarContinuousV0;
+///
+/// let device = Default::default();
+/// let mut env = MountainCarContinuousV0::<NdArray>::new(1, 0, &device)?;
+/// env.reset(None)?;
+/// let push = Tensor::<NdArray, 2>::from_floats([[0.5]], &device).into();
+/// let step = env.step(&push)?;
+/// assert_eq!(step.reward.into_data().to_vec::<f32>().unwrap(), vec![-0.025]);
+/// let outside = Tensor::<NdArray, 2>::from_floats([[1.5]], &device).into();
+/// assert!(env.step(&outside).is_err());
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct MountainCarContinuousV0<B: Backend> {
+    car: GymCar<B>,
+}
+
+/// `MountainCarContinuous-v0`'s force key and default, goal and time limit.
+const CONTINUOUS_V0: (&str, f64, f64, u32) = ("power", 0.0015, 0.45, 999);
+
+impl<B: Backend> MountainCarContinuousV0<B> {
+    /// `num_envs` cars (at least 1), drawn as [`MountainCarV0::new`] says. An error
+    /// ([`rl_core::CoreError::Env`]) if `num_envs` is 0.
+    pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
+        let actions = Space::boxed(vec![1], vec![-1.0], vec![1.0])?;
+        let name = "MountainCarContinuous-v0";
+        let car = GymCar::new(name, num_envs, seed, device, actions, CONTINUOUS_V0)?;
+        Ok(Self { car })
+    }
+
+    fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        self.car.reset(config, CONTINUOUS_V0)
+    }
+
+    fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
+        let forces = self.car.core.continuous_actions(action)?;
+        let force = |row: usize| f64::from(forces[row]);
+        self.car.step(
+            |row| force(row).clamp(-1.0, 1.0),
+            |row, at_goal| {
+                let bonus = if at_goal { 100.0 } else { 0.0 };
+                bonus - 0.1 * force(row).powi(2)
+            },
+        )
+    }
+}
+
+impl_env!(MountainCarContinuousV0, car.core);
+persist_car!(MountainCarContinuousV0);
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,12 @@
-//! rl8's (and Gym's) inverted pendulum swing-up: [`Pendulum`].
+//! The inverted pendulum swing-up: rl8's infinite-horizon [`Pendulum`] and Gymnasium's
+//! [`PendulumV1`].
 
 use core::f64::consts::{PI, TAU};
 
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, impl_env, persist_field};
+use crate::common::{ConfigReader, Core, Persist, TimeLimit, impl_env, persist_field};
 
 /// The pendulum's parameters, read from the config at every reset.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -29,6 +30,32 @@ impl Params {
             max_torque: reader.non_negative("max_torque", 2.0)?,
         })
     }
+
+    /// Moves `s = [theta, theta_dot]` one step under the torque `u` (clipped to
+    /// `±max_torque`) and returns the cost of the state **before** the step.
+    fn step(&self, s: &mut [f64], u: f32) -> f64 {
+        let (theta, theta_dot) = (s[0], s[1]);
+        let u = f64::from(u).clamp(-self.max_torque, self.max_torque);
+        let cost = angle_normalize(theta).powi(2) + 0.1 * theta_dot.powi(2) + 0.001 * u * u;
+        let accel =
+            3.0 * self.g / (2.0 * self.l) * theta.sin() + 3.0 / (self.m * self.l * self.l) * u;
+        let new_theta_dot = (theta_dot + accel * self.dt).clamp(-self.max_speed, self.max_speed);
+        s[1] = new_theta_dot;
+        s[0] = theta + new_theta_dot * self.dt;
+        cost
+    }
+}
+
+/// `[cos(theta), sin(theta), theta_dot]`.
+fn observe(s: &[f64], out: &mut Vec<f32>) {
+    let (sin, cos) = s[0].sin_cos();
+    out.extend([cos, sin, s[1]].map(|v| v as f32));
+}
+
+/// `theta ~ U(-pi, pi)`, `theta_dot ~ U(-1, 1)`.
+fn draw_initial<B: Backend>(core: &mut Core<B>, s: &mut [f64]) {
+    s[0] = core.uniform(-PI, PI);
+    s[1] = core.uniform(-1.0, 1.0);
 }
 
 /// `theta` wrapped to `[-pi, pi)`: `((theta + pi) mod 2 pi) - pi` with a floored modulo, as
@@ -101,46 +128,146 @@ impl<B: Backend> Pendulum<B> {
         Ok(Self { core, params })
     }
 
-    fn observe(s: &[f64], out: &mut Vec<f32>) {
-        let (sin, cos) = s[0].sin_cos();
-        out.extend([cos, sin, s[1]].map(|v| v as f32));
-    }
-
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         self.params = Params::from_config(&self.core.config(config))?;
         let n = self.core.num_envs;
         Ok(self.core.reset_with(
             |core| {
-                (0..n)
-                    .flat_map(|_| [core.uniform(-PI, PI), core.uniform(-1.0, 1.0)])
-                    .collect()
+                let mut state = vec![0.0; 2 * n];
+                state
+                    .chunks_exact_mut(2)
+                    .for_each(|s| draw_initial(core, s));
+                state
             },
-            Self::observe,
+            observe,
         ))
     }
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
         let torques = self.core.continuous_actions(action)?;
         let p = self.params;
-        self.core.step_infinite(
-            |row, s| {
-                let (theta, theta_dot) = (s[0], s[1]);
-                let u = f64::from(torques[row]).clamp(-p.max_torque, p.max_torque);
-                let cost = angle_normalize(theta).powi(2) + 0.1 * theta_dot.powi(2) + 0.001 * u * u;
-                let accel = 3.0 * p.g / (2.0 * p.l) * theta.sin() + 3.0 / (p.m * p.l * p.l) * u;
-                let new_theta_dot = (theta_dot + accel * p.dt).clamp(-p.max_speed, p.max_speed);
-                s[1] = new_theta_dot;
-                s[0] = theta + new_theta_dot * p.dt;
-                -cost
-            },
-            Self::observe,
-        )
+        self.core
+            .step_infinite(|row, s| -p.step(s, torques[row]), observe)
     }
 }
 
 impl_env!(Pendulum);
 
 persist_field!(Pendulum, params: Params);
+
+/// Gymnasium's `Pendulum-v1` (with its `TimeLimit` of 200 steps): rl8's [`Pendulum`]
+/// dynamics and reward in Gymnasium's spaces, cut into episodes.
+///
+/// * **Observation**: a `Box` of shape `[3]`, `[cos(theta), sin(theta), theta_dot]` within
+///   `[-1, -1, -8]..[1, 1, 8]` (Gymnasium's declared bounds).
+/// * **Action**: a `Box` of shape `[1]` within `[-2, 2]`, the torque. An action outside the
+///   box is refused ([`rl_core::CoreError::Space`]); Gymnasium's environment clips it instead,
+///   and our clip to `max_torque` stays for a `max_torque` below 2.
+/// * **Dynamics and reward**: [`Pendulum`]'s, which are Gymnasium's: the reward is minus the
+///   cost of the state before the step.
+/// * **Termination**: never. **Truncation**: on the step that brings the episode's length to
+///   `max_episode_steps` (200 by default); the ended row is redrawn in the same step and its
+///   last observation is in `final_obs`.
+/// * **Reset**: `theta ~ U(-pi, pi)`, `theta_dot ~ U(-1, 1)`, at [`rl_core::Env::reset`] and
+///   at auto-reset.
+/// * **Config keys**: [`Pendulum`]'s, and `max_episode_steps` 200 (a whole number >= 1).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use rl_core::{Env, EnvConfig};
+/// use rl_envs::PendulumV1;
+///
+/// let device = Default::default();
+/// let mut env = PendulumV1::<NdArray>::new(2, 0, &device)?;
+/// env.reset(Some(&EnvConfig::from([("max_episode_steps".to_string(), 2.0)])))?;
+/// let torque = Tensor::<NdArray, 2>::from_floats([[0.5], [-2.0]], &device).into();
+/// assert!(env.step(&torque)?.final_obs.is_none());
+/// let step = env.step(&torque)?;
+/// assert_eq!(step.truncated.into_data().to_vec::<bool>().unwrap(), vec![true, true]);
+/// assert!(step.final_obs.is_some());
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct PendulumV1<B: Backend> {
+    core: Core<B>,
+    params: Params,
+    limit: TimeLimit,
+}
+
+impl<B: Backend> PendulumV1<B> {
+    /// The default time limit (`max_episode_steps`).
+    pub const MAX_EPISODE_STEPS: u32 = 200;
+
+    /// `num_envs` pendulums (at least 1), drawn as [`Pendulum::new`] says; call
+    /// [`rl_core::Env::reset`] before the first step. An error ([`rl_core::CoreError::Env`]) if
+    /// `num_envs` is 0.
+    pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
+        let actions = Space::boxed(vec![1], vec![-2.0], vec![2.0])?;
+        let mut core = Core::new("Pendulum-v1", num_envs, seed, device, (2, 3), actions)?;
+        core.observation_space =
+            Space::boxed(vec![3], vec![-1.0, -1.0, -8.0], vec![1.0, 1.0, 8.0])?;
+        let params = Params::from_config(&core.config(None))?;
+        Ok(Self {
+            core,
+            params,
+            limit: TimeLimit::new(Self::MAX_EPISODE_STEPS, num_envs),
+        })
+    }
+
+    /// The time limit in force (`max_episode_steps` of the last reset).
+    pub fn max_episode_steps(&self) -> u32 {
+        self.limit.max_episode_steps
+    }
+
+    fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
+        let reader = self.core.config(config);
+        let params = Params::from_config(&reader)?;
+        self.limit.reset(&reader, Self::MAX_EPISODE_STEPS)?;
+        self.params = params;
+        let n = self.core.num_envs;
+        Ok(self.core.reset_with(
+            |core| {
+                let mut state = vec![0.0; 2 * n];
+                state
+                    .chunks_exact_mut(2)
+                    .for_each(|s| draw_initial(core, s));
+                state
+            },
+            observe,
+        ))
+    }
+
+    fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
+        let torques = self.core.continuous_actions(action)?;
+        let p = self.params;
+        self.core.step_episodic(
+            &mut self.limit,
+            |row, s| (-p.step(s, torques[row]), false),
+            draw_initial,
+            observe,
+        )
+    }
+}
+
+impl_env!(PendulumV1);
+
+impl<B: Backend> Persist<B> for PendulumV1<B> {
+    /// The parameters and time limit of the last reset, and each episode's length so far.
+    type Extra = (Params, u32, Vec<u32>);
+    fn core_mut(&mut self) -> &mut Core<B> {
+        &mut self.core
+    }
+    fn extra(&self) -> Self::Extra {
+        let limit = self.limit.clone();
+        (self.params, limit.max_episode_steps, limit.elapsed)
+    }
+    fn set_extra(&mut self, (params, max_steps, elapsed): Self::Extra) -> Result<()> {
+        self.limit.restore(&self.core, max_steps, elapsed)?;
+        self.params = params;
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -116,6 +116,60 @@ fn squashed_log_prob_inverts_the_squash() {
 }
 
 #[test]
+fn a_scaled_squash_samples_in_its_box_and_its_density_integrates_to_one_there() {
+    let d = Default::default();
+    let (low, high) = ([-2.0f32], [0.5f32]);
+    // Spreads whose density vanishes at the bounds, which the midpoint rule integrates well.
+    for (mu, log_std) in [(0.0f32, 0.0f32), (1.2, -0.5), (-0.8, -0.3)] {
+        let scaled = |n: usize| {
+            SquashedNormal::scaled(
+                Tensor::<B, 2>::full([n, 1], mu, &d),
+                Tensor::<B, 2>::full([n, 1], log_std, &d),
+                &low,
+                &high,
+            )
+            .unwrap()
+        };
+        let a = scaled(5000)
+            .sample(&mut StdRng::seed_from_u64(4))
+            .to_host_continuous()
+            .unwrap();
+        assert!(a.iter().all(|&x| (low[0]..=high[0]).contains(&x)), "{mu}");
+        // The midpoint rule over the box: the density of the action actually sent.
+        let cells = 4000;
+        let width = (high[0] - low[0]) / cells as f32;
+        let grid: Vec<f32> = (0..cells)
+            .map(|i| low[0] + (i as f32 + 0.5) * width)
+            .collect();
+        let at = Action::Continuous(
+            Tensor::<B, 1>::from_floats(grid.as_slice(), &d).reshape([cells, 1]),
+        );
+        let lp = host(scaled(cells).log_prob(&at).unwrap());
+        let mass: f64 = lp
+            .iter()
+            .map(|&l| f64::from(l).exp() * f64::from(width))
+            .sum();
+        assert!(
+            (mass - 1.0).abs() < 5e-3,
+            "mu {mu} log_std {log_std}: mass {mass}"
+        );
+        // Entropy: the unscaled squash's plus ln h, h = (high - low) / 2.
+        let unit = SquashedNormal::new(
+            Tensor::<B, 2>::full([1, 1], mu, &d),
+            Tensor::<B, 2>::full([1, 1], log_std, &d),
+        )
+        .unwrap();
+        let shift = host(scaled(1).entropy())[0] - host(unit.entropy())[0];
+        assert!((shift - 1.25f32.ln()).abs() < 1e-5, "{shift}");
+    }
+    // Bounds that are not one finite pair per element with low < high are refused.
+    let m = || Tensor::<B, 2>::zeros([1, 1], &d);
+    assert!(SquashedNormal::scaled(m(), m(), &[1.0], &[1.0]).is_err());
+    assert!(SquashedNormal::scaled(m(), m(), &[f32::NEG_INFINITY], &[1.0]).is_err());
+    assert!(SquashedNormal::scaled(m(), m(), &[0.0, 0.0], &[1.0, 1.0]).is_err());
+}
+
+#[test]
 fn shape_mismatch_is_an_error() {
     let d = Default::default();
     assert!(

@@ -149,9 +149,16 @@ const GAUSS_HERMITE: [(f64, f64); 8] = [
 /// expectation computed per element with 16-point Gauss-Hermite quadrature. It is
 /// deterministic and differentiable; for `|mean| <= 3` and `std` in `[1/e, e]` (the range rl8's
 /// default models produce) it is within 0.015 nats of the exact value per element.
+///
+/// [`SquashedNormal::scaled`] maps `(-1, 1)` onto a box `[low, high]`: the action sent is
+/// `a = c + h y` with `c = (low + high) / 2` and `h = (high - low) / 2`, and `log_prob` and
+/// `entropy` are those of `a` (each minus or plus `sum_A ln h`), so a policy on a bounded
+/// action space is trained on the probability of the action it actually sent.
 #[derive(Debug, Clone)]
 pub struct SquashedNormal<B: Backend> {
     normal: Normal<B>,
+    /// `(c, h)`, each `[1, A]`, for a box other than `(-1, 1)`.
+    affine: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
 }
 
 impl<B: Backend> SquashedNormal<B> {
@@ -162,7 +169,74 @@ impl<B: Backend> SquashedNormal<B> {
     pub fn new(mean: Tensor<B, 2>, log_std: Tensor<B, 2>) -> Result<Self, CoreError> {
         Ok(Self {
             normal: Normal::new(mean, log_std)?,
+            affine: None,
         })
+    }
+
+    /// A squashed normal whose actions lie in the box `[low, high]` (`A` finite bounds each,
+    /// `low < high`), from the pre-squash `mean` and `log_std`, both `[N, A]`.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use burn::tensor::Tensor;
+    /// use rl_core::{Action, Distribution, SquashedNormal};
+    ///
+    /// let d = Default::default();
+    /// let mean = Tensor::<NdArray, 2>::from_floats([[0.0, 3.0]], &d);
+    /// let dist = SquashedNormal::scaled(mean, Tensor::zeros([1, 2], &d), &[-2.0, 0.0], &[2.0, 1.0])?;
+    /// let Action::Continuous(mode) = dist.mode() else { unreachable!() };
+    /// let mode = mode.into_data().to_vec::<f32>().unwrap();
+    /// assert!(mode[0].abs() < 1e-6 && (mode[1] - (1.0 + 3f32.tanh()) / 2.0).abs() < 1e-6);
+    /// # Ok::<(), rl_core::CoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If the two shapes differ, or the bounds are not `A` finite pairs with `low < high`.
+    pub fn scaled(
+        mean: Tensor<B, 2>,
+        log_std: Tensor<B, 2>,
+        low: &[f32],
+        high: &[f32],
+    ) -> Result<Self, CoreError> {
+        let dims = mean.dims()[1];
+        let fits = low.len() == dims
+            && high.len() == dims
+            && low
+                .iter()
+                .zip(high)
+                .all(|(l, h)| l.is_finite() && h.is_finite() && l < h);
+        if !fits {
+            return Err(CoreError::Shape {
+                what: format!("the bounds of a squashed normal ({low:?}, {high:?})"),
+                expected: format!("{dims} finite pairs with low < high"),
+                actual: vec![low.len(), high.len()],
+            });
+        }
+        let device = mean.device();
+        let row = |f: fn(f32, f32) -> f32| {
+            let values: Vec<f32> = low.iter().zip(high).map(|(&l, &h)| f(l, h)).collect();
+            Tensor::<B, 1>::from_floats(values.as_slice(), &device).unsqueeze_dim::<2>(0)
+        };
+        let affine = Some((row(|l, h| (l + h) / 2.0), row(|l, h| (h - l) / 2.0)));
+        Ok(Self {
+            normal: Normal::new(mean, log_std)?,
+            affine,
+        })
+    }
+
+    /// `y` in `(-1, 1)` mapped onto the box.
+    fn to_box(&self, y: Tensor<B, 2>) -> Tensor<B, 2> {
+        match &self.affine {
+            Some((c, h)) => y * h.clone() + c.clone(),
+            None => y,
+        }
+    }
+
+    /// `sum_A ln h`, `[1, 1]` (0 without a box).
+    fn log_scale(&self) -> Option<Tensor<B, 2>> {
+        self.affine
+            .as_ref()
+            .map(|(_, h)| h.clone().log().sum_dim(1))
     }
 }
 
@@ -177,15 +251,19 @@ fn log_one_minus_tanh_sq<B: Backend>(u: Tensor<B, 2>) -> Tensor<B, 2> {
 
 impl<B: Backend> Distribution<B> for SquashedNormal<B> {
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
-        Action::Continuous(self.normal.draw(rng).tanh())
+        Action::Continuous(self.to_box(self.normal.draw(rng).tanh()))
     }
 
     fn mode(&self) -> Action<B> {
-        Action::Continuous(self.normal.mean.clone().tanh())
+        Action::Continuous(self.to_box(self.normal.mean.clone().tanh()))
     }
 
     fn log_prob(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
-        let y = self.normal.continuous(actions)?.clone();
+        let a = self.normal.continuous(actions)?.clone();
+        let y = match &self.affine {
+            Some((c, h)) => (a - c.clone()) / h.clone(),
+            None => a,
+        };
         let eps = f32::EPSILON;
         let yc = y.clone().clamp(-1.0 + eps, 1.0 - eps);
         let u = (yc.clone().log1p() - yc.neg().log1p()).mul_scalar(0.5);
@@ -196,7 +274,10 @@ impl<B: Backend> Distribution<B> for SquashedNormal<B> {
             .add_scalar(1.0 + eps)
             .log()
             .sum_dim(1);
-        Ok(base - jacobian)
+        Ok(match self.log_scale() {
+            Some(scale) => base - jacobian - scale,
+            None => base - jacobian,
+        })
     }
 
     fn entropy(&self) -> Tensor<B, 2> {
@@ -218,9 +299,13 @@ impl<B: Backend> Distribution<B> for SquashedNormal<B> {
             }
         }
         let per_element = expectation.map(|e| e.sum_dim(1));
-        match per_element {
+        let entropy = match per_element {
             Some(jacobian) => self.normal.entropy() + jacobian,
             None => self.normal.entropy(),
+        };
+        match self.log_scale() {
+            Some(scale) => entropy + scale,
+            None => entropy,
         }
     }
 
