@@ -5,7 +5,9 @@
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, Persist, TimeLimit, impl_env, persist_field};
+use crate::common::{
+    ConfigReader, Core, Persist, TimeLimit, impl_env, persist_episodic, persist_field,
+};
 
 /// The cart-pole physics: the Gym equations (after Florian, "Correct equations for the dynamics
 /// of the cart-pole system", 2007) with one explicit (Euler) or semi-implicit Euler step.
@@ -302,15 +304,7 @@ impl<B: Backend> CartPoleV1<B> {
         let physics = Physics::from_config(&reader, &GYM_MASSES, 10.0)?;
         self.limit.reset(&reader, Self::MAX_EPISODE_STEPS)?;
         self.physics = physics;
-        let n = 4 * self.core.num_envs;
-        Ok(self.core.reset_with(
-            |core| {
-                let mut state = vec![0.0; n];
-                Self::draw_initial(core, &mut state);
-                state
-            },
-            self.observe,
-        ))
+        Ok(self.core.reset_rows(Self::draw_initial, self.observe))
     }
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
@@ -337,25 +331,7 @@ impl<B: Backend> CartPoleV1<B> {
 
 impl_env!(CartPoleV1);
 
-impl<B: Backend> Persist<B> for CartPoleV1<B> {
-    /// The physics and time limit of the last reset, and each episode's length so far.
-    type Extra = (Physics, u32, Vec<u32>);
-    fn core_mut(&mut self) -> &mut Core<B> {
-        &mut self.core
-    }
-    fn extra(&self) -> Self::Extra {
-        let TimeLimit {
-            max_episode_steps,
-            elapsed,
-        } = self.limit.clone();
-        (self.physics, max_episode_steps, elapsed)
-    }
-    fn set_extra(&mut self, (physics, max_steps, elapsed): Self::Extra) -> Result<()> {
-        self.limit.restore(&self.core, max_steps, elapsed)?;
-        self.physics = physics;
-        Ok(())
-    }
-}
+persist_episodic!(CartPoleV1, Physics, [physics], [limit], [core]);
 
 /// [`CartPoleV1`] without the velocities: the same environment, but each observation keeps
 /// only the cart position and the pole angle, so the state is only partially observed (a

@@ -227,6 +227,26 @@ impl<B: Backend> Core<B> {
         self.observation(features)
     }
 
+    /// Draws every state row with `draw`, one row after the other, stores the state and
+    /// returns its observation.
+    pub(crate) fn reset_rows(
+        &mut self,
+        mut draw: impl FnMut(&mut Self, &mut [f64]),
+        observe: impl Fn(&[f64], &mut Vec<f32>),
+    ) -> Observation<B> {
+        let (rows, width) = (self.num_envs, self.state_dim);
+        self.reset_with(
+            |core| {
+                let mut state = vec![0.0; rows * width];
+                state
+                    .chunks_exact_mut(width)
+                    .for_each(|row| draw(core, row));
+                state
+            },
+            observe,
+        )
+    }
+
     /// The observation rows of `state`, `obs_dim` values per state row.
     pub(crate) fn observe(
         &self,
@@ -526,6 +546,32 @@ macro_rules! persist_field {
 }
 
 pub(crate) use persist_field;
+
+/// Implements [`Persist`] for an episodic environment: its parameters (the `Copy` value at
+/// `[$params]`) and its [`TimeLimit`] (at `[$limit]`) besides its core (at `[$core]`), saved
+/// as `(parameters, max_episode_steps, episode lengths)`.
+macro_rules! persist_episodic {
+    ($env:ident, $ty:ty, [$($params:ident).+], [$($limit:ident).+], [$($core:ident).+]) => {
+        impl<B: burn::tensor::backend::Backend> $crate::common::Persist<B> for $env<B> {
+            /// The parameters and time limit of the last reset, and each episode's length.
+            type Extra = ($ty, u32, Vec<u32>);
+            fn core_mut(&mut self) -> &mut $crate::common::Core<B> {
+                &mut self.$($core).+
+            }
+            fn extra(&self) -> Self::Extra {
+                let limit = self.$($limit).+.clone();
+                (self.$($params).+, limit.max_episode_steps, limit.elapsed)
+            }
+            fn set_extra(&mut self, (params, max_steps, elapsed): Self::Extra) -> rl_core::Result<()> {
+                self.$($limit).+.restore(&self.$($core).+, max_steps, elapsed)?;
+                self.$($params).+ = params;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use persist_episodic;
 
 /// Test helpers shared by the unit tests of every environment.
 #[cfg(test)]

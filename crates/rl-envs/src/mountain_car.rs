@@ -5,7 +5,7 @@
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, Persist, TimeLimit, impl_env, persist_field};
+use crate::common::{ConfigReader, Core, TimeLimit, impl_env, persist_episodic, persist_field};
 
 /// The mountain car's parameters, read from the config at every reset.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -214,17 +214,7 @@ impl<B: Backend> GymCar<B> {
         let params = Params::from_config(&reader, force_key, force, goal)?;
         self.limit.reset(&reader, max_steps)?;
         self.params = params;
-        let n = self.core.num_envs;
-        Ok(self.core.reset_with(
-            |core| {
-                let mut state = vec![0.0; 2 * n];
-                state
-                    .chunks_exact_mut(2)
-                    .for_each(|s| draw_initial(core, s));
-                state
-            },
-            observe,
-        ))
+        Ok(self.core.reset_rows(draw_initial, observe))
     }
 
     /// One step: `reward(row, at_goal)` is the reward of row `row` pushed by `push(row)`.
@@ -244,36 +234,6 @@ impl<B: Backend> GymCar<B> {
             observe,
         )
     }
-
-    fn extra(&self) -> (Params, u32, Vec<u32>) {
-        let limit = self.limit.clone();
-        (self.params, limit.max_episode_steps, limit.elapsed)
-    }
-
-    fn set_extra(&mut self, (params, max_steps, elapsed): (Params, u32, Vec<u32>)) -> Result<()> {
-        self.limit.restore(&self.core, max_steps, elapsed)?;
-        self.params = params;
-        Ok(())
-    }
-}
-
-/// Implements [`Persist`] for a Gymnasium mountain car (a `car: GymCar<B>` field).
-macro_rules! persist_car {
-    ($env:ident) => {
-        impl<B: Backend> Persist<B> for $env<B> {
-            /// The parameters and time limit of the last reset, and each episode's length.
-            type Extra = (Params, u32, Vec<u32>);
-            fn core_mut(&mut self) -> &mut Core<B> {
-                &mut self.car.core
-            }
-            fn extra(&self) -> Self::Extra {
-                self.car.extra()
-            }
-            fn set_extra(&mut self, extra: Self::Extra) -> Result<()> {
-                self.car.set_extra(extra)
-            }
-        }
-    };
 }
 
 /// Gymnasium's `MountainCar-v0` (with its `TimeLimit` of 200 steps): drive an underpowered
@@ -333,7 +293,7 @@ impl<B: Backend> MountainCarV0<B> {
 }
 
 impl_env!(MountainCarV0, car.core);
-persist_car!(MountainCarV0);
+persist_episodic!(MountainCarV0, Params, [car.params], [car.limit], [car.core]);
 
 /// Gymnasium's `MountainCarContinuous-v0` (with its `TimeLimit` of 999 steps): the mountain
 /// car pushed by a continuous force, rewarded 100 at the goal and charged for its effort.
@@ -404,7 +364,13 @@ impl<B: Backend> MountainCarContinuousV0<B> {
 }
 
 impl_env!(MountainCarContinuousV0, car.core);
-persist_car!(MountainCarContinuousV0);
+persist_episodic!(
+    MountainCarContinuousV0,
+    Params,
+    [car.params],
+    [car.limit],
+    [car.core]
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use core::f64::consts::{PI, TAU};
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
-use crate::common::{ConfigReader, Core, Persist, TimeLimit, impl_env, persist_field};
+use crate::common::{ConfigReader, Core, TimeLimit, impl_env, persist_episodic, persist_field};
 
 /// The pendulum's parameters, read from the config at every reset.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -130,17 +130,7 @@ impl<B: Backend> Pendulum<B> {
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         self.params = Params::from_config(&self.core.config(config))?;
-        let n = self.core.num_envs;
-        Ok(self.core.reset_with(
-            |core| {
-                let mut state = vec![0.0; 2 * n];
-                state
-                    .chunks_exact_mut(2)
-                    .for_each(|s| draw_initial(core, s));
-                state
-            },
-            observe,
-        ))
+        Ok(self.core.reset_rows(draw_initial, observe))
     }
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
@@ -225,17 +215,7 @@ impl<B: Backend> PendulumV1<B> {
         let params = Params::from_config(&reader)?;
         self.limit.reset(&reader, Self::MAX_EPISODE_STEPS)?;
         self.params = params;
-        let n = self.core.num_envs;
-        Ok(self.core.reset_with(
-            |core| {
-                let mut state = vec![0.0; 2 * n];
-                state
-                    .chunks_exact_mut(2)
-                    .for_each(|s| draw_initial(core, s));
-                state
-            },
-            observe,
-        ))
+        Ok(self.core.reset_rows(draw_initial, observe))
     }
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
@@ -252,22 +232,7 @@ impl<B: Backend> PendulumV1<B> {
 
 impl_env!(PendulumV1);
 
-impl<B: Backend> Persist<B> for PendulumV1<B> {
-    /// The parameters and time limit of the last reset, and each episode's length so far.
-    type Extra = (Params, u32, Vec<u32>);
-    fn core_mut(&mut self) -> &mut Core<B> {
-        &mut self.core
-    }
-    fn extra(&self) -> Self::Extra {
-        let limit = self.limit.clone();
-        (self.params, limit.max_episode_steps, limit.elapsed)
-    }
-    fn set_extra(&mut self, (params, max_steps, elapsed): Self::Extra) -> Result<()> {
-        self.limit.restore(&self.core, max_steps, elapsed)?;
-        self.params = params;
-        Ok(())
-    }
-}
+persist_episodic!(PendulumV1, Params, [params], [limit], [core]);
 
 #[cfg(test)]
 mod tests {
