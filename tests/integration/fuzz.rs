@@ -175,6 +175,17 @@ struct Outcomes {
 }
 
 impl Outcomes {
+    /// Removes the corpus's file and asserts that both kinds of outcome are well represented
+    /// (at least `least` each), so that the corpus tests the checks and the training.
+    fn finish(self, corpus: &str, least: usize, path: &std::path::Path) {
+        let _ = std::fs::remove_file(path);
+        eprintln!("{corpus} corpus: {self:?}");
+        assert!(
+            self.trained >= least && self.refused >= least,
+            "{corpus}: {self:?}"
+        );
+    }
+
     fn count(&mut self, result: Result<bool, AlgoError>) {
         match result {
             Ok(_) => self.trained += 1,
@@ -190,6 +201,25 @@ impl Outcomes {
             Err(other) => panic!("an unexpected error: {other}"),
         }
     }
+}
+
+/// Saves and reloads `$config` (a `&$ty`), then runs it under `catch_unwind` (`init`, one
+/// collect, one step) and counts its outcome in `$outcomes`. A macro: the engine type differs
+/// between the configs.
+macro_rules! fuzz_case {
+    ($config:expr, $ty:ty, $path:expr, $outcomes:expr) => {{
+        let config: &$ty = $config;
+        let json = serde_json::to_string(config).unwrap();
+        let valid = config.validate().is_ok();
+        check_saves(config, valid, |p| config.save(p), |p| <$ty>::load(p), $path);
+        let result = run_case(&json, || {
+            let env = CartPoleV1::new(config.ppo.num_envs.clamp(1, 64), 0, &Default::default())?;
+            let mut algo = config.init::<B, _>(boxed(env), &Default::default())?;
+            algo.collect()?;
+            Ok(algo.step()?.total_loss.is_finite())
+        });
+        $outcomes.count(result);
+    }};
 }
 
 /// Runs `case` under `catch_unwind`, panicking with the config's JSON if it panicked.
@@ -243,29 +273,9 @@ fn a_thousand_feed_forward_configs_never_panic() {
             model.activation = activation(&mut rng);
         }
         let config = AlgorithmConfig::new().with_ppo(ppo).with_model(model);
-        let json = serde_json::to_string(&config).unwrap();
-        check_saves(
-            &config,
-            config.validate().is_ok(),
-            |p| config.save(p),
-            |p| AlgorithmConfig::load(p),
-            &path,
-        );
-        let result = run_case(&json, || {
-            let env = CartPoleV1::new(config.ppo.num_envs.clamp(1, 64), 0, &Default::default())?;
-            let mut algo = config.init::<B, _>(boxed(env), &Default::default())?;
-            algo.collect()?;
-            Ok(algo.step()?.total_loss.is_finite())
-        });
-        outcomes.count(result);
+        fuzz_case!(&config, AlgorithmConfig, &path, outcomes);
     }
-    let _ = std::fs::remove_file(&path);
-    eprintln!("feed-forward corpus: {outcomes:?}");
-    // Both kinds are well represented, so the corpus tests the checks and the training.
-    assert!(
-        outcomes.trained >= 200 && outcomes.refused >= 200,
-        "{outcomes:?}"
-    );
+    outcomes.finish("feed-forward", 200, &path);
 }
 
 #[test]
@@ -292,25 +302,7 @@ fn three_hundred_recurrent_configs_never_panic() {
             .with_ppo(ppo)
             .with_recurrence(recurrence)
             .with_model(model);
-        let json = serde_json::to_string(&config).unwrap();
-        check_saves(
-            &config,
-            config.validate().is_ok(),
-            |p| config.save(p),
-            |p| RecurrentAlgorithmConfig::load(p),
-            &path,
-        );
-        let result = run_case(&json, || {
-            let env = CartPoleV1::new(config.ppo.num_envs.clamp(1, 64), 0, &Default::default())?;
-            let mut algo = config.init::<B, _>(boxed(env), &Default::default())?;
-            algo.collect()?;
-            Ok(algo.step()?.total_loss.is_finite())
-        });
-        outcomes.count(result);
+        fuzz_case!(&config, RecurrentAlgorithmConfig, &path, outcomes);
     }
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        outcomes.trained >= 60 && outcomes.refused >= 60,
-        "{outcomes:?}"
-    );
+    outcomes.finish("recurrent", 60, &path);
 }
