@@ -5,8 +5,8 @@ use burn::tensor::backend::Backend;
 use rl_core::{CoreError, Env, Result};
 
 use crate::{
-    CartPole, CartPoleNoVelocity, CartPoleV1, MountainCar, MountainCarContinuousV0, MountainCarV0,
-    Pendulum, PendulumV1, Recall,
+    AcrobotV1, CartPole, CartPoleNoVelocity, CartPoleV1, MountainCar, MountainCarContinuousV0,
+    MountainCarV0, Pendulum, PendulumV1, Recall,
 };
 
 /// One of this crate's environments, named as its [`Env::name`] says (`"CartPole-v1"`, ...).
@@ -41,6 +41,8 @@ pub enum EnvKind {
     MountainCarV0,
     /// [`MountainCarContinuousV0`], Gymnasium's.
     MountainCarContinuousV0,
+    /// [`AcrobotV1`], Gymnasium's.
+    AcrobotV1,
 }
 
 /// The mountain cars' keys: rl8's are the first 7; `MountainCar-v0` adds `max_episode_steps`;
@@ -70,7 +72,7 @@ const CARTPOLE_GYM_KEYS: &[&str] = &[
 
 impl EnvKind {
     /// Every environment, in the order of the crate's table.
-    pub const ALL: [EnvKind; 9] = [
+    pub const ALL: [EnvKind; 10] = [
         EnvKind::CartPole,
         EnvKind::CartPoleV1,
         EnvKind::CartPoleNoVelocity,
@@ -80,6 +82,7 @@ impl EnvKind {
         EnvKind::PendulumV1,
         EnvKind::MountainCarV0,
         EnvKind::MountainCarContinuousV0,
+        EnvKind::AcrobotV1,
     ];
 
     /// The environment's name (its [`Env::name`]).
@@ -94,6 +97,7 @@ impl EnvKind {
             EnvKind::PendulumV1 => "Pendulum-v1",
             EnvKind::MountainCarV0 => "MountainCar-v0",
             EnvKind::MountainCarContinuousV0 => "MountainCarContinuous-v0",
+            EnvKind::AcrobotV1 => "Acrobot-v1",
         }
     }
 
@@ -129,6 +133,7 @@ impl EnvKind {
             EnvKind::MountainCar => &CAR_KEYS[..7],
             EnvKind::MountainCarV0 => &CAR_KEYS[..8],
             EnvKind::MountainCarContinuousV0 => &CAR_KEYS[1..],
+            EnvKind::AcrobotV1 => &["dt", "max_episode_steps"],
             EnvKind::Recall => &["length"],
         }
     }
@@ -144,6 +149,7 @@ impl EnvKind {
                 | EnvKind::PendulumV1
                 | EnvKind::MountainCarV0
                 | EnvKind::MountainCarContinuousV0
+                | EnvKind::AcrobotV1
         )
     }
 
@@ -171,6 +177,7 @@ impl EnvKind {
             EnvKind::MountainCarContinuousV0 => {
                 Box::new(MountainCarContinuousV0::new(num_envs, seed, device)?)
             }
+            EnvKind::AcrobotV1 => Box::new(AcrobotV1::new(num_envs, seed, device)?),
         })
     }
 }

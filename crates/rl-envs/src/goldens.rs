@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::common::Persist;
 use crate::common::testing::*;
-use crate::{MountainCarContinuousV0, MountainCarV0, PendulumV1};
+use crate::{AcrobotV1, MountainCarContinuousV0, MountainCarV0, PendulumV1};
 
 #[derive(Deserialize)]
 struct Goldens {
@@ -53,7 +53,7 @@ fn replay<E: Env<B> + Persist<B>>(env: E, case: &Case, action: impl Fn(f64) -> A
 fn gymnasium_trajectories_replay_step_by_step() {
     let goldens: Goldens =
         serde_json::from_str(include_str!("../testdata/gymnasium.json")).unwrap();
-    let mut seen = [0; 3];
+    let mut seen = [0; 4];
     for case in &goldens.cases {
         match case.env.as_str() {
             "Pendulum-v1" => {
@@ -76,8 +76,14 @@ fn gymnasium_trajectories_replay_step_by_step() {
                 );
                 seen[2] += 1;
             }
+            "Acrobot-v1" => {
+                replay(AcrobotV1::new(1, 0, &dev()).unwrap(), case, |a| {
+                    discrete(&[a as i64])
+                });
+                seen[3] += 1;
+            }
             other => panic!("no environment for {other}"),
         }
     }
-    assert_eq!(seen, [3, 3, 3]);
+    assert_eq!(seen, [3, 3, 3, 3]);
 }

@@ -15,6 +15,7 @@
 //! | [`PendulumV1`] | `"Pendulum-v1"` | Gymnasium `Pendulum-v1` | `[3]` | `Box [1]` in `[-2, 2]` | truncate at 200, auto-reset |
 //! | [`MountainCarV0`] | `"MountainCar-v0"` | Gymnasium `MountainCar-v0` | `[2]` | `Discrete(3)` | terminate at the goal, truncate at 200, auto-reset |
 //! | [`MountainCarContinuousV0`] | `"MountainCarContinuous-v0"` | Gymnasium `MountainCarContinuous-v0` | `[2]` | `Box [1]` in `[-1, 1]` | terminate at the goal, truncate at 999, auto-reset |
+//! | [`AcrobotV1`] | `"Acrobot-v1"` | Gymnasium `Acrobot-v1` | `[6]` | `Discrete(3)` | terminate when the tip is up, truncate at 500, auto-reset |
 //! | [`Recall`] | `"Recall"` | cue-recall memory task | `[3]` | `Discrete(2)` | terminate every `length` (4) steps, auto-reset |
 //!
 //! [`EnvKind`] finds them by name.
@@ -61,6 +62,7 @@
 
 #![warn(missing_docs)]
 
+mod acrobot;
 mod cartpole;
 mod catalog;
 mod common;
@@ -70,6 +72,7 @@ mod mountain_car;
 mod pendulum;
 mod recall;
 
+pub use acrobot::AcrobotV1;
 pub use cartpole::{CartPole, CartPoleNoVelocity, CartPoleV1};
 pub use catalog::EnvKind;
 pub use mountain_car::{MountainCar, MountainCarContinuousV0, MountainCarV0};
