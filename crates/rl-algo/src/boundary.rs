@@ -52,19 +52,41 @@ pub(crate) struct Boundary {
     /// The feature width for a `Box` observation space (other spaces leave the width to the
     /// model).
     width: Option<usize>,
+    /// The width of the action mask every observation carries, if the environment declares one.
+    mask: Option<usize>,
     actions: Space,
 }
 
 impl Boundary {
-    /// The shapes `env` promises through its spaces and its `num_envs`.
-    pub(crate) fn new<B: Backend, E: Env<B>>(env: &E) -> Self {
+    /// The shapes `env` promises through its spaces, its observation spec and its
+    /// `num_envs`.
+    ///
+    /// # Errors
+    /// [`AlgoError::Mismatch`] when the spec's action mask does not have the action space's
+    /// [`Space::mask_width`].
+    pub(crate) fn new<B: Backend, E: Env<B>>(env: &E) -> Result<Self> {
         let space = env.observation_space();
-        Self {
+        let actions = env.action_space().clone();
+        let mask = env.observation_spec().action_mask;
+        if let Some(width) = mask
+            && actions.mask_width() != Some(width)
+        {
+            return Err(AlgoError::Mismatch {
+                what: format!("the action mask declared by `{}`", env.name()),
+                expected: match actions.mask_width() {
+                    Some(w) => format!("{w} flags, one per category of {actions:?}"),
+                    None => format!("none: {actions:?} cannot be masked"),
+                },
+                actual: format!("{width} flags"),
+            });
+        }
+        Ok(Self {
             env: env.name().to_string(),
             n: env.num_envs(),
             width: matches!(space, Space::Box { .. }).then(|| space.flat_dim()),
-            actions: env.action_space().clone(),
-        }
+            mask,
+            actions,
+        })
     }
 
     fn mismatch(&self, what: &str, at: At, expected: String, actual: impl Debug) -> AlgoError {
@@ -102,6 +124,27 @@ impl Boundary {
                 format!("[{n}, {width}]"),
                 dims.to_vec(),
             ));
+        }
+        let mask = obs.action_mask.as_ref().map(|m| m.dims());
+        match (self.mask, mask) {
+            (Some(width), Some([_, w])) if w == width => {}
+            (None, None) => {}
+            (Some(width), _) => {
+                return Err(self.mismatch_text(
+                    &format!("{what} action mask"),
+                    at,
+                    format!("[{n}, {width}], as its observation_spec declares"),
+                    mask.map_or("none".into(), |d| format!("{d:?}")),
+                ));
+            }
+            (None, Some(d)) => {
+                return Err(self.mismatch_text(
+                    &format!("{what} action mask"),
+                    at,
+                    "none: its observation_spec declares no action mask".into(),
+                    format!("{d:?}"),
+                ));
+            }
         }
         obs.validate().map_err(|e| {
             self.mismatch_text(

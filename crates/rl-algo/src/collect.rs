@@ -47,7 +47,7 @@ where
     let horizon = config.horizon;
     let training = !deterministic;
     let reset = state.resets_next(config);
-    let boundary = Boundary::new(env);
+    let boundary = Boundary::new(env)?;
     let collect = state.horizons;
     let mut obs = match state.last_obs.take() {
         Some(obs) if !reset => obs,

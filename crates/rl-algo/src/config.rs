@@ -490,7 +490,12 @@ impl AlgorithmConfig {
         observation_space: &Space,
         action_space: &Space,
     ) -> crate::Result<()> {
-        let (input, head) = Head::for_spaces("default model", observation_space, action_space)?;
+        let (input, head) = Head::for_spaces(
+            "default model",
+            observation_space,
+            action_space,
+            self.model.continuous,
+        )?;
         let (parameters, activations) = self.model.size(input, &head);
         self.ppo
             .footprint(None, input, head.action_width(), parameters, activations)
@@ -620,8 +625,12 @@ impl RecurrentAlgorithmConfig {
         observation_space: &Space,
         action_space: &Space,
     ) -> crate::Result<()> {
-        let (input, head) =
-            Head::for_spaces("default recurrent model", observation_space, action_space)?;
+        let (input, head) = Head::for_spaces(
+            "default recurrent model",
+            observation_space,
+            action_space,
+            self.model.continuous,
+        )?;
         let (parameters, activations) = self.model.size(input, &head);
         let seq_len = Some(self.recurrence.seq_len);
         self.ppo

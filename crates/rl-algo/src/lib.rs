@@ -61,7 +61,7 @@ pub use config_file::{UnknownKey, read_over_defaults};
 pub use engine::{Algorithm, Ppo, RecurrentAlgorithm};
 pub use error::{AlgoError, Result};
 pub use memory::MemoryLimit;
-pub use models::{DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
+pub use models::{ContinuousPolicy, DefaultDist, DefaultModel, DefaultModelConfig, Head, Mlp};
 pub use normalizer::ObservationNormalizer;
 pub use policy::{Actor, FeedForward, Forward, Inner, Policy, Recurrent, UnitLayout};
 pub use record::{ModelFileProblem, load_model, model_file, save_model, write_atomic};

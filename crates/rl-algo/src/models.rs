@@ -9,8 +9,8 @@ use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use rl_core::{
-    Action, ActionShape, Categorical, CoreError, Distribution, Model, Normal, Observation,
-    PolicyOutput, Space, SquashedNormal,
+    Action, ActionShape, Categorical, ClippedNormal, CoreError, Distribution, Model, Normal,
+    Observation, PolicyOutput, Space, SquashedNormal,
 };
 
 use crate::error::AlgoError;
@@ -39,6 +39,29 @@ pub struct DefaultModelConfig {
     /// Whether the hidden layers have biases (the action head always has one, as in rl8).
     #[config(default = true)]
     pub bias: bool,
+    /// The distribution of `Box` actions (`Auto`: squashed in a bounded box, normal otherwise).
+    #[config(default = "ContinuousPolicy::Auto")]
+    pub continuous: ContinuousPolicy,
+}
+
+/// The distribution the default models put on `Box` actions (their `continuous` field).
+///
+/// A policy whose draws may leave a bounded box would send actions the environment refuses,
+/// so a bounded box gets `Squashed` or `Clipped`, both of which score the action actually
+/// sent; `docs/performance.md` compares them on Pendulum-v1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ContinuousPolicy {
+    /// `Squashed` for a box whose bounds are all finite, `Normal` otherwise.
+    #[default]
+    Auto,
+    /// A tanh-squashed normal scaled onto the box ([`SquashedNormal::scaled`]); needs finite
+    /// bounds.
+    Squashed,
+    /// A normal clipped into the box, scored with the mass of its tails on the bounds
+    /// ([`ClippedNormal`]); needs finite bounds.
+    Clipped,
+    /// A normal ([`Normal`]); needs a box with no finite bound, which its draws cannot leave.
+    Normal,
 }
 
 impl DefaultModelConfig {
@@ -125,7 +148,12 @@ impl DefaultModelConfig {
         device: &B::Device,
     ) -> crate::Result<DefaultModel<B>> {
         self.validate()?;
-        let (input, head) = Head::for_spaces("default model", observation_space, action_space)?;
+        let (input, head) = Head::for_spaces(
+            "default model",
+            observation_space,
+            action_space,
+            self.continuous,
+        )?;
         let outputs = head.outputs();
         let log_std = head.init_log_std(device);
         let mut rng = StdRng::seed_from_u64(seed);
@@ -233,12 +261,11 @@ impl<B: Backend> Mlp<B> {
 /// What the default model's policy head outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Head {
-    /// `heads` categorical actions of `categories` each (logits `[N, heads, categories]`).
+    /// One categorical action element per entry of `nvec`, element `i` of `nvec[i]`
+    /// categories (logits `[N, A, max(nvec)]`, [`Categorical::with_counts`]).
     Categorical {
-        /// Number of action elements A.
-        heads: usize,
-        /// Categories per element n.
-        categories: usize,
+        /// The number of categories of each action element.
+        nvec: Vec<usize>,
     },
     /// A diagonal normal over `dims` real action elements (an action space with an infinite
     /// bound).
@@ -255,18 +282,26 @@ pub enum Head {
         /// The upper bound of each action element.
         high: Vec<f32>,
     },
+    /// A normal clipped into the box `[low, high]` of a bounded action space
+    /// ([`ClippedNormal`]), scored with the probability of the action sent.
+    Clipped {
+        /// The lower bound of each action element.
+        low: Vec<f32>,
+        /// The upper bound of each action element.
+        high: Vec<f32>,
+    },
 }
 
 impl Head {
     /// The input width and the head for one environment's spaces: a categorical head for
-    /// `Discrete`/`MultiDiscrete` actions (every head must have the same number of categories),
-    /// a squashed normal for a `Box` whose bounds are all finite, a normal head for other `Box`
-    /// actions. The observation must be a `Box`; its flat size is the input width. `model`
+    /// `Discrete`/`MultiDiscrete` actions, and for `Box` actions the head `continuous`
+    /// chooses. The observation must be a `Box`; its flat size is the input width. `model`
     /// names the model in the errors.
     pub(crate) fn for_spaces(
         model: &str,
         observation_space: &Space,
         action_space: &Space,
+        continuous: ContinuousPolicy,
     ) -> crate::Result<(usize, Self)> {
         if observation_space.is_discrete() {
             return Err(AlgoError::Mismatch {
@@ -275,32 +310,49 @@ impl Head {
                 actual: observation_space.kind_name().into(),
             });
         }
-        let head = match action_space.num_categories() {
-            Some(nvec) => {
-                let n = nvec[0];
-                if nvec.iter().any(|&k| k != n) {
-                    return Err(AlgoError::Mismatch {
-                        what: format!("{model}: MultiDiscrete action space"),
-                        expected: "the same number of categories in every head".into(),
-                        actual: format!("{nvec:?}"),
-                    });
-                }
-                Head::Categorical {
-                    heads: nvec.len(),
-                    categories: n,
-                }
-            }
-            None => match action_space {
-                Space::Box { low, high, .. } if low.iter().chain(high).all(|b| b.is_finite()) => {
-                    Head::Squashed {
-                        low: low.clone(),
-                        high: high.clone(),
+        let head = match action_space {
+            Space::Discrete { n } => Head::Categorical { nvec: vec![*n] },
+            Space::MultiDiscrete { nvec } => Head::Categorical { nvec: nvec.clone() },
+            Space::Box { low, high, .. } => {
+                let bounded = low.iter().chain(high).all(|b| b.is_finite());
+                let unbounded = low.iter().chain(high).all(|b| b.is_infinite());
+                let (low, high) = (low.clone(), high.clone());
+                match continuous {
+                    ContinuousPolicy::Auto | ContinuousPolicy::Squashed if bounded => {
+                        Head::Squashed { low, high }
+                    }
+                    ContinuousPolicy::Clipped if bounded => Head::Clipped { low, high },
+                    ContinuousPolicy::Auto | ContinuousPolicy::Normal if unbounded => {
+                        Head::Normal {
+                            dims: action_space.flat_dim(),
+                        }
+                    }
+                    ContinuousPolicy::Auto => {
+                        return Err(AlgoError::Mismatch {
+                            what: format!("{model}: Box action space"),
+                            expected: "bounds all finite (a squashed normal) or all infinite \
+                                       (a normal)"
+                                .into(),
+                            actual: format!("low {low:?}, high {high:?}"),
+                        });
+                    }
+                    policy => {
+                        return Err(AlgoError::invalid(
+                            "model.continuous",
+                            format!("{policy:?}"),
+                            format!(
+                                "needs {} (the action space has low {low:?}, high {high:?})",
+                                if policy == ContinuousPolicy::Normal {
+                                    "a box with no finite bound, which a normal's draws \
+                                     cannot leave"
+                                } else {
+                                    "a box whose bounds are all finite"
+                                }
+                            ),
+                        ));
                     }
                 }
-                _ => Head::Normal {
-                    dims: action_space.flat_dim(),
-                },
-            },
+            }
         };
         Ok((observation_space.flat_dim(), head))
     }
@@ -308,17 +360,17 @@ impl Head {
     /// The width of the policy layer that feeds this head.
     pub(crate) fn outputs(&self) -> usize {
         match self {
-            Head::Categorical { heads, categories } => heads * categories,
-            Head::Normal { .. } | Head::Squashed { .. } => self.action_width(),
+            Head::Categorical { nvec } => nvec.len() * nvec.iter().max().copied().unwrap_or(0),
+            _ => self.action_width(),
         }
     }
 
     /// The action elements each transition stores.
     pub(crate) fn action_width(&self) -> usize {
         match self {
-            Head::Categorical { heads, .. } => *heads,
+            Head::Categorical { nvec } => nvec.len(),
             Head::Normal { dims } => *dims,
-            Head::Squashed { low, .. } => low.len(),
+            Head::Squashed { low, .. } | Head::Clipped { low, .. } => low.len(),
         }
     }
 
@@ -337,8 +389,9 @@ impl Head {
     }
 
     /// The distribution from the policy layer's output `[N, outputs]`: categorical logits
-    /// `[N, heads, categories]` masked by `mask` (`[N, heads * categories]`) when given, or a
-    /// normal with the state-independent `log_std`. `model` names the model in the errors.
+    /// `[N, A, max(nvec)]` masked by `mask` (`[N, sum(nvec)]`) when given, or a continuous
+    /// distribution with the state-independent `log_std`. `model` names the model in the
+    /// errors.
     pub(crate) fn dist<B: Backend>(
         &self,
         out: Tensor<B, 2>,
@@ -347,29 +400,31 @@ impl Head {
         model: &str,
     ) -> rl_core::Result<DefaultDist<B>> {
         let n = out.dims()[0];
-        Ok(match (self, log_std) {
-            (Head::Categorical { heads, categories }, _) => {
-                let logits = rl_functional::reshape(out, [n, *heads, *categories]);
-                DefaultDist::Categorical(match mask {
-                    Some(mask) => Categorical::masked(logits, mask.clone())?,
-                    None => Categorical::new(logits),
-                })
-            }
-            (Head::Normal { .. }, Some(log_std)) => {
-                let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
-                DefaultDist::Normal(Normal::new(out, log_std)?)
-            }
-            (Head::Squashed { low, high }, Some(log_std)) => {
-                let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
+        if let Head::Categorical { nvec } = self {
+            let categories = nvec.iter().max().copied().unwrap_or(0);
+            let logits = rl_functional::reshape(out, [n, nvec.len(), categories]);
+            return Ok(DefaultDist::Categorical(Categorical::with_counts(
+                logits,
+                nvec,
+                mask.cloned(),
+            )?));
+        }
+        let Some(log_std) = log_std else {
+            return Err(CoreError::Shape {
+                what: format!("{model}: log_std parameter"),
+                expected: "present for a continuous head".into(),
+                actual: vec![],
+            });
+        };
+        let log_std = out.zeros_like() + log_std.val().unsqueeze_dim::<2>(0);
+        Ok(match self {
+            Head::Squashed { low, high } => {
                 DefaultDist::Squashed(SquashedNormal::scaled(out, log_std, low, high)?)
             }
-            (Head::Normal { .. } | Head::Squashed { .. }, None) => {
-                return Err(CoreError::Shape {
-                    what: format!("{model}: log_std parameter"),
-                    expected: "present for a Normal head".into(),
-                    actual: vec![],
-                });
+            Head::Clipped { low, high } => {
+                DefaultDist::Clipped(ClippedNormal::new(out, log_std, low, high)?)
             }
+            _ => DefaultDist::Normal(Normal::new(out, log_std)?),
         })
     }
 }
@@ -426,8 +481,10 @@ pub enum DefaultDist<B: Backend> {
     Categorical(Categorical<B>),
     /// Continuous actions in a space with an infinite bound.
     Normal(Normal<B>),
-    /// Continuous actions in a bounded box.
+    /// Continuous actions in a bounded box, squashed ([`ContinuousPolicy::Squashed`]).
     Squashed(SquashedNormal<B>),
+    /// Continuous actions in a bounded box, clipped ([`ContinuousPolicy::Clipped`]).
+    Clipped(ClippedNormal<B>),
 }
 
 /// `$body` with `$d` bound to the distribution inside `$dist`, whichever it is.
@@ -437,6 +494,7 @@ macro_rules! each {
             DefaultDist::Categorical($d) => $body,
             DefaultDist::Normal($d) => $body,
             DefaultDist::Squashed($d) => $body,
+            DefaultDist::Clipped($d) => $body,
         }
     };
 }

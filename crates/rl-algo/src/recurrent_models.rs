@@ -13,7 +13,7 @@ use rl_core::{CoreError, Observation, RecurrentModel, RecurrentOutput, Recurrent
 use serde::{Deserialize, Serialize};
 
 use crate::error::AlgoError;
-use crate::models::{DefaultDist, Head, linear};
+use crate::models::{ContinuousPolicy, DefaultDist, Head, linear};
 
 /// The name the model's shape errors start with.
 const MODEL: &str = "DefaultRecurrentModel";
@@ -87,6 +87,9 @@ pub struct RecurrentModelConfig {
     /// one, as in rl8).
     #[config(default = true)]
     pub bias: bool,
+    /// The distribution of `Box` actions, as in [`DefaultModelConfig`](crate::DefaultModelConfig).
+    #[config(default = "ContinuousPolicy::Auto")]
+    pub continuous: ContinuousPolicy,
 }
 
 impl RecurrentModelConfig {
@@ -174,8 +177,12 @@ impl RecurrentModelConfig {
         device: &B::Device,
     ) -> crate::Result<DefaultRecurrentModel<B>> {
         self.validate()?;
-        let (input, head) =
-            Head::for_spaces("default recurrent model", observation_space, action_space)?;
+        let (input, head) = Head::for_spaces(
+            "default recurrent model",
+            observation_space,
+            action_space,
+            self.continuous,
+        )?;
         let hidden = self.hidden_size;
         let bound = 1.0 / (hidden as f32).sqrt();
         let bias = self.bias.then_some(bound);
@@ -655,7 +662,9 @@ mod tests {
                 let width = mean.dims()[1];
                 (host(mean), width)
             }
-            DefaultDist::Squashed(_) => unreachable!("these tests use unbounded action spaces"),
+            DefaultDist::Squashed(_) | DefaultDist::Clipped(_) => {
+                unreachable!("these tests use unbounded action spaces")
+            }
         }
     }
 
@@ -870,7 +879,9 @@ mod tests {
             let mean = |d: &DefaultDist<A>| match d {
                 DefaultDist::Normal(d) => host(d.mean().inner()),
                 DefaultDist::Categorical(_) => unreachable!("a Box action space"),
-                DefaultDist::Squashed(_) => unreachable!("an unbounded action space"),
+                DefaultDist::Squashed(_) | DefaultDist::Clipped(_) => {
+                    unreachable!("an unbounded action space")
+                }
             };
             assert_close(
                 &host(out.values.inner()),
@@ -1127,13 +1138,7 @@ mod tests {
                 &Space::multi_discrete(vec![3, 3]).unwrap(),
                 2,
             );
-            assert_eq!(
-                discrete.head(),
-                &Head::Categorical {
-                    heads: 2,
-                    categories: 3
-                }
-            );
+            assert_eq!(discrete.head(), &Head::Categorical { nvec: vec![3, 3] });
             let state = discrete.init_state(n, &dev());
             assert_eq!(state.tensors.len(), cell.state_tensors());
             for t in &state.tensors {

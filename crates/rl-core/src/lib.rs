@@ -20,7 +20,7 @@
 //! | what | shape |
 //! |---|---|
 //! | observation features | `[N, F]` |
-//! | action mask | `[N, M]`, `true` = allowed; `M = A * n` for A categorical heads of n categories |
+//! | action mask | `[N, M]`, `true` = allowed; M = the sum of every head's categories ([`Space::mask_width`]) |
 //! | actions | `[N, A]`, `Int` (discrete) or float (continuous) |
 //! | rewards, `terminated`, `truncated` | `[N]` |
 //! | values, `log_prob`, `entropy` | `[N, 1]` |
@@ -59,13 +59,15 @@ mod observation;
 mod space;
 
 pub use action::Action;
-pub use distribution::{ActionShape, Categorical, Distribution, Normal, SquashedNormal};
+pub use distribution::{
+    ActionShape, Categorical, ClippedNormal, Distribution, Normal, SquashedNormal,
+};
 pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };
 pub use env::{
-    Env, EnvConfig, HostAction, SavedRng, Transition, check_action, decode_state, encode_state,
-    first_non_finite_row,
+    Env, EnvConfig, HostAction, ObservationSpec, SavedRng, Transition, check_action, decode_state,
+    encode_state, first_non_finite_row,
 };
 pub use error::{CoreError, Result};
 pub use model::{Model, PolicyOutput, RecurrentModel, RecurrentOutput, RecurrentState};

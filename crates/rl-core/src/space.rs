@@ -225,6 +225,23 @@ impl Space {
         }
     }
 
+    /// The width of an action mask for this action space ([`crate::Observation::action_mask`]):
+    /// one flag per category of every element, element after element (`n` for `Discrete(n)`,
+    /// the sum of `nvec` for `MultiDiscrete`, as Gymnasium concatenates them); `None` for a `Box`,
+    /// whose actions cannot be masked.
+    ///
+    /// ```
+    /// use rl_core::Space;
+    ///
+    /// assert_eq!(Space::multi_discrete(vec![2, 3, 5])?.mask_width(), Some(10));
+    /// assert_eq!(Space::unbounded(vec![2])?.mask_width(), None);
+    /// # Ok::<(), rl_core::CoreError>(())
+    /// ```
+    pub fn mask_width(&self) -> Option<usize> {
+        self.num_categories()
+            .map(|nvec| nvec.iter().fold(0usize, |a, &n| a.saturating_add(n)))
+    }
+
     /// The name of the action kind this space takes: `"discrete"` or `"continuous"`.
     pub fn kind_name(&self) -> &'static str {
         if self.is_discrete() {

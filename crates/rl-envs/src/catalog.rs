@@ -5,8 +5,8 @@ use burn::tensor::backend::Backend;
 use rl_core::{CoreError, Env, Result};
 
 use crate::{
-    AcrobotV1, CartPole, CartPoleNoVelocity, CartPoleV1, MountainCar, MountainCarContinuousV0,
-    MountainCarV0, Pendulum, PendulumV1, Recall,
+    AcrobotV1, CartPole, CartPoleNoVelocity, CartPoleV1, Combination, MaskedRecall, MountainCar,
+    MountainCarContinuousV0, MountainCarV0, Pendulum, PendulumV1, Recall,
 };
 
 /// One of this crate's environments, named as its [`Env::name`] says (`"CartPole-v1"`, ...).
@@ -43,6 +43,10 @@ pub enum EnvKind {
     MountainCarContinuousV0,
     /// [`AcrobotV1`], Gymnasium's.
     AcrobotV1,
+    /// [`MaskedRecall`].
+    MaskedRecall,
+    /// [`Combination`].
+    Combination,
 }
 
 /// The mountain cars' keys: rl8's are the first 7; `MountainCar-v0` adds `max_episode_steps`;
@@ -72,7 +76,7 @@ const CARTPOLE_GYM_KEYS: &[&str] = &[
 
 impl EnvKind {
     /// Every environment, in the order of the crate's table.
-    pub const ALL: [EnvKind; 10] = [
+    pub const ALL: [EnvKind; 12] = [
         EnvKind::CartPole,
         EnvKind::CartPoleV1,
         EnvKind::CartPoleNoVelocity,
@@ -83,6 +87,8 @@ impl EnvKind {
         EnvKind::MountainCarV0,
         EnvKind::MountainCarContinuousV0,
         EnvKind::AcrobotV1,
+        EnvKind::MaskedRecall,
+        EnvKind::Combination,
     ];
 
     /// The environment's name (its [`Env::name`]).
@@ -98,6 +104,8 @@ impl EnvKind {
             EnvKind::MountainCarV0 => "MountainCar-v0",
             EnvKind::MountainCarContinuousV0 => "MountainCarContinuous-v0",
             EnvKind::AcrobotV1 => "Acrobot-v1",
+            EnvKind::MaskedRecall => "MaskedRecall",
+            EnvKind::Combination => "Combination",
         }
     }
 
@@ -134,7 +142,8 @@ impl EnvKind {
             EnvKind::MountainCarV0 => &CAR_KEYS[..8],
             EnvKind::MountainCarContinuousV0 => &CAR_KEYS[1..],
             EnvKind::AcrobotV1 => &["dt", "max_episode_steps"],
-            EnvKind::Recall => &["length"],
+            EnvKind::Recall | EnvKind::MaskedRecall => &["length"],
+            EnvKind::Combination => &[],
         }
     }
 
@@ -150,6 +159,8 @@ impl EnvKind {
                 | EnvKind::MountainCarV0
                 | EnvKind::MountainCarContinuousV0
                 | EnvKind::AcrobotV1
+                | EnvKind::MaskedRecall
+                | EnvKind::Combination
         )
     }
 
@@ -178,6 +189,8 @@ impl EnvKind {
                 Box::new(MountainCarContinuousV0::new(num_envs, seed, device)?)
             }
             EnvKind::AcrobotV1 => Box::new(AcrobotV1::new(num_envs, seed, device)?),
+            EnvKind::MaskedRecall => Box::new(MaskedRecall::new(num_envs, seed, device)?),
+            EnvKind::Combination => Box::new(Combination::new(num_envs, seed, device)?),
         })
     }
 }

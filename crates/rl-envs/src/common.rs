@@ -6,8 +6,8 @@ use chacha20::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 use rl_core::first_non_finite_row;
 use rl_core::{
-    Action, CoreError, EnvConfig, Observation, Result, SavedRng, Space, Transition, check_action,
-    decode_state, encode_state,
+    Action, CoreError, EnvConfig, Observation, ObservationSpec, Result, SavedRng, Space,
+    Transition, check_action, decode_state, encode_state,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -105,6 +105,8 @@ pub(crate) struct Core<B: Backend> {
     pub(crate) action_space: Space,
     /// The state rows; `None` until the first reset.
     pub(crate) state: Option<Vec<f64>>,
+    /// Whether every observation carries an action mask (its `observation_spec` says so).
+    pub(crate) masked: bool,
     state_dim: usize,
     obs_dim: usize,
     rng: ChaCha12Rng,
@@ -132,6 +134,7 @@ impl<B: Backend> Core<B> {
             observation_space: Space::unbounded(vec![obs_dim])?,
             action_space,
             state: None,
+            masked: false,
             state_dim,
             obs_dim,
             rng: ChaCha12Rng::seed_from_u64(seed),
@@ -264,6 +267,27 @@ impl<B: Backend> Core<B> {
     fn observation(&self, features: Vec<f32>) -> Observation<B> {
         let data = TensorData::new(features, [self.num_envs, self.obs_dim]);
         Observation::new(Tensor::from_data(data, &self.device))
+    }
+
+    /// What every observation holds: the features and, for a masked environment, an action
+    /// mask of the action space's width.
+    pub(crate) fn spec(&self) -> ObservationSpec {
+        let mut spec = ObservationSpec::new(self.observation_space.clone());
+        if self.masked {
+            spec.action_mask = self.action_space.mask_width();
+        }
+        spec
+    }
+
+    /// `obs` with the action mask `flags` (`num_envs` rows of the action space's mask width).
+    pub(crate) fn with_mask(
+        &self,
+        obs: Observation<B>,
+        flags: Vec<bool>,
+    ) -> Result<Observation<B>> {
+        let width = self.action_space.mask_width().unwrap_or(0);
+        let data = TensorData::new(flags, [self.num_envs, width]);
+        obs.with_action_mask(Tensor::from_data(data, &self.device))
     }
 
     /// A `[num_envs]` bool tensor.
@@ -492,6 +516,10 @@ macro_rules! impl_env {
 
             fn action_space(&self) -> &rl_core::Space {
                 &self.$($core).+.action_space
+            }
+
+            fn observation_spec(&self) -> rl_core::ObservationSpec {
+                self.$($core).+.spec()
             }
 
             fn device(&self) -> &B::Device {

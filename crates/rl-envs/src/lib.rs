@@ -17,6 +17,8 @@
 //! | [`MountainCarContinuousV0`] | `"MountainCarContinuous-v0"` | Gymnasium `MountainCarContinuous-v0` | `[2]` | `Box [1]` in `[-1, 1]` | terminate at the goal, truncate at 999, auto-reset |
 //! | [`AcrobotV1`] | `"Acrobot-v1"` | Gymnasium `Acrobot-v1` | `[6]` | `Discrete(3)` | terminate when the tip is up, truncate at 500, auto-reset |
 //! | [`Recall`] | `"Recall"` | cue-recall memory task | `[3]` | `Discrete(2)` | terminate every `length` (4) steps, auto-reset |
+//! | [`MaskedRecall`] | `"MaskedRecall"` | four-cue recall told by action masks | `[5]` + mask `[5]` | `Discrete(5)` | terminate after `length` (6) steps or a masked-out action, auto-reset |
+//! | [`Combination`] | `"Combination"` | dials of 2, 3 and 5 positions set from the observation | `[10]` | `MultiDiscrete([2, 3, 5])` | terminate every step, auto-reset |
 //!
 //! [`EnvKind`] finds them by name.
 //!
@@ -65,9 +67,11 @@
 mod acrobot;
 mod cartpole;
 mod catalog;
+mod combination;
 mod common;
 #[cfg(test)]
 mod goldens;
+mod masked_recall;
 mod mountain_car;
 mod pendulum;
 mod recall;
@@ -75,6 +79,8 @@ mod recall;
 pub use acrobot::AcrobotV1;
 pub use cartpole::{CartPole, CartPoleNoVelocity, CartPoleV1};
 pub use catalog::EnvKind;
+pub use combination::Combination;
+pub use masked_recall::MaskedRecall;
 pub use mountain_car::{MountainCar, MountainCarContinuousV0, MountainCarV0};
 pub use pendulum::{Pendulum, PendulumV1};
 pub use recall::Recall;

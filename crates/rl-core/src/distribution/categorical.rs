@@ -1,6 +1,6 @@
 //! Independent categorical heads, optionally masked.
 
-use burn::tensor::{Bool, Int, Tensor, activation::log_softmax, backend::Backend};
+use burn::tensor::{Bool, Int, Tensor, TensorData, activation::log_softmax, backend::Backend};
 use rand::Rng;
 use rl_functional::{gumbel_noise, masked_log_softmax, reshape};
 
@@ -63,6 +63,94 @@ impl<B: Backend> Categorical<B> {
         }
         let mask = reshape(mask.float(), [n, heads, categories]);
         let log_probs = masked_log_softmax(logits, Some(mask), 2)?;
+        Ok(Self { log_probs })
+    }
+
+    /// Categorical heads of any category counts: head `i` of the logits `[N, A, n]` has
+    /// `nvec[i]` categories (`n` is the largest count; the logits past a head's count are never
+    /// drawn). `mask`, when given, is `[N, sum(nvec)]`: each head's flags, head after head
+    /// ([`crate::Space::mask_width`], Gymnasium's layout), true = allowed. A head whose
+    /// categories are all masked in a row draws uniformly among its own categories.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use burn::tensor::{Bool, Tensor};
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use rl_core::{Categorical, Distribution};
+    ///
+    /// let d = Default::default();
+    /// // Heads of 2 and 3 categories; the mask allows only category 1 of the first head and
+    /// // categories 0 and 2 of the second.
+    /// let logits = Tensor::<NdArray, 3>::zeros([1, 2, 3], &d);
+    /// let mask = Tensor::<NdArray, 2, Bool>::from_data([[false, true, true, false, true]], &d);
+    /// let dist = Categorical::with_counts(logits, &[2, 3], Some(mask))?;
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// for _ in 0..20 {
+    ///     let a = dist.sample(&mut rng).to_host_discrete()?;
+    ///     assert!(a[0] == 1 && (a[1] == 0 || a[1] == 2));
+    /// }
+    /// # Ok::<(), rl_core::CoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] if `nvec` does not have one count per head with the largest equal
+    /// to `n` (and none 0), or if the mask is not `[N, sum(nvec)]`.
+    pub fn with_counts(
+        logits: Tensor<B, 3>,
+        nvec: &[usize],
+        mask: Option<Tensor<B, 2, Bool>>,
+    ) -> Result<Self, CoreError> {
+        let [n, heads, categories] = logits.dims();
+        if nvec.len() != heads || nvec.iter().max() != Some(&categories) || nvec.contains(&0) {
+            return Err(CoreError::Shape {
+                what: "category counts".into(),
+                expected: format!("{heads} counts of at least 1, the largest {categories}"),
+                actual: nvec.to_vec(),
+            });
+        }
+        let even = nvec.iter().all(|&k| k == categories);
+        let mask = match mask {
+            None if even => return Ok(Self::new(logits)),
+            Some(mask) if even => return Self::masked(logits, mask),
+            mask => mask,
+        };
+        let device = logits.device();
+        let slots = heads * categories;
+        // 1 where head h has category c, 0 in the padding past its count.
+        let exists: Vec<f32> = nvec
+            .iter()
+            .flat_map(|&k| (0..categories).map(move |c| if c < k { 1.0 } else { 0.0 }))
+            .collect();
+        let exists = Tensor::<B, 1>::from_data(TensorData::new(exists, [slots]), &device)
+            .reshape([1, heads, categories])
+            .expand([n, heads, categories]);
+        let allowed = match mask {
+            None => exists,
+            Some(mask) => {
+                let width: usize = nvec.iter().sum();
+                if mask.dims() != [n, width] {
+                    return Err(CoreError::Shape {
+                        what: "action mask".into(),
+                        expected: format!("[{n}, {width}] (N, sum of the category counts)"),
+                        actual: mask.dims().to_vec(),
+                    });
+                }
+                // Each padded slot reads its head's last flag, then the padding is cleared.
+                let mut offset = 0;
+                let mut index = Vec::with_capacity(slots);
+                for &k in nvec {
+                    index.extend((0..categories).map(|c| (offset + c.min(k - 1)) as i64));
+                    offset += k;
+                }
+                let index =
+                    Tensor::<B, 1, Int>::from_data(TensorData::new(index, [slots]), &device);
+                let flags =
+                    reshape(mask.float().select(1, index), [n, heads, categories]) * exists.clone();
+                let none = flags.clone().sum_dim(2).lower_equal_elem(0.0);
+                flags.mask_where(none.expand([n, heads, categories]), exists)
+            }
+        };
+        let log_probs = masked_log_softmax(logits, Some(allowed), 2)?;
         Ok(Self { log_probs })
     }
 

@@ -1,4 +1,5 @@
-//! Action distributions: [`Categorical`] (optionally masked), [`Normal`] and [`SquashedNormal`].
+//! Action distributions: [`Categorical`] (optionally masked), [`Normal`], [`SquashedNormal`]
+//! and [`ClippedNormal`].
 //!
 //! # Shape convention
 //!
@@ -102,4 +103,4 @@ mod categorical;
 mod normal;
 
 pub use categorical::Categorical;
-pub use normal::{Normal, SquashedNormal};
+pub use normal::{ClippedNormal, Normal, SquashedNormal};

@@ -1,4 +1,4 @@
-//! Diagonal normal and tanh-squashed normal distributions.
+//! Diagonal normal, tanh-squashed normal and clipped normal distributions.
 
 use burn::tensor::{Tensor, backend::Backend};
 use rand::Rng;
@@ -198,20 +198,7 @@ impl<B: Backend> SquashedNormal<B> {
         low: &[f32],
         high: &[f32],
     ) -> Result<Self, CoreError> {
-        let dims = mean.dims()[1];
-        let fits = low.len() == dims
-            && high.len() == dims
-            && low
-                .iter()
-                .zip(high)
-                .all(|(l, h)| l.is_finite() && h.is_finite() && l < h);
-        if !fits {
-            return Err(CoreError::Shape {
-                what: format!("the bounds of a squashed normal ({low:?}, {high:?})"),
-                expected: format!("{dims} finite pairs with low < high"),
-                actual: vec![low.len(), high.len()],
-            });
-        }
+        check_bounds("a squashed normal", mean.dims()[1], low, high)?;
         let device = mean.device();
         let row = |f: fn(f32, f32) -> f32| {
             let values: Vec<f32> = low.iter().zip(high).map(|(&l, &h)| f(l, h)).collect();
@@ -307,6 +294,154 @@ impl<B: Backend> Distribution<B> for SquashedNormal<B> {
             Some(scale) => entropy + scale,
             None => entropy,
         }
+    }
+
+    fn batch_size(&self) -> usize {
+        self.normal.batch_size()
+    }
+
+    fn action_shape(&self) -> ActionShape {
+        self.normal.action_shape()
+    }
+}
+
+/// A diagonal normal whose draws are clipped into a box `[low, high]`: the action sent is
+/// `a = clamp(u, low, high)`, `u ~ Normal(mean, exp(log_std))`.
+///
+/// The action sent has a mixed distribution: inside the box, the normal's density; on a bound,
+/// the normal's whole tail beyond it. `log_prob` is that of the action sent (the clipped-action
+/// policy gradient of Fujita and Maeda, 2018): per element, `ln Phi((low - mean) / std)` at
+/// `low`, `ln Phi((mean - high) / std)` at `high`, the normal's log density in between. Clipping
+/// outside the distribution and scoring the unclipped draw, as most PPO libraries do, trains on
+/// the probability of an action that was not sent.
+///
+/// `entropy` is the normal's (the entropy of a mixed distribution has no common definition; the
+/// normal's is what the entropy bonus of those libraries regularizes too).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use rl_core::{Action, ClippedNormal, Distribution};
+///
+/// let d = Default::default();
+/// // Mean 0, std 1, clipped into [-1, 1]: a draw at the upper bound has probability
+/// // 1 - Phi(1) = 0.1587.
+/// let dist = ClippedNormal::new(Tensor::<NdArray, 2>::zeros([1, 1], &d), Tensor::zeros([1, 1], &d), &[-1.0], &[1.0])?;
+/// let at_bound = Action::Continuous(Tensor::ones([1, 1], &d));
+/// let p = dist.log_prob(&at_bound)?.exp().into_scalar();
+/// assert!((p - 0.158_655).abs() < 1e-5);
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClippedNormal<B: Backend> {
+    normal: Normal<B>,
+    /// The bounds, each `[1, A]`.
+    low: Tensor<B, 2>,
+    high: Tensor<B, 2>,
+}
+
+impl<B: Backend> ClippedNormal<B> {
+    /// A normal of `mean` and `log_std` (both `[N, A]`) clipped into the box `[low, high]`
+    /// (`A` finite bounds each, `low < high`).
+    ///
+    /// # Errors
+    /// If the two shapes differ, or the bounds are not `A` finite pairs with `low < high`.
+    pub fn new(
+        mean: Tensor<B, 2>,
+        log_std: Tensor<B, 2>,
+        low: &[f32],
+        high: &[f32],
+    ) -> Result<Self, CoreError> {
+        check_bounds("a clipped normal", mean.dims()[1], low, high)?;
+        let device = mean.device();
+        let row = |v: &[f32]| Tensor::<B, 1>::from_floats(v, &device).unsqueeze_dim::<2>(0);
+        Ok(Self {
+            normal: Normal::new(mean, log_std)?,
+            low: row(low),
+            high: row(high),
+        })
+    }
+
+    fn clip(&self, u: Tensor<B, 2>) -> Tensor<B, 2> {
+        let dims = u.dims();
+        u.max_pair(self.low.clone().expand(dims))
+            .min_pair(self.high.clone().expand(dims))
+    }
+}
+
+/// Checks that `low` and `high` are `dims` finite pairs with `low < high`.
+fn check_bounds(what: &str, dims: usize, low: &[f32], high: &[f32]) -> Result<(), CoreError> {
+    let fits = low.len() == dims
+        && high.len() == dims
+        && low
+            .iter()
+            .zip(high)
+            .all(|(l, h)| l.is_finite() && h.is_finite() && l < h);
+    if fits {
+        Ok(())
+    } else {
+        Err(CoreError::Shape {
+            what: format!("the bounds of {what} ({low:?}, {high:?})"),
+            expected: format!("{dims} finite pairs with low < high"),
+            actual: vec![low.len(), high.len()],
+        })
+    }
+}
+
+/// `ln Phi(z)`, the log of the standard normal's distribution function, finite and with finite
+/// gradients everywhere: through `erf` above `z = -5`, through the asymptotic series
+/// `-z^2/2 - ln(-z) - ln(sqrt(2 pi)) + ln(1 - 1/z^2 + 3/z^4)` below (relative error < 1e-4 there).
+fn log_phi<B: Backend>(z: Tensor<B, 2>) -> Tensor<B, 2> {
+    const SPLIT: f32 = -5.0;
+    let near = z
+        .clone()
+        .clamp_min(SPLIT)
+        .mul_scalar(core::f32::consts::FRAC_1_SQRT_2)
+        .erf()
+        .add_scalar(1.0)
+        .mul_scalar(0.5)
+        .log();
+    let t = z.clone().clamp_max(SPLIT);
+    let inv_sq = t.clone().powi_scalar(2).recip();
+    let series = inv_sq
+        .clone()
+        .mul_scalar(3.0)
+        .sub_scalar(1.0)
+        .mul(inv_sq)
+        .add_scalar(1.0)
+        .log();
+    let far = t.clone().powi_scalar(2).mul_scalar(-0.5) - t.neg().log() - HALF_LN_2PI + series;
+    near.mask_where(z.lower_elem(SPLIT), far)
+}
+
+impl<B: Backend> Distribution<B> for ClippedNormal<B> {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
+        Action::Continuous(self.clip(self.normal.draw(rng)))
+    }
+
+    fn mode(&self) -> Action<B> {
+        Action::Continuous(self.clip(self.normal.mean.clone()))
+    }
+
+    fn log_prob(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
+        let a = self.normal.continuous(actions)?.clone();
+        let dims = a.dims();
+        let (low, high) = (
+            self.low.clone().expand(dims),
+            self.high.clone().expand(dims),
+        );
+        let (mean, std) = (self.normal.mean.clone(), self.normal.std.clone());
+        let below = log_phi((low.clone() - mean.clone()) / std.clone());
+        let above = log_phi((mean - high.clone()) / std);
+        let inside = self.normal.log_density(a.clone());
+        Ok(inside
+            .mask_where(a.clone().lower_equal(low), below)
+            .mask_where(a.greater_equal(high), above)
+            .sum_dim(1))
+    }
+
+    fn entropy(&self) -> Tensor<B, 2> {
+        self.normal.entropy()
     }
 
     fn batch_size(&self) -> usize {
