@@ -20,6 +20,11 @@ pub const PENDULUM: &str = include_str!("pendulum.toml");
 /// `examples/configs/recall.toml`: the recall memory task, recurrent PPO.
 pub const RECALL: &str = include_str!("recall.toml");
 
+/// `examples/configs/masked_recall.toml`: the masked recall task, recurrent PPO with masks.
+pub const MASKED_RECALL: &str = include_str!("masked_recall.toml");
+/// `examples/configs/pendulum_v1.toml`: Gymnasium's Pendulum-v1, a bounded continuous action.
+pub const PENDULUM_V1: &str = include_str!("pendulum_v1.toml");
+
 /// The run file `text` (one of the constants above, which always parse).
 pub fn run_file(text: &str) -> RunFile {
     RunFile::parse(text).unwrap_or_else(|e| panic!("an example's run file: {e}"))
@@ -62,4 +67,14 @@ pub fn cartpole_no_velocity() -> RecurrentAlgorithmConfig {
 /// [`RECALL`]'s algorithm config.
 pub fn recall() -> RecurrentAlgorithmConfig {
     recurrent(RECALL)
+}
+
+/// [`MASKED_RECALL`]'s algorithm config.
+pub fn masked_recall() -> RecurrentAlgorithmConfig {
+    recurrent(MASKED_RECALL)
+}
+
+/// [`PENDULUM_V1`]'s algorithm config.
+pub fn pendulum_v1() -> AlgorithmConfig {
+    feed_forward(PENDULUM_V1)
 }

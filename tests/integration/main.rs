@@ -33,6 +33,7 @@ fn assert_same_losses(pairs: &[(&str, f64, f64)], what: &str) {
     }
 }
 
+mod action_kinds;
 mod algorithm;
 mod bad_input;
 mod config;

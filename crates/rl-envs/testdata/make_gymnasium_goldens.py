@@ -5,7 +5,11 @@ seeded action sequences and writes every step's observation, reward and terminat
 `gymnasium.json` beside this file. Regenerate with:
 
     pip install "gymnasium>=1.0" numpy
-    python3 crates/rl-envs/testdata/make_gymnasium_goldens.py
+    python3 crates/rl-envs/testdata/make_gymnasium_goldens.py [OUT.json]
+
+CI writes them again with the Gymnasium pip installs and checks them against the committed
+file (`same_goldens.py`), so the committed trajectories are Gymnasium's and the Rust replay
+(`src/goldens.rs`) follows them.
 
 The committed file was written by Gymnasium at commit 3f0476a8c (its main branch, 2026) with
 NumPy 2.4.
@@ -13,6 +17,7 @@ NumPy 2.4.
 
 import json
 import pathlib
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -91,7 +96,7 @@ def main():
                 "steps": run("Acrobot-v1", state, [int(t) for t in torques]),
             }
         )
-    out = pathlib.Path(__file__).with_name("gymnasium.json")
+    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__).with_name("gymnasium.json")
     out.write_text(json.dumps({"gymnasium_commit": "3f0476a8c", "cases": cases}, indent=1))
 
 

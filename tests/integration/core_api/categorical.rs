@@ -128,3 +128,68 @@ fn bad_actions_and_masks_are_errors() {
         Err(CoreError::Shape { .. })
     ));
 }
+
+/// Heads of 2 and 3 categories with a mask in Gymnasium's layout (2 + 3 flags): the padding
+/// past the smaller head and the masked categories are never drawn and have probability 0, the
+/// probabilities of each head sum to 1, and a head with every category masked is uniform over
+/// its own categories, not over the padding.
+#[test]
+fn heads_of_different_sizes_with_masks_per_head() {
+    let d = Default::default();
+    let logits = Tensor::<B, 3>::from_floats(
+        [
+            [[0.0, 1.0, 9.0], [0.5, 0.0, 2.0]],
+            [[3.0, 1.0, 9.0], [1.0, 2.0, 3.0]],
+        ],
+        &d,
+    );
+    // Row 0: head 0 unmasked, head 1 allows only 0 and 1. Row 1: head 0 all masked, head 1
+    // allows only 2.
+    let mask = Tensor::<B, 2, Bool>::from_data(
+        [
+            [true, true, true, true, false],
+            [false, false, false, false, true],
+        ],
+        &d,
+    );
+    let dist = Categorical::with_counts(logits, &[2, 3], Some(mask)).unwrap();
+    let p: Vec<f32> = dist.log_probs().exp().into_data().to_vec().unwrap();
+    let e1 = 1f32.exp();
+    let expected = [
+        1.0 / (1.0 + e1),
+        e1 / (1.0 + e1),
+        0.0,
+        0.5f32.exp() / (0.5f32.exp() + 1.0),
+        1.0 / (0.5f32.exp() + 1.0),
+        0.0,
+        0.5,
+        0.5,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+    ];
+    for (i, (p, e)) in p.iter().zip(expected).enumerate() {
+        assert!((p - e).abs() < 1e-6, "slot {i}: {p} vs {e}");
+    }
+    let mut seen = [[false; 3]; 2];
+    let mut rng = StdRng::seed_from_u64(3);
+    for _ in 0..200 {
+        let a = dist.sample(&mut rng).to_host_discrete().unwrap();
+        assert!(a[0] < 2 && a[1] < 2 && a[2] < 2 && a[3] == 2, "{a:?}");
+        seen[0][a[0] as usize] = true;
+        seen[1][a[2] as usize] = true;
+    }
+    assert_eq!(seen, [[true, true, false], [true, true, false]]);
+    // Without a mask only the padding is excluded; a mask of the padded width is refused.
+    let logits = Tensor::<B, 3>::zeros([1, 2, 3], &d);
+    let bare = Categorical::with_counts(logits.clone(), &[2, 3], None).unwrap();
+    let h = host(bare.entropy())[0];
+    assert!((h - (2f32.ln() + 3f32.ln())).abs() < 1e-6, "{h}");
+    let padded = Tensor::<B, 2, Bool>::from_data([[true; 6]], &d);
+    assert!(matches!(
+        Categorical::with_counts(logits.clone(), &[2, 3], Some(padded)),
+        Err(CoreError::Shape { .. })
+    ));
+    assert!(Categorical::with_counts(logits, &[2, 2], None).is_err());
+}

@@ -195,3 +195,63 @@ fn shape_mismatch_is_an_error() {
         Err(CoreError::ActionKind { .. })
     ));
 }
+
+/// A clipped normal sends draws clamped into its box; its log-probability is the normal's
+/// density inside and the normal's tail mass on each bound, so the density integrated over the
+/// inside plus the two bound masses is 1 (checked against erf-free numbers: Phi(-1) = 0.158655,
+/// Phi(-3) = 0.0013499), and far in a tail it stays finite with finite gradients.
+#[test]
+fn a_clipped_normal_scores_the_action_sent_and_its_mass_sums_to_one() {
+    use burn::backend::Autodiff;
+    let d = Default::default();
+    // Element 0: mean 0, std 1 in [-1, 1]; element 1: mean 1, std 0.5 in [-0.5, 2.5].
+    let mean = Tensor::<B, 2>::from_floats([[0.0, 1.0]], &d);
+    let log_std = Tensor::<B, 2>::from_floats([[0.0, 0.5f32.ln()]], &d);
+    let (low, high) = ([-1.0, -0.5], [1.0, 2.5]);
+    let dist = ClippedNormal::new(mean, log_std, &low, &high).unwrap();
+    let at = |x0: f32, x1: f32| {
+        let a = Action::Continuous(Tensor::<B, 2>::from_floats([[x0, x1]], &d));
+        f64::from(host(dist.log_prob(&a).unwrap())[0]).exp()
+    };
+    // Both on their lower bounds: Phi(-1) * Phi(-3).
+    assert!((at(-1.0, -0.5) - 0.158_655 * 0.001_349_9).abs() < 1e-7);
+    // Element 0 on its upper bound, element 1 at its mean: (1 - Phi(1)) * density(1).
+    let density_at_mean = 1.0 / (0.5 * (2.0 * std::f64::consts::PI).sqrt());
+    assert!((at(1.0, 1.0) / (0.158_655 * density_at_mean) - 1.0).abs() < 1e-4);
+    // Mass of element 0 alone (element 1 held at its lower bound): midpoint rule inside.
+    let steps = 4000;
+    let width = 2.0 / steps as f32;
+    let inside: f64 = (0..steps)
+        .map(|i| at(-1.0 + width * (i as f32 + 0.5), -0.5) * f64::from(width))
+        .sum();
+    let total = (inside + at(-1.0, -0.5) + at(1.0, -0.5)) / 0.001_349_9;
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
+    // Draws and the mode stay inside; some draws land exactly on a bound.
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut on_bound = 0;
+    for _ in 0..200 {
+        let a = dist.sample(&mut rng).to_host_continuous().unwrap();
+        assert!(
+            a[0] >= -1.0 && a[0] <= 1.0 && a[1] >= -0.5 && a[1] <= 2.5,
+            "{a:?}"
+        );
+        on_bound += usize::from(a[0] == -1.0 || a[0] == 1.0);
+    }
+    assert!(
+        (40..=90).contains(&on_bound),
+        "{on_bound} of 200 on a bound (expected 63)"
+    );
+    // A mean 40 standard deviations past a bound: finite log-probability and gradient.
+    type A = Autodiff<B>;
+    let mean = Tensor::<A, 2>::from_floats([[40.0]], &d).require_grad();
+    let dist =
+        ClippedNormal::new(mean.clone(), Tensor::zeros([1, 1], &d), &[-1.0], &[1.0]).unwrap();
+    let lp = dist
+        .log_prob(&Action::Continuous(Tensor::from_floats([[-1.0]], &d)))
+        .unwrap();
+    let value = lp.clone().into_scalar();
+    // ln Phi(-41) = -41^2 / 2 - ln(41 sqrt(2 pi)) + ln(1 - 1/41^2 + ...) = -845.13.
+    assert!((value + 845.13).abs() < 0.05, "{value}");
+    let grad = mean.grad(&lp.sum().backward()).unwrap().into_scalar();
+    assert!(grad.is_finite() && (grad + 41.02).abs() < 0.05, "{grad}");
+}

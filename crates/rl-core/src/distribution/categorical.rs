@@ -124,8 +124,8 @@ impl<B: Backend> Categorical<B> {
         let exists = Tensor::<B, 1>::from_data(TensorData::new(exists, [slots]), &device)
             .reshape([1, heads, categories])
             .expand([n, heads, categories]);
-        let allowed = match mask {
-            None => exists,
+        let (logits, allowed) = match mask {
+            None => (logits, exists),
             Some(mask) => {
                 let width: usize = nvec.iter().sum();
                 if mask.dims() != [n, width] {
@@ -146,8 +146,15 @@ impl<B: Backend> Categorical<B> {
                     Tensor::<B, 1, Int>::from_data(TensorData::new(index, [slots]), &device);
                 let flags =
                     reshape(mask.float().select(1, index), [n, heads, categories]) * exists.clone();
-                let none = flags.clone().sum_dim(2).lower_equal_elem(0.0);
-                flags.mask_where(none.expand([n, heads, categories]), exists)
+                // A head with nothing allowed is uniform over its own categories: its logits
+                // are replaced by zeros and its mask by the head's categories.
+                let none = flags
+                    .clone()
+                    .sum_dim(2)
+                    .lower_equal_elem(0.0)
+                    .expand([n, heads, categories]);
+                let logits = logits.clone().mask_where(none.clone(), logits.zeros_like());
+                (logits, flags.mask_where(none, exists))
             }
         };
         let log_probs = masked_log_softmax(logits, Some(allowed), 2)?;
