@@ -57,6 +57,7 @@ fn heads_of_different_sizes_learn_the_combination() {
     );
     train(&mut algo, 40);
     let trained = evaluated(&mut algo, 4);
+    eprintln!("Combination: {first:.3} of the dials right before training, {trained:.3} after");
     assert!(
         trained >= 0.95,
         "after 41 updates: {trained} of the dials right"
@@ -65,7 +66,8 @@ fn heads_of_different_sizes_learn_the_combination() {
 
 /// Recurrent PPO with masks learns the masked recall task (a return of 1; 0.25 for a policy
 /// that keeps the rules but forgets the cue), never taking a masked-out action (which would
-/// show as a reward of -1); the same budget without the masks stays far below.
+/// show as a reward of -1); the same budget without the masks ends below 0: most episodes
+/// still end in a masked-out action.
 #[test]
 fn masks_make_the_masked_recall_learnable_and_masked_actions_are_never_taken() {
     let device = Default::default();
@@ -92,7 +94,7 @@ fn masks_make_the_masked_recall_learnable_and_masked_actions_are_never_taken() {
     let stats = train(&mut algo, updates);
     let last = stats.last().unwrap().episode_return_mean.unwrap_or(-1.0);
     eprintln!("MaskedRecall after {updates} updates: {masked:.3} with masks, {last:.3} without");
-    assert!(last < 0.5, "without masks: mean return {last}");
+    assert!(last < 0.0, "without masks: mean return {last}");
 }
 
 /// Pendulum-v1 (torque in [-2, 2]) with its example config, squashed and clipped: 20 updates
