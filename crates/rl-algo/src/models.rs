@@ -129,9 +129,10 @@ impl DefaultModelConfig {
     }
 
     /// Builds the model for one environment's spaces: a categorical policy for
-    /// `Discrete`/`MultiDiscrete` actions (every head must have the same number of categories),
-    /// a normal policy for `Box` actions. The observation must be a `Box`; its flat size is the
-    /// input width.
+    /// `Discrete`/`MultiDiscrete` actions (heads of any sizes, [`Head::Categorical`]), for `Box`
+    /// actions the policy [`continuous`](Self::continuous) chooses (by default a squashed normal
+    /// on a bounded box, a normal on an unbounded one). The observation must be a `Box`; its
+    /// flat size is the input width.
     ///
     /// The weights are drawn on the host from a generator seeded with `seed` (torch's default
     /// `U(-1/sqrt(fan_in), 1/sqrt(fan_in))` for weights and biases; rl8's `U(-1e-3, 1e-3)` and
@@ -139,7 +140,8 @@ impl DefaultModelConfig {
     /// and in every thread (Burn's own initializers share one global generator per backend).
     ///
     /// # Errors
-    /// Invalid sizes, a non-`Box` observation space, or `MultiDiscrete` heads of different sizes.
+    /// Invalid sizes, a non-`Box` observation space, a `Box` action space with both finite
+    /// and infinite bounds under `Auto`, or a `continuous` policy the bounds do not allow.
     pub fn init<B: Backend>(
         &self,
         observation_space: &Space,

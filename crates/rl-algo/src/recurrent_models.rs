@@ -131,8 +131,8 @@ impl RecurrentModelConfig {
 
     /// Builds the model for one environment's spaces, with the same rules as
     /// [`DefaultModelConfig::init`](crate::DefaultModelConfig::init): a categorical policy for
-    /// `Discrete`/`MultiDiscrete` actions (every head the same number of categories), a normal
-    /// policy for `Box` actions, and a `Box` observation whose flat size is the input width.
+    /// `Discrete`/`MultiDiscrete` actions (heads of any sizes), the `continuous` policy for `Box`
+    /// actions, and a `Box` observation whose flat size is the input width.
     ///
     /// The weights are drawn on the host from a generator seeded with `seed`: torch's default
     /// `U(-1/sqrt(H), 1/sqrt(H))` for every recurrent weight and bias and for the value head
@@ -168,7 +168,8 @@ impl RecurrentModelConfig {
     /// ```
     ///
     /// # Errors
-    /// Invalid sizes, a non-`Box` observation space, or `MultiDiscrete` heads of different sizes.
+    /// Invalid sizes, a non-`Box` observation space, or a `Box` action space the
+    /// `continuous` policy does not fit (as [`DefaultModelConfig::init`](crate::DefaultModelConfig::init)).
     pub fn init<B: Backend>(
         &self,
         observation_space: &Space,
@@ -984,10 +985,23 @@ mod tests {
             config.init::<B>(&discrete_obs, &act, 0, &dev()),
             Err(AlgoError::Mismatch { .. })
         ));
+        // Heads of different sizes build; a box with a finite and an infinite bound fits no
+        // default policy, and a normal cannot be asked for on a bounded box.
         let uneven = Space::multi_discrete(vec![2, 3]).unwrap();
+        let model = config.init::<B>(&obs, &uneven, 0, &dev()).unwrap();
+        assert_eq!(model.head(), &Head::Categorical { nvec: vec![2, 3] });
+        let half = Space::boxed(vec![2], vec![-1.0, 0.0], vec![1.0, f32::INFINITY]).unwrap();
         assert!(matches!(
-            config.init::<B>(&obs, &uneven, 0, &dev()),
+            config.init::<B>(&obs, &half, 0, &dev()),
             Err(AlgoError::Mismatch { .. })
+        ));
+        let bounded = Space::boxed(vec![1], vec![-1.0], vec![1.0]).unwrap();
+        let normal = RecurrentModelConfig::new()
+            .with_hidden_size(4)
+            .with_continuous(ContinuousPolicy::Normal);
+        assert!(matches!(
+            normal.init::<B>(&obs, &bounded, 0, &dev()),
+            Err(AlgoError::InvalidConfig { field, .. }) if field == "model.continuous"
         ));
     }
 
