@@ -20,10 +20,26 @@ pub const PENDULUM: &str = include_str!("pendulum.toml");
 /// `examples/configs/recall.toml`: the recall memory task, recurrent PPO.
 pub const RECALL: &str = include_str!("recall.toml");
 
+/// `examples/configs/cartpole_v1.toml`: CartPole-v1 to 500 (the sample-efficiency table).
+pub const CARTPOLE_V1: &str = include_str!("cartpole_v1.toml");
+/// `examples/configs/acrobot_v1.toml`: Gymnasium's Acrobot-v1.
+pub const ACROBOT_V1: &str = include_str!("acrobot_v1.toml");
+/// `examples/configs/mountain_car_continuous_v0.toml`: Gymnasium's MountainCarContinuous-v0.
+pub const MOUNTAIN_CAR_CONTINUOUS_V0: &str = include_str!("mountain_car_continuous_v0.toml");
 /// `examples/configs/masked_recall.toml`: the masked recall task, recurrent PPO with masks.
 pub const MASKED_RECALL: &str = include_str!("masked_recall.toml");
 /// `examples/configs/pendulum_v1.toml`: Gymnasium's Pendulum-v1, a bounded continuous action.
 pub const PENDULUM_V1: &str = include_str!("pendulum_v1.toml");
+
+/// The run files of the sample-efficiency table (`docs/performance.md`), each with its target
+/// return and its budget in environment steps.
+pub const TABLE: [(&str, f64, u64); 5] = [
+    (CARTPOLE_V1, 500.0, 100_000),
+    (PENDULUM_V1, -200.0, 200_000),
+    (ACROBOT_V1, -100.0, 500_000),
+    (MOUNTAIN_CAR_CONTINUOUS_V0, 90.0, 100_000),
+    (MASKED_RECALL, 0.95, 100_000),
+];
 
 /// The run file `text` (one of the constants above, which always parse).
 pub fn run_file(text: &str) -> RunFile {

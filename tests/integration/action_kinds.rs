@@ -89,6 +89,32 @@ fn masks_make_the_masked_recall_learnable_and_masked_actions_are_never_taken() {
     let masked = evaluated(&mut algo, 4) * 6.0;
     assert!(masked >= 0.95, "with masks: mean return {masked}");
 
+    // Feed-forward PPO reads the same masks: it keeps to them from the first update (the masks
+    // are applied in collect and in the update alike), but cannot remember the cue, so it
+    // answers at chance: 0.25.
+    let feedforward = AlgorithmConfig::new()
+        .with_ppo(
+            config
+                .ppo
+                .clone()
+                .with_minibatch(Minibatch::Transitions(192)),
+        )
+        .with_model(DefaultModelConfig::new().with_hiddens(vec![32]));
+    let env = boxed(MaskedRecall::new(n, 1, &device).unwrap());
+    let mut algo = feedforward.init::<B, _>(env, &device).unwrap();
+    let stats = train(&mut algo, 20);
+    let lowest = stats
+        .iter()
+        .map(|s| s.rewards.min)
+        .fold(f64::INFINITY, f64::min);
+    assert!(lowest >= 0.0, "feed-forward: a masked-out action was taken");
+    let chance = stats.last().unwrap().episode_return_mean.unwrap();
+    eprintln!("MaskedRecall, feed-forward with masks: {chance:.3}");
+    assert!(
+        (chance - 0.25).abs() < 0.15,
+        "feed-forward: {chance}, expected chance (0.25)"
+    );
+
     let env = boxed(MaskedRecall::new(n, 1, &device).unwrap().without_masks());
     let mut algo = config.init::<B, _>(env, &device).unwrap();
     let stats = train(&mut algo, updates);

@@ -8,8 +8,8 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use rl_algo::{AlgoError, Algorithm, AlgorithmConfig, DefaultModel, DefaultModelConfig, PpoConfig};
 use rl_core::{
-    Action, Categorical, CoreError, Env, EnvConfig, Model, Observation, PolicyOutput, Space,
-    Transition,
+    Action, Categorical, CoreError, Env, EnvConfig, Model, Observation, ObservationSpec,
+    PolicyOutput, Space, Transition,
 };
 use rl_envs::CartPoleV1;
 
@@ -36,8 +36,16 @@ enum Fault {
     Truncated(isize),
     /// `reward` has this many entries more (or fewer).
     Reward(isize),
-    /// The observation's action mask has one row too few.
+    /// The observation's action mask (declared) has one row too few.
     MaskRows,
+    /// The observation's action mask (declared) has one flag too many.
+    MaskWidth,
+    /// The observation has no action mask, though one is declared.
+    MaskMissing,
+    /// The observation has an action mask, though none is declared.
+    MaskUndeclared,
+    /// The declared mask has 3 flags, for 2 actions.
+    SpecWidth,
     /// `final_obs` has one row too few.
     FinalObsRows,
     /// `final_obs` has one feature too many.
@@ -81,6 +89,21 @@ fn columns(features: Tensor<NdArray, 2>, delta: isize) -> Tensor<NdArray, 2> {
     resized(features, 1, delta)
 }
 
+/// An action mask that allows everything.
+fn allowed(shape: [usize; 2]) -> Tensor<NdArray, 2, burn::tensor::Bool> {
+    Tensor::ones(shape, &Default::default())
+}
+
+impl Faulty {
+    /// `obs` with an all-allowing mask when the environment declares one.
+    fn masked(&self, mut obs: Observation<NdArray>) -> Observation<NdArray> {
+        if let Some(width) = self.observation_spec().action_mask {
+            obs.action_mask = Some(allowed([obs.batch_size(), width]));
+        }
+        obs
+    }
+}
+
 impl Env<NdArray> for Faulty {
     fn name(&self) -> &str {
         "Faulty"
@@ -94,6 +117,19 @@ impl Env<NdArray> for Faulty {
     fn action_space(&self) -> &Space {
         self.inner.action_space()
     }
+    fn observation_spec(&self) -> ObservationSpec {
+        let spec = ObservationSpec::new(self.observation_space().clone());
+        match self.fault {
+            Fault::MaskRows | Fault::MaskWidth | Fault::MaskMissing => {
+                spec.with_action_mask(self.action_space()).unwrap()
+            }
+            Fault::SpecWidth => ObservationSpec {
+                action_mask: Some(3),
+                ..spec
+            },
+            _ => spec,
+        }
+    }
     fn device(&self) -> &burn::tensor::Device<NdArray> {
         self.inner.device()
     }
@@ -101,11 +137,13 @@ impl Env<NdArray> for Faulty {
         let obs = self.inner.reset(config)?;
         Ok(match self.fault {
             Fault::ResetRows(d) => Observation::new(rows(obs.features, d)),
-            _ => obs,
+            _ => self.masked(obs),
         })
     }
     fn step(&mut self, action: &Action<NdArray>) -> rl_core::Result<Transition<NdArray>> {
         let mut t = self.inner.step(action)?;
+        t.obs = self.masked(t.obs);
+        t.final_obs = t.final_obs.map(|f| self.masked(f));
         self.steps += 1;
         if self.steps != 2 {
             return Ok(t);
@@ -118,11 +156,10 @@ impl Env<NdArray> for Faulty {
             Fault::Terminated(d) => t.terminated = rows(t.terminated, d),
             Fault::Truncated(d) => t.truncated = rows(t.truncated, d),
             Fault::Reward(d) => t.reward = rows(t.reward, d),
-            Fault::MaskRows => {
-                let mask =
-                    Tensor::<NdArray, 2, burn::tensor::Bool>::ones([N - 1, 2], self.device());
-                t.obs.action_mask = Some(mask);
-            }
+            Fault::MaskRows => t.obs.action_mask = Some(allowed([N - 1, 2])),
+            Fault::MaskWidth | Fault::MaskUndeclared => t.obs.action_mask = Some(allowed([N, 3])),
+            Fault::MaskMissing => t.obs.action_mask = None,
+            Fault::SpecWidth => {}
             Fault::FinalObsRows => t.final_obs = Some(Observation::new(rows(features, -1))),
             Fault::FinalObsWidth => t.final_obs = Some(Observation::new(columns(features, 1))),
             Fault::StepError => {
@@ -206,6 +243,38 @@ fn observations_of_the_wrong_shape_are_named_with_the_step() {
         "every tensor with 4 rows",
         "action_mask: shape [3, 2], expected [4, M] like the features",
     );
+    let declared = "[4, 2], as its observation_spec declares";
+    assert_mismatch(
+        collect_error(Fault::MaskWidth),
+        "observation action mask",
+        STEP1,
+        declared,
+        "[4, 3]",
+    );
+    assert_mismatch(
+        collect_error(Fault::MaskMissing),
+        "observation action mask",
+        STEP1,
+        declared,
+        "none",
+    );
+    assert_mismatch(
+        collect_error(Fault::MaskUndeclared),
+        "observation action mask",
+        STEP1,
+        "none: its observation_spec declares no action mask",
+        "[4, 3]",
+    );
+    match collect_error(Fault::SpecWidth) {
+        AlgoError::Mismatch { what, expected, .. } => {
+            assert!(
+                what.contains("the action mask declared by `Faulty`"),
+                "{what}"
+            );
+            assert_eq!(expected, "2 flags, one per category of Discrete { n: 2 }");
+        }
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
     assert_mismatch(
         collect_error(Fault::ResetRows(-1)),
         "observation features",

@@ -25,7 +25,10 @@ fn the_examples_run_files_parse_and_print_back_to_themselves() {
         configs::CARTPOLE_RL8,
         configs::PENDULUM,
         configs::RECALL,
-    ] {
+    ]
+    .into_iter()
+    .chain(configs::TABLE.map(|(text, _, _)| text))
+    {
         let run = RunFile::parse(text).unwrap();
         let printed = run.to_toml().unwrap();
         let again = RunFile::parse(&printed).unwrap();
@@ -63,6 +66,12 @@ fn the_examples_run_files_parse_and_print_back_to_themselves() {
         panic!("feed-forward")
     };
     assert_eq!(c.ppo.env_reset, Reset::Every(4));
+    // The table's run files stop on their row's target and at its budget.
+    for (text, target, budget) in configs::TABLE {
+        let run = RunFile::parse(text).unwrap();
+        assert_eq!(run.trainer.target_return, Some(target), "{text}");
+        assert_eq!(run.trainer.max_env_steps, Some(budget), "{text}");
+    }
 }
 
 #[test]

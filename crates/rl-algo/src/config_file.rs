@@ -34,6 +34,21 @@ impl UnknownKey {
             .map(|(_, k)| k.to_string());
         Self { path, nearest }
     }
+
+    /// The keys, comma-separated, each as it displays: what an error message lists.
+    ///
+    /// ```
+    /// use rl_algo::UnknownKey;
+    ///
+    /// let keys = [UnknownKey::among("ppo.hoirzon".into(), "hoirzon", ["horizon"])];
+    /// assert_eq!(UnknownKey::list(&keys), "`ppo.hoirzon` (did you mean `horizon`?)");
+    /// ```
+    pub fn list(keys: &[UnknownKey]) -> String {
+        keys.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl fmt::Display for UnknownKey {
@@ -44,14 +59,6 @@ impl fmt::Display for UnknownKey {
             None => Ok(()),
         }
     }
-}
-
-/// The unknown keys, listed for [`AlgoError::UnknownKeys`]'s message.
-pub(crate) fn list(keys: &[UnknownKey]) -> String {
-    keys.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A `T` read from `given` over `default`: the keys given replace the default's (tables key

@@ -18,7 +18,7 @@ pub enum AlgoError {
         rule: String,
     },
     /// A config document has keys its config does not have (each with the nearest known key).
-    #[error("unknown config keys: {}", crate::config_file::list(.0))]
+    #[error("unknown config keys: {}", crate::UnknownKey::list(.0))]
     UnknownKeys(Vec<crate::config_file::UnknownKey>),
     /// A config document's value is of the wrong kind, by path (`ppo.horizon`).
     #[error("config `{path}`: {message}")]

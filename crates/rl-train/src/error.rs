@@ -4,14 +4,6 @@ use std::path::PathBuf;
 
 use rl_algo::AlgoError;
 
-/// The keys, comma-separated.
-fn list(keys: &[rl_algo::UnknownKey]) -> String {
-    keys.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Everything that can go wrong when configuring or running a training run or writing its
 /// outputs.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +57,7 @@ pub enum TrainError {
     RunFileSyntax(#[source] toml::de::Error),
     /// Keys of a run file that no config has, by path (`ppo.horizn`), each with the nearest
     /// known key.
-    #[error("unknown key{}: {}", if .0.len() > 1 { "s" } else { "" }, list(.0))]
+    #[error("unknown key{}: {}", if .0.len() > 1 { "s" } else { "" }, rl_algo::UnknownKey::list(.0))]
     UnknownKeys(Vec<rl_algo::UnknownKey>),
     /// A required key of a run file is missing.
     #[error("`{0}` is missing")]
