@@ -92,13 +92,8 @@ impl<B: Backend> Combination<B> {
             Self::draw(&mut self.core, s);
         }
         let obs = self.core.observe(&next, Self::observe);
-        let out = StepOutput {
-            final_obs: Some(vec![0.0; obs.len()]),
-            obs,
-            reward,
-            terminated: vec![true; n],
-            truncated: vec![false; n],
-        };
+        let finals = vec![0.0; obs.len()];
+        let out = StepOutput::terminating(obs, reward, vec![true; n], finals);
         self.core.commit(next, out)
     }
 }

@@ -493,6 +493,26 @@ pub(crate) struct StepOutput {
     pub(crate) final_obs: Option<Vec<f32>>,
 }
 
+impl StepOutput {
+    /// The outputs of a step of a task whose episodes terminate and never truncate:
+    /// `final_obs` is kept when some row terminated.
+    pub(crate) fn terminating(
+        obs: Vec<f32>,
+        reward: Vec<f32>,
+        terminated: Vec<bool>,
+        final_obs: Vec<f32>,
+    ) -> Self {
+        let any_done = terminated.contains(&true);
+        Self {
+            obs,
+            reward,
+            truncated: vec![false; terminated.len()],
+            terminated,
+            final_obs: any_done.then_some(final_obs),
+        }
+    }
+}
+
 /// Implements [`rl_core::Env`] for an environment struct with a `core: Core<B>` field (or the
 /// [`Core`] at the given field path, e.g. `inner.core`) and the inherent methods `reset_batch`
 /// and `step_batch`.

@@ -207,14 +207,7 @@ impl<B: Backend> MaskedRecall<B> {
             }
             observe(s, &mut obs);
         }
-        let any_done = terminated.contains(&true);
-        let out = StepOutput {
-            obs,
-            reward,
-            terminated,
-            truncated: vec![false; n],
-            final_obs: any_done.then_some(final_obs),
-        };
+        let out = StepOutput::terminating(obs, reward, terminated, final_obs);
         let mut step = self.core.commit(next, out)?;
         self.masked_taken += taken;
         let rows = self.core.state()?.to_vec();

@@ -142,14 +142,7 @@ impl<B: Backend> Recall<B> {
             }
             observe(s, &mut obs);
         }
-        let any_done = terminated.contains(&true);
-        let out = StepOutput {
-            obs,
-            reward,
-            terminated,
-            truncated: vec![false; n],
-            final_obs: any_done.then_some(final_obs),
-        };
+        let out = StepOutput::terminating(obs, reward, terminated, final_obs);
         self.core.commit(next, out)
     }
 }
