@@ -82,14 +82,17 @@ fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<T> {
     serde_json::from_str(&text).map_err(|e| io(std::io::Error::other(e)))
 }
 
-/// What both agents load from a run's directory: the config, the spaces, and the observation
-/// normalizer when the run used one; `read` reads the config (over its defaults: a run saved
-/// before a field existed loads with the field's default), `ppo` picks its PPO config.
-fn load_saved<C>(
+/// What both agents load from a run's directory: the model `init` builds from the config and
+/// the spaces, with the saved weights, and the observation normalizer when the run used one;
+/// `read` reads the config (over its defaults: a run saved before a field existed loads with
+/// the field's default), `ppo` picks its PPO config.
+fn load_saved<B: Backend, C, M: burn::module::Module<B>>(
     dir: &Path,
+    device: &B::Device,
     read: impl Fn(&Path) -> Result<C>,
     ppo: impl Fn(&C) -> &PpoConfig,
-) -> Result<(C, Spaces, Option<ObservationNormalizer>)> {
+    init: impl Fn(&C, &Spaces) -> Result<M>,
+) -> Result<(M, Option<ObservationNormalizer>)> {
     let config = read(&dir.join(POLICY_FILES.config))?;
     let spaces = read_json(dir, POLICY_FILES.spaces)?;
     let normalizer = if ppo(&config).normalize_observations {
@@ -97,7 +100,12 @@ fn load_saved<C>(
     } else {
         None
     };
-    Ok((config, spaces, normalizer))
+    let model = load_model(
+        init(&config, &spaces)?,
+        dir.join(POLICY_FILES.weights),
+        device,
+    )?;
+    Ok((model, normalizer))
 }
 
 /// `obs` through the normalizer, if any.
@@ -122,16 +130,15 @@ impl<B: Backend> Agent<B> {
     /// a config whose model does not fit the spaces.
     pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let dir = dir.as_ref();
-        let (config, spaces, normalizer) = load_saved(
+        let (model, normalizer) = load_saved(
             dir,
+            device,
             |p: &Path| AlgorithmConfig::load(p),
             |c: &AlgorithmConfig| &c.ppo,
+            |c: &AlgorithmConfig, s: &Spaces| {
+                c.model.init(&s.observation, &s.action, c.ppo.seed, device)
+            },
         )?;
-        let model =
-            config
-                .model
-                .init::<B>(&spaces.observation, &spaces.action, config.ppo.seed, device)?;
-        let model = load_model(model, dir.join(POLICY_FILES.weights), device)?;
         Ok(Self { model, normalizer })
     }
 
@@ -193,16 +200,15 @@ impl<B: Backend> RecurrentAgent<B> {
     /// As [`Agent::load`] (a feed-forward run's config does not read as a recurrent one).
     pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let dir = dir.as_ref();
-        let (config, spaces, normalizer) = load_saved(
+        let (model, normalizer) = load_saved(
             dir,
+            device,
             |p: &Path| RecurrentAlgorithmConfig::load(p),
             |c: &RecurrentAlgorithmConfig| &c.ppo,
+            |c: &RecurrentAlgorithmConfig, s: &Spaces| {
+                c.model.init(&s.observation, &s.action, c.ppo.seed, device)
+            },
         )?;
-        let model =
-            config
-                .model
-                .init::<B>(&spaces.observation, &spaces.action, config.ppo.seed, device)?;
-        let model = load_model(model, dir.join(POLICY_FILES.weights), device)?;
         Ok(Self {
             model,
             normalizer,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config_file::config_file;
 use crate::error::AlgoError;
 use crate::memory::{Footprint, MemoryLimit};
-use crate::models::{DefaultModelConfig, Head};
+use crate::models::DefaultModelConfig;
 use crate::recurrent_models::RecurrentModelConfig;
 use crate::schedule::{Schedule, ScheduleKind};
 
@@ -490,12 +490,7 @@ impl AlgorithmConfig {
         observation_space: &Space,
         action_space: &Space,
     ) -> crate::Result<()> {
-        let (input, head) = Head::for_spaces(
-            "default model",
-            observation_space,
-            action_space,
-            self.model.continuous,
-        )?;
+        let (input, head) = self.model.head(observation_space, action_space)?;
         let (parameters, activations) = self.model.size(input, &head);
         self.ppo
             .footprint(None, input, head.action_width(), parameters, activations)
@@ -625,12 +620,7 @@ impl RecurrentAlgorithmConfig {
         observation_space: &Space,
         action_space: &Space,
     ) -> crate::Result<()> {
-        let (input, head) = Head::for_spaces(
-            "default recurrent model",
-            observation_space,
-            action_space,
-            self.model.continuous,
-        )?;
+        let (input, head) = self.model.head(observation_space, action_space)?;
         let (parameters, activations) = self.model.size(input, &head);
         let seq_len = Some(self.recurrence.seq_len);
         self.ppo

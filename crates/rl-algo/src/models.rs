@@ -111,6 +111,15 @@ impl DefaultModelConfig {
         Ok(())
     }
 
+    /// The input width and the policy head of this model on these spaces.
+    pub(crate) fn head(
+        &self,
+        observations: &Space,
+        actions: &Space,
+    ) -> crate::Result<(usize, Head)> {
+        Head::for_spaces("default model", observations, actions, self.continuous)
+    }
+
     /// `(parameters, activations per minibatch row)` of the model for an `input`-wide
     /// observation and `head`, both networks, for the memory estimate.
     pub(crate) fn size(&self, input: usize, head: &Head) -> (u64, u64) {
@@ -150,12 +159,7 @@ impl DefaultModelConfig {
         device: &B::Device,
     ) -> crate::Result<DefaultModel<B>> {
         self.validate()?;
-        let (input, head) = Head::for_spaces(
-            "default model",
-            observation_space,
-            action_space,
-            self.continuous,
-        )?;
+        let (input, head) = self.head(observation_space, action_space)?;
         let outputs = head.outputs();
         let log_std = head.init_log_std(device);
         let mut rng = StdRng::seed_from_u64(seed);

@@ -108,6 +108,20 @@ impl RecurrentModelConfig {
         }
     }
 
+    /// The input width and the policy head of this model on these spaces.
+    pub(crate) fn head(
+        &self,
+        observations: &Space,
+        actions: &Space,
+    ) -> crate::Result<(usize, Head)> {
+        Head::for_spaces(
+            "default recurrent model",
+            observations,
+            actions,
+            self.continuous,
+        )
+    }
+
     /// `(parameters, activations per minibatch row)` of the model for an `input`-wide
     /// observation and `head`, for the memory estimate: per layer, the gate projections of
     /// its input and hidden state, and the gates and states a step keeps for the backward pass.
@@ -178,12 +192,7 @@ impl RecurrentModelConfig {
         device: &B::Device,
     ) -> crate::Result<DefaultRecurrentModel<B>> {
         self.validate()?;
-        let (input, head) = Head::for_spaces(
-            "default recurrent model",
-            observation_space,
-            action_space,
-            self.continuous,
-        )?;
+        let (input, head) = self.head(observation_space, action_space)?;
         let hidden = self.hidden_size;
         let bound = 1.0 / (hidden as f32).sqrt();
         let bias = self.bias.then_some(bound);

@@ -301,9 +301,11 @@ impl<B: Backend> CartPoleV1<B> {
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         let reader = self.core.config(config);
-        let physics = Physics::from_config(&reader, &GYM_MASSES, 10.0)?;
-        self.limit.reset(&reader, Self::MAX_EPISODE_STEPS)?;
-        self.physics = physics;
+        self.physics = self
+            .limit
+            .reset_with(&reader, Self::MAX_EPISODE_STEPS, |r| {
+                Physics::from_config(r, &GYM_MASSES, 10.0)
+            })?;
         Ok(self.core.reset_rows(Self::draw_initial, self.observe))
     }
 

@@ -375,6 +375,19 @@ impl TimeLimit {
         Ok(())
     }
 
+    /// An episodic environment's reset of its parameters and this limit: the parameters `read`
+    /// takes from `reader`, then [`TimeLimit::reset`]; on an error nothing changed.
+    pub(crate) fn reset_with<P>(
+        &mut self,
+        reader: &ConfigReader<'_>,
+        default: u32,
+        read: impl FnOnce(&ConfigReader<'_>) -> Result<P>,
+    ) -> Result<P> {
+        let params = read(reader)?;
+        self.reset(reader, default)?;
+        Ok(params)
+    }
+
     /// Takes a saved limit and episode lengths if they fit the batch of `core`.
     pub(crate) fn restore<B: Backend>(
         &mut self,

@@ -211,9 +211,9 @@ impl<B: Backend> GymCar<B> {
         (force_key, force, goal, max_steps): (&str, f64, f64, u32),
     ) -> Result<Observation<B>> {
         let reader = self.core.config(config);
-        let params = Params::from_config(&reader, force_key, force, goal)?;
-        self.limit.reset(&reader, max_steps)?;
-        self.params = params;
+        self.params = self.limit.reset_with(&reader, max_steps, |r| {
+            Params::from_config(r, force_key, force, goal)
+        })?;
         Ok(self.core.reset_rows(draw_initial, observe))
     }
 

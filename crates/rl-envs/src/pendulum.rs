@@ -212,9 +212,9 @@ impl<B: Backend> PendulumV1<B> {
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         let reader = self.core.config(config);
-        let params = Params::from_config(&reader)?;
-        self.limit.reset(&reader, Self::MAX_EPISODE_STEPS)?;
-        self.params = params;
+        self.params =
+            self.limit
+                .reset_with(&reader, Self::MAX_EPISODE_STEPS, Params::from_config)?;
         Ok(self.core.reset_rows(draw_initial, observe))
     }
 
