@@ -118,14 +118,13 @@ impl Env<NdArray> for Faulty {
         self.inner.action_space()
     }
     fn observation_spec(&self) -> ObservationSpec {
-        let spec = ObservationSpec::new(self.observation_space().clone());
+        let spec = ObservationSpec::new();
         match self.fault {
             Fault::MaskRows | Fault::MaskWidth | Fault::MaskMissing => {
                 spec.with_action_mask(self.action_space()).unwrap()
             }
             Fault::SpecWidth => ObservationSpec {
                 action_mask: Some(3),
-                ..spec
             },
             _ => spec,
         }

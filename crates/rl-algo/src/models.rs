@@ -479,8 +479,8 @@ impl<B: Backend> Model<B> for DefaultModel<B> {
     }
 }
 
-/// The distribution of [`DefaultModel`]: categorical, normal or squashed normal, decided by
-/// the action space.
+/// The distribution of [`DefaultModel`]: categorical, normal, squashed normal or clipped
+/// normal, decided by the action space and [`ContinuousPolicy`].
 #[derive(Debug, Clone)]
 pub enum DefaultDist<B: Backend> {
     /// Discrete actions.

@@ -49,39 +49,34 @@ impl<B: Backend> Transition<B> {
     }
 }
 
-/// What every observation of an environment holds: its features' [`Space`] and, when the
-/// environment masks actions, the width of its action mask. [`Env::observation_spec`] declares
-/// it and the engine checks every observation against it, so a mask of the wrong width, or one
-/// missing from a step, is an error naming the step instead of a policy that samples a masked
-/// action.
+/// What every observation of an environment holds besides its features (whose space is
+/// [`Env::observation_space`]): for an environment that masks actions, the width of its action
+/// mask. [`Env::observation_spec`] declares it and the engine checks every observation against
+/// it, so a mask of the wrong width, or one missing from a step, is an error naming the step
+/// instead of a policy that samples a masked action.
 ///
 /// ```
 /// use rl_core::{ObservationSpec, Space};
 ///
 /// let actions = Space::multi_discrete(vec![2, 3])?;
-/// let spec = ObservationSpec::new(Space::unbounded(vec![4])?).with_action_mask(&actions)?;
+/// let spec = ObservationSpec::new().with_action_mask(&actions)?;
 /// assert_eq!(spec.action_mask, Some(5));
 /// // A `Box` action cannot be masked.
 /// let continuous = Space::unbounded(vec![1])?;
-/// assert!(ObservationSpec::new(Space::unbounded(vec![4])?).with_action_mask(&continuous).is_err());
+/// assert!(ObservationSpec::new().with_action_mask(&continuous).is_err());
 /// # Ok::<(), rl_core::CoreError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObservationSpec {
-    /// The space of one environment's features.
-    pub features: Space,
     /// The width M of the `[N, M]` action mask every observation carries
     /// ([`Space::mask_width`] of the action space), or `None`: observations carry no mask.
     pub action_mask: Option<usize>,
 }
 
 impl ObservationSpec {
-    /// Observations of `features` and no action mask.
-    pub fn new(features: Space) -> Self {
-        Self {
-            features,
-            action_mask: None,
-        }
+    /// Observations of features alone: no action mask.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Observations that also carry a mask over the actions of `actions`.
@@ -121,12 +116,11 @@ pub trait Env<B: Backend> {
     fn observation_space(&self) -> &Space;
     /// The space of one environment's action.
     fn action_space(&self) -> &Space;
-    /// What every observation holds. The default: the features of
-    /// [`observation_space`](Env::observation_space) and no action mask. An environment whose
-    /// observations carry an [`Observation::action_mask`] declares it here
+    /// What every observation holds besides its features. The default: no action mask. An
+    /// environment whose observations carry an [`Observation::action_mask`] declares it here
     /// ([`ObservationSpec::with_action_mask`]).
     fn observation_spec(&self) -> ObservationSpec {
-        ObservationSpec::new(self.observation_space().clone())
+        ObservationSpec::new()
     }
     /// The device the environment's tensors live on.
     fn device(&self) -> &B::Device;

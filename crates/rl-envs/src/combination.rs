@@ -93,7 +93,7 @@ impl<B: Backend> Combination<B> {
         }
         let obs = self.core.observe(&next, Self::observe);
         let finals = vec![0.0; obs.len()];
-        let out = StepOutput::terminating(obs, reward, vec![true; n], finals);
+        let out = StepOutput::new(obs, reward, vec![true; n], vec![false; n], finals);
         self.core.commit(next, out)
     }
 }

@@ -269,14 +269,12 @@ impl<B: Backend> Core<B> {
         Observation::new(Tensor::from_data(data, &self.device))
     }
 
-    /// What every observation holds: the features and, for a masked environment, an action
+    /// What every observation holds besides its features: for a masked environment, an action
     /// mask of the action space's width.
     pub(crate) fn spec(&self) -> ObservationSpec {
-        let mut spec = ObservationSpec::new(self.observation_space.clone());
-        if self.masked {
-            spec.action_mask = self.action_space.mask_width();
+        ObservationSpec {
+            action_mask: self.action_space.mask_width().filter(|_| self.masked),
         }
-        spec
     }
 
     /// `obs` with the action mask `flags` (`num_envs` rows of the action space's mask width).
@@ -368,15 +366,9 @@ impl TimeLimit {
         }
     }
 
-    /// Reads `max_episode_steps` (default `default`) and restarts every episode.
-    pub(crate) fn reset(&mut self, reader: &ConfigReader<'_>, default: u32) -> Result<()> {
-        self.max_episode_steps = reader.count("max_episode_steps", default)?;
-        self.elapsed.fill(0);
-        Ok(())
-    }
-
     /// An episodic environment's reset of its parameters and this limit: the parameters `read`
-    /// takes from `reader`, then [`TimeLimit::reset`]; on an error nothing changed.
+    /// takes from `reader`, then `max_episode_steps` (default `default`), and every episode
+    /// restarts; on an error nothing changed.
     pub(crate) fn reset_with<P>(
         &mut self,
         reader: &ConfigReader<'_>,
@@ -384,7 +376,8 @@ impl TimeLimit {
         read: impl FnOnce(&ConfigReader<'_>) -> Result<P>,
     ) -> Result<P> {
         let params = read(reader)?;
-        self.reset(reader, default)?;
+        self.max_episode_steps = reader.count("max_episode_steps", default)?;
+        self.elapsed.fill(0);
         Ok(params)
     }
 
@@ -439,14 +432,7 @@ impl<B: Backend> Core<B> {
             }
             observe(s, &mut obs);
         }
-        let any_done = terminated.iter().chain(&truncated).any(|&d| d);
-        let out = StepOutput {
-            obs,
-            reward,
-            terminated,
-            truncated,
-            final_obs: any_done.then_some(final_obs),
-        };
+        let out = StepOutput::new(obs, reward, terminated, truncated, final_obs);
         let transition = self.commit(next, out)?;
         limit.elapsed = elapsed;
         Ok(transition)
@@ -507,20 +493,21 @@ pub(crate) struct StepOutput {
 }
 
 impl StepOutput {
-    /// The outputs of a step of a task whose episodes terminate and never truncate:
-    /// `final_obs` is kept when some row terminated.
-    pub(crate) fn terminating(
+    /// A step's host buffers: `final_obs` is kept when some row terminated or truncated (the
+    /// [`Transition`] contract), dropped otherwise.
+    pub(crate) fn new(
         obs: Vec<f32>,
         reward: Vec<f32>,
         terminated: Vec<bool>,
+        truncated: Vec<bool>,
         final_obs: Vec<f32>,
     ) -> Self {
-        let any_done = terminated.contains(&true);
+        let any_done = terminated.iter().chain(&truncated).any(|&d| d);
         Self {
             obs,
             reward,
-            truncated: vec![false; terminated.len()],
             terminated,
+            truncated,
             final_obs: any_done.then_some(final_obs),
         }
     }

@@ -207,7 +207,7 @@ impl<B: Backend> MaskedRecall<B> {
             }
             observe(s, &mut obs);
         }
-        let out = StepOutput::terminating(obs, reward, terminated, final_obs);
+        let out = StepOutput::new(obs, reward, terminated, vec![false; n], final_obs);
         let mut step = self.core.commit(next, out)?;
         self.masked_taken += taken;
         let rows = self.core.state()?.to_vec();

@@ -142,7 +142,7 @@ impl<B: Backend> Recall<B> {
             }
             observe(s, &mut obs);
         }
-        let out = StepOutput::terminating(obs, reward, terminated, final_obs);
+        let out = StepOutput::new(obs, reward, terminated, vec![false; n], final_obs);
         self.core.commit(next, out)
     }
 }
