@@ -727,8 +727,15 @@ mod tests {
         }
     }
 
+    /// The same on a host and on a device environment (whose every step has a final
+    /// observation, and whose outcomes are read at the end of the collect).
     #[test]
     fn truncation_bootstraps_from_the_final_observation_and_termination_does_not() {
+        truncation_bootstraps(Walk::new());
+        truncation_bootstraps(Walk::on_device());
+    }
+
+    fn truncation_bootstraps(walk: Walk) {
         let device = Default::default();
         let config = PpoConfig::new()
             .with_num_envs(2)
@@ -740,7 +747,7 @@ mod tests {
         let model = Linear1::<AD> {
             w: Param::from_tensor(Tensor::ones([1], &device)),
         };
-        let mut algo = Algorithm::with_model(config, Walk::new(), model).unwrap();
+        let mut algo = Algorithm::with_model(config, walk, model).unwrap();
         algo.collect().unwrap();
         let rollout = algo.state.rollout.take().unwrap();
         assert_eq!(rollout.truncated_values(), vec![(2 * 2 + 1, 3.0)]);
@@ -903,10 +910,13 @@ mod tests {
         assert_eq!(algo.policy().state_resets(), 4);
     }
 
-    /// The host reads of a training collect and of a `step()`: per env step 3 (rewards,
-    /// terminated, truncated; plus rl-core's finiteness check of the observation, not counted
-    /// here), per `step()` 2 (the values, the update's statistics) whatever the number of
-    /// minibatches, plus 1 per minibatch with KL early stopping.
+    /// The host reads of a training collect and of a `step()`, counted across the workspace's
+    /// crates: a collect reads the reset's observation (to check it), then for a host
+    /// environment one `[N, 5]` outcome per env step, and at its end the values and
+    /// log-probabilities; for a device environment nothing per step: the horizon's outcomes
+    /// come with the values, so 2 reads whatever the horizon. A `step()` reads once (the
+    /// update's statistics) whatever the number of minibatches, plus 1 per minibatch with KL
+    /// early stopping.
     #[test]
     fn host_reads_per_step_and_per_minibatch_stay_counted() {
         let device = Default::default();
@@ -917,19 +927,41 @@ mod tests {
             .with_num_envs(2)
             .with_horizon(4)
             .with_minibatch(Minibatch::Transitions(2))
-            .with_num_sgd_iters(3);
+            .with_num_sgd_iters(3)
+            .with_env_reset(Reset::Never);
         let mut algo = Algorithm::with_model(config.clone(), Walk::new(), model.clone()).unwrap();
         let before = crate::host::reads();
         algo.collect().unwrap();
         assert_eq!(
             crate::host::reads() - before,
-            4 * 3 + 1,
-            "3 reads per env step, 1 of the values and log-probabilities"
+            1 + 4 + 1,
+            "the reset, 1 read per env step, 1 of the values and log-probabilities"
         );
+        let before = crate::host::reads();
+        algo.collect().unwrap();
+        assert_eq!(crate::host::reads() - before, 4 + 1, "no reset");
         let before = crate::host::reads();
         let stats = algo.step().unwrap();
         assert_eq!(stats.optimizer_steps, 12, "4 minibatches x 3 epochs");
         assert_eq!(crate::host::reads() - before, 1, "no read per minibatch");
+        for horizon in [4, 16] {
+            let config = config.clone().with_horizon(horizon);
+            let mut algo = Algorithm::with_model(config, Walk::on_device(), model.clone()).unwrap();
+            let before = crate::host::reads();
+            algo.collect().unwrap();
+            assert_eq!(
+                crate::host::reads() - before,
+                2,
+                "device env: reset and end"
+            );
+            let before = crate::host::reads();
+            algo.collect().unwrap();
+            assert_eq!(crate::host::reads() - before, 1, "device env: the end only");
+            let before = crate::host::reads();
+            let eval = algo.evaluate().unwrap();
+            assert_eq!(crate::host::reads() - before, 1, "evaluation: the outcomes");
+            assert_eq!(eval.transitions, 2 * horizon);
+        }
         let mut kl =
             Algorithm::with_model(config.with_target_kl_div(Some(1e9)), Walk::new(), model)
                 .unwrap();

@@ -517,6 +517,9 @@ impl<B: Backend> Distribution<B> for DefaultDist<B> {
     fn log_prob(&self, actions: &Action<B>) -> rl_core::Result<Tensor<B, 2>> {
         each!(self, d => d.log_prob(actions))
     }
+    fn log_prob_of_drawn(&self, actions: &Action<B>) -> rl_core::Result<Tensor<B, 2>> {
+        each!(self, d => d.log_prob_of_drawn(actions))
+    }
 
     fn entropy(&self) -> Tensor<B, 2> {
         each!(self, d => d.entropy())

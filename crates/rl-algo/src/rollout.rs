@@ -3,12 +3,15 @@
 //!
 //! Layout: time-major. Step `t` of environment `n` is row `t * N + n` of every stored tensor and
 //! index `t * N + n` of every host vector. Tensors the model produced (observations, actions,
-//! log-probabilities, values) stay on the device where they were made; what the environment
-//! produced and the targets need on the host (rewards, episode ends) is kept on the host.
+//! log-probabilities, values, the bootstraps of truncated episodes) stay on the device where
+//! they were made; what the environment produced and the targets need on the host (rewards,
+//! episode ends) is kept on the host, written as the collect reads it (per step for a host
+//! environment, once at the end for a device one).
 //!
-//! [`Rollout::finish`] ends the horizon: it reads the values and log-probabilities back once
-//! and refuses a non-finite one, so that a model that outputs NaN stops the collect that met
-//! it. [`Rollout::into_batch`] turns it into the [`TrainBatch`] of one `step()`: it runs the
+//! [`Rollout::finish`] ends the horizon: it reads the values and log-probabilities back in one
+//! read, together with whatever the collect still has to read, and [`Rollout::check`] refuses
+//! a non-finite one, so that a model that outputs NaN stops the collect that met it.
+//! [`Rollout::into_batch`] turns it into the [`TrainBatch`] of one `step()`: it runs the
 //! done-aware GAE scan over the host vectors in place (time-major, no transposition), and
 //! uploads advantages and returns once.
 
@@ -38,22 +41,22 @@ pub(crate) struct Rollout<B: Backend> {
     done: Vec<bool>,
     /// Episode terminated (no bootstrap), `T * N`.
     terminated: Vec<bool>,
-    /// Truncated steps: their rows and `V(final observation)`, `[rows, 1]`, the bootstrap value
-    /// (kept on the device until `into_batch` reads everything at once).
+    /// Bootstrap candidates: rows (`t * N + n`) and `V(final observation)`, `[rows, 1]`. A
+    /// host environment's collect stores the truncated rows only; a device environment's every
+    /// row of a step with a `final_obs` (it does not know which were truncated), and only the
+    /// truncated ones are used.
     truncated: Vec<(Vec<usize>, Tensor<B, 2>)>,
-    /// `V(s_0) .. V(s_T)` then the truncated bootstraps, read by [`finish`](Self::finish).
+    /// What [`finish`](Self::finish) read: `V(s_0) .. V(s_T)`, the bootstrap candidates, then
+    /// the log-probabilities (dropped by [`check`](Self::check)).
     host_values: Vec<f32>,
 }
 
-/// What one environment step adds to the rollout.
-pub(crate) struct StepRecord<'a, B: Backend> {
+/// What one environment step adds to the rollout on the device.
+pub(crate) struct StepRecord<B: Backend> {
     pub obs: Observation<B>,
     pub actions: Action<B>,
     pub logp: Tensor<B, 2>,
     pub values: Tensor<B, 2>,
-    pub rewards: &'a [f32],
-    pub terminated: &'a [bool],
-    pub done: &'a [bool],
 }
 
 /// The training batch of one `step()`: `S = T * N` rows, on the device, time-major unless a
@@ -103,59 +106,95 @@ impl<B: Backend> Rollout<B> {
         self.obs.len()
     }
 
-    /// Appends step `t = horizon()`.
-    pub fn push(&mut self, step: StepRecord<'_, B>) {
+    /// Appends step `t = horizon()`'s device tensors.
+    pub fn push(&mut self, step: StepRecord<B>) {
         self.obs.push(step.obs);
         self.actions.push(step.actions);
         self.logp.push(step.logp);
         self.values.push(step.values);
-        self.rewards.extend_from_slice(step.rewards);
-        self.done.extend_from_slice(step.done);
-        self.terminated.extend_from_slice(step.terminated);
     }
 
-    /// Records the bootstrap values `[envs.len(), 1]` of the environments `envs` whose episodes
-    /// were truncated by the step being stored (call before [`push`](Self::push)).
+    /// Appends the next step's rewards and episode ends, `[N]` each, as read on the host.
+    pub fn outcomes(&mut self, rewards: &[f32], terminated: &[bool], done: &[bool]) {
+        self.rewards.extend_from_slice(rewards);
+        self.terminated.extend_from_slice(terminated);
+        self.done.extend_from_slice(done);
+    }
+
+    /// Records the bootstrap values `[envs.len(), 1]` of the environments `envs` of the step
+    /// being stored (call before [`push`](Self::push)).
     pub fn truncated(&mut self, envs: &[usize], values: Tensor<B, 2>) {
         let base = self.horizon() * self.num_envs;
         self.truncated
             .push((envs.iter().map(|&e| base + e).collect(), values));
     }
 
+    /// Whether step `t` stored bootstrap values.
+    pub fn has_bootstraps(&self, t: usize) -> bool {
+        let n = self.num_envs;
+        self.truncated
+            .iter()
+            .any(|(rows, _)| rows.first().is_some_and(|r| r / n == t))
+    }
+
     /// Completes the horizon with `V(s_T)`, the values of the observations after its last
     /// step, and reads every value and log-probability back in one read (the values are what
-    /// the targets need; the log-probabilities come along to be checked).
-    ///
-    /// # Errors
-    /// [`AlgoError::NonFinite`] naming the first value or log-probability that is NaN or
-    /// infinite, by environment and step of collect `collect`.
-    pub fn finish(&mut self, bootstrap: Tensor<B, 2>, collect: u64) -> Result<()> {
+    /// the targets need; the log-probabilities come along to be checked), with `pending`
+    /// (what the collect has still to read, `[R, C]`), whose values it returns.
+    pub fn finish(
+        &mut self,
+        bootstrap: Tensor<B, 2>,
+        pending: Option<Tensor<B, 2>>,
+    ) -> Result<Option<Vec<f32>>> {
         self.values.push(bootstrap);
-        let n = self.num_envs;
         let mut all = self.values.clone();
         all.extend(self.truncated.iter().map(|(_, v)| v.clone()));
         all.extend(self.logp.iter().cloned());
+        let pending_len = pending.as_ref().map(|p| p.dims().iter().product::<usize>());
+        all.extend(pending.map(|p| {
+            let len = p.dims().iter().product::<usize>();
+            p.reshape([len, 1])
+        }));
         let mut host = host::read_f32(Tensor::cat(all, 0), "values and log-probabilities")?;
+        let pending = pending_len.map(|len| host.split_off(host.len() - len));
+        self.host_values = host;
+        Ok(pending)
+    }
+
+    /// Fails on the first value or log-probability read by [`finish`](Self::finish) that is
+    /// not finite, after the episode ends are all in (a bootstrap of a row that was not
+    /// truncated is not used, so not checked); then drops the log-probabilities.
+    ///
+    /// # Errors
+    /// [`AlgoError::NonFinite`] naming the value or log-probability, by environment and step
+    /// of collect `collect`.
+    pub fn check(&mut self, collect: u64) -> Result<()> {
+        let n = self.num_envs;
+        let host = &self.host_values;
         let values = self.values.len() * n;
-        let cut = values
-            + self
-                .truncated
-                .iter()
-                .map(|(rows, _)| rows.len())
-                .sum::<usize>();
-        if let Some(i) = host.iter().position(|x| !x.is_finite()) {
-            let (what, row) = if i < values {
-                ("value from the model", i)
-            } else if i < cut {
-                let rows = self.truncated.iter().flat_map(|(rows, _)| rows);
-                let row = rows.clone().nth(i - values).copied().unwrap_or_default();
-                ("value of a truncated episode's final observation", row)
-            } else {
+        let cut_rows: Vec<usize> = self.truncated.iter().flat_map(|(r, _)| r.clone()).collect();
+        let cut = values + cut_rows.len();
+        let bad = |i: usize| !host[i].is_finite();
+        let found = if let Some(i) = (0..values).find(|&i| bad(i)) {
+            Some(("value from the model", i, i))
+        } else if let Some(k) =
+            (0..cut_rows.len()).find(|&k| self.is_cut(cut_rows[k]) && bad(values + k))
+        {
+            Some((
+                "value of a truncated episode's final observation",
+                cut_rows[k],
+                values + k,
+            ))
+        } else {
+            (cut..host.len()).find(|&i| bad(i)).map(|i| {
                 (
                     "log-probability of the action taken (the policy's output)",
                     i - cut,
+                    i,
                 )
-            };
+            })
+        };
+        if let Some((what, row, i)) = found {
             return Err(AlgoError::NonFinite {
                 what: what.into(),
                 detail: format!(
@@ -167,9 +206,13 @@ impl<B: Backend> Rollout<B> {
                 ),
             });
         }
-        host.truncate(cut);
-        self.host_values = host;
+        self.host_values.truncate(cut);
         Ok(())
+    }
+
+    /// Whether row `t * N + n` ended in a truncation (and bootstraps its final observation).
+    fn is_cut(&self, row: usize) -> bool {
+        self.done[row] && !self.terminated[row]
     }
 
     /// The values `V(s_0) .. V(s_T)` stored so far, for tests.
@@ -187,6 +230,7 @@ impl<B: Backend> Rollout<B> {
                 let v = host::read_f32(v.clone(), "truncated values").unwrap();
                 rows.clone().into_iter().zip(v)
             })
+            .filter(|&(row, _)| self.is_cut(row))
             .collect()
     }
 
@@ -201,12 +245,14 @@ impl<B: Backend> Rollout<B> {
         let n = self.num_envs;
         let rows = self.horizon() * n;
         let device = self.values[0].device();
-        let cut_rows = self.truncated.into_iter().map(|(rows, _)| rows);
         let (values, cut) = self.host_values.split_at(rows + n);
         // next_values[i] = V(s_{t+1}) of the same environment, or the truncated bootstrap.
         let mut next_values = values[n..].to_vec();
-        for (row, &v) in cut_rows.flatten().zip(cut) {
-            next_values[row] = v;
+        let candidates = self.truncated.iter().flat_map(|(rows, _)| rows);
+        for (&row, &v) in candidates.zip(cut) {
+            if self.done[row] && !self.terminated[row] {
+                next_values[row] = v;
+            }
         }
         let mut advantages = self.rewards;
         let mut returns = values[..rows].to_vec();

@@ -2,14 +2,16 @@
 
 use burn::backend::NdArray;
 use burn::tensor::{Bool, Tensor, TensorData};
-use rl_core::{Action, Env, EnvConfig, Observation, Space, Transition};
+use rl_core::{Action, Env, EnvConfig, Observation, Residence, Space, Transition};
 
 type I = NdArray;
 
 /// Two environments whose observation is the step count of the episode. Reward 1 per
 /// step. After 3 steps environment 0 terminates and environment 1 is truncated; both
-/// reset to 0.
+/// reset to 0. [`Walk::on_device`] says it runs on the device, and gives `final_obs` at every
+/// step as such an environment must.
 pub(crate) struct Walk {
+    residence: Residence,
     pos: Vec<f32>,
     obs_space: Space,
     act_space: Space,
@@ -19,10 +21,17 @@ pub(crate) struct Walk {
 impl Walk {
     pub(crate) fn new() -> Self {
         Self {
+            residence: Residence::Host,
             pos: vec![0.0; 2],
             obs_space: Space::unbounded(vec![1]).unwrap(),
             act_space: Space::discrete(2).unwrap(),
             device: Default::default(),
+        }
+    }
+    pub(crate) fn on_device() -> Self {
+        Self {
+            residence: Residence::Device,
+            ..Self::new()
         }
     }
     fn obs(&self, v: Vec<f32>) -> Observation<I> {
@@ -46,6 +55,9 @@ impl Env<I> for Walk {
     fn device(&self) -> &burn::tensor::ops::Device<I> {
         &self.device
     }
+    fn residence(&self) -> Residence {
+        self.residence
+    }
     fn reset(&mut self, _: Option<&EnvConfig>) -> rl_core::Result<Observation<I>> {
         self.pos = vec![0.0; 2];
         Ok(self.obs(self.pos.clone()))
@@ -62,7 +74,7 @@ impl Env<I> for Walk {
             reward: Tensor::from_data(TensorData::new(vec![1.0f32; 2], [2]), &self.device),
             terminated: flags([done, false]),
             truncated: flags([false, done]),
-            final_obs: done.then(|| self.obs(reached)),
+            final_obs: (done || self.residence == Residence::Device).then(|| self.obs(reached)),
         })
     }
 }

@@ -94,6 +94,30 @@ impl ObservationSpec {
     }
 }
 
+/// Where an environment computes its steps, which decides when the engine reads what a step
+/// returned ([`Env::residence`]).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use rl_core::{DiscreteDummyEnv, Env, Residence};
+///
+/// let env = DiscreteDummyEnv::<NdArray>::new(2, 0, &Default::default())?;
+/// assert_eq!(env.residence(), Residence::Host);
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Residence {
+    /// On the host: every step reads the actions back and uploads what it returns, so reading
+    /// the rewards and flags back at once costs nothing more, and the engine checks each step
+    /// as it comes (an error names the step before the next one runs).
+    #[default]
+    Host,
+    /// On the device, as tensor operations over the whole batch: nothing is read back per step.
+    /// The engine keeps rewards, flags and finiteness checks on the device and reads them once
+    /// per collect, so an error names its step at the end of the collect that met it.
+    Device,
+}
+
 /// A batch of `num_envs` environments stepped as one (IsaacGym style, as in rl8).
 ///
 /// One call to [`Env::step`] steps every environment with one row of the action batch and
@@ -124,6 +148,13 @@ pub trait Env<B: Backend> {
     }
     /// The device the environment's tensors live on.
     fn device(&self) -> &B::Device;
+    /// Where the environment computes its steps. The default, [`Residence::Host`], suits an
+    /// environment that reads the actions back each step; one written in tensor operations
+    /// says [`Residence::Device`], and must then give `final_obs` on every step at which a row
+    /// may have been truncated (it cannot know without a read whether one was).
+    fn residence(&self) -> Residence {
+        Residence::Host
+    }
     /// Resets every environment and returns the first observations. `config` may change the
     /// environment's parameters (keys are environment-specific).
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>>;
@@ -230,6 +261,9 @@ impl<B: Backend, E: Env<B> + ?Sized> Env<B> for Box<E> {
     }
     fn device(&self) -> &B::Device {
         (**self).device()
+    }
+    fn residence(&self) -> Residence {
+        (**self).residence()
     }
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         (**self).reset(config)

@@ -66,8 +66,8 @@ pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };
 pub use env::{
-    Env, EnvConfig, HostAction, ObservationSpec, SavedRng, Transition, check_action, decode_state,
-    encode_state, first_non_finite_row,
+    Env, EnvConfig, HostAction, ObservationSpec, Residence, SavedRng, Transition, check_action,
+    decode_state, encode_state, first_non_finite_row,
 };
 pub use error::{CoreError, Result};
 pub use model::{Model, PolicyOutput, RecurrentModel, RecurrentOutput, RecurrentState};

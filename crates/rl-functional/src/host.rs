@@ -12,6 +12,30 @@ use burn::tensor::{
 
 use crate::{Error, Result};
 
+thread_local! {
+    /// The reads this thread has made through this module.
+    static READS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
+/// How many tensors this thread has read back to the host through this module so far. Every
+/// crate of the workspace reads through here, so the difference of two calls counts the
+/// device-to-host reads (synchronisations on a GPU) of the code in between: the tests pin the
+/// engine's reads per collect and per update with it.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use rl_functional::host::{read_f32, reads};
+///
+/// let before = reads();
+/// let x = Tensor::<NdArray, 1>::from_floats([1.0, 2.0], &Default::default());
+/// read_f32(x, "example", "x").unwrap();
+/// assert_eq!(reads() - before, 1);
+/// ```
+pub fn reads() -> u64 {
+    READS.with(core::cell::Cell::get)
+}
+
 /// Reads a float tensor back to the host as row-major `f32`s.
 ///
 /// # Errors
@@ -36,6 +60,7 @@ pub fn read_f32<B: Backend, const D: usize>(
     function: &'static str,
     argument: &'static str,
 ) -> Result<Vec<f32>> {
+    READS.with(|r| r.set(r.get() + 1));
     // burn-ndarray 0.21 copies a tensor whose buffer is shared (the caller kept a clone) one
     // element at a time through a dynamic-rank iterator, about 30 ns per element; the result of
     // any elementwise op owns its buffer and is moved out instead (100x faster on [8192, 33]).
@@ -84,6 +109,7 @@ pub fn read_i64<B: Backend, const D: usize>(
     function: &'static str,
     argument: &'static str,
 ) -> Result<Vec<i64>> {
+    READS.with(|r| r.set(r.get() + 1));
     // See `read_f32` for why the multiplication.
     into_vec(tensor.mul_scalar(1).try_into_data(), function, argument)
 }

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Bool, Int, Tensor};
 use rl_core::{Action, Model, Observation, PolicyOutput};
 
 use super::{Actor, Forward, Inner, Policy, UnitLayout, sealed};
@@ -57,7 +57,7 @@ where
         Ok(actor.forward(obs)?.values)
     }
 
-    fn end_step(&mut self, _: &Actor<B, M>, _: &[bool]) -> Result<()> {
+    fn end_step(&mut self, _: &Actor<B, M>, _: Tensor<Inner<B>, 1, Bool>) -> Result<()> {
         Ok(())
     }
 

@@ -8,7 +8,7 @@ mod recurrent;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Bool, Int, Tensor};
 use rl_core::{Action, Distribution, Observation, PolicyOutput};
 
 use crate::checkpoint::CheckpointProblem;
@@ -73,10 +73,11 @@ impl UnitLayout {
 }
 
 impl<B: AutodiffBackend> Forward<B> {
-    /// What a model gave for a minibatch whose stored actions are `actions`.
+    /// What a model gave for a minibatch whose stored actions are `actions` (drawn by the
+    /// collect, so not read back to be checked).
     fn new<D: Distribution<B>>(dist: D, values: Tensor<B, 2>, actions: &Action<B>) -> Result<Self> {
         Ok(Self {
-            logp: dist.log_prob(actions)?,
+            logp: dist.log_prob_of_drawn(actions)?,
             entropy: dist.entropy(),
             values,
         })
@@ -99,7 +100,7 @@ mod sealed {
 /// implemented by those two only.
 ///
 /// The collect calls, per horizon: `begin_collect`, then for every step `act`,
-/// `final_values` (when an episode was truncated), `end_step`; then `bootstrap_values`. The
+/// `final_values` (when an episode may have been truncated), `end_step`; then `bootstrap_values`. The
 /// update calls `prepare_update` once per `step()`, then `forward` per minibatch.
 pub trait Policy<B: AutodiffBackend>: sealed::Sealed {
     /// The model being trained.
@@ -136,8 +137,12 @@ pub trait Policy<B: AutodiffBackend>: sealed::Sealed {
         envs: Tensor<Inner<B>, 1, Int>,
     ) -> Result<Tensor<Inner<B>, 2>>;
 
-    /// After each step, with the environments whose episodes ended.
-    fn end_step(&mut self, actor: &Actor<B, Self::Model>, done: &[bool]) -> Result<()>;
+    /// After each step, with the environments whose episodes ended (`[N]`, on the device).
+    fn end_step(
+        &mut self,
+        actor: &Actor<B, Self::Model>,
+        done: Tensor<Inner<B>, 1, Bool>,
+    ) -> Result<()>;
 
     /// The values of the observations after the horizon's last step (the bootstrap).
     fn bootstrap_values(

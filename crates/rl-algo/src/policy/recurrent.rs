@@ -143,19 +143,13 @@ where
         Ok(actor.forward(obs, 1, state)?.values)
     }
 
-    fn end_step(&mut self, actor: &Actor<B, M>, done: &[bool]) -> Result<()> {
-        let mut next = match self.next.take() {
+    fn end_step(&mut self, actor: &Actor<B, M>, done: Tensor<Inner<B>, 1, Bool>) -> Result<()> {
+        let next = match self.next.take() {
             Some(next) => next,
             None => self.state.take().expect("act ran before"),
         };
-        if done.iter().any(|&d| d) {
-            let device = device_of(actor);
-            let mask = Tensor::<Inner<B>, 1, Bool>::from_data(
-                TensorData::new(done.to_vec(), [done.len()]),
-                &device,
-            );
-            next = next.reset_rows(mask, &actor.init_state(1, &device))?;
-        }
+        // Applied whether or not a row ended: deciding that on the host would be a read.
+        let next = next.reset_rows(done, &actor.init_state(1, &device_of(actor)))?;
         self.state = Some(next);
         if (self.t + 1).is_multiple_of(self.config.seq_len) {
             self.sequences += 1;

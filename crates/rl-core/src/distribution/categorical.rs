@@ -166,6 +166,21 @@ impl<B: Backend> Categorical<B> {
         self.log_probs.clone()
     }
 
+    /// `actions` as category indices `[N, A]` of this distribution's heads, or why not.
+    fn drawn_shape<'a>(&self, actions: &'a Action<B>) -> Result<&'a Tensor<B, 2, Int>, CoreError> {
+        let [n, heads, _] = self.log_probs.dims();
+        let actions = actions.as_discrete()?;
+        let dims = actions.dims();
+        if dims != [n, heads] {
+            return Err(CoreError::Shape {
+                what: "categorical actions".into(),
+                expected: format!("[{n}, {heads}]"),
+                actual: dims.to_vec(),
+            });
+        }
+        Ok(actions)
+    }
+
     fn to_actions(indices: Tensor<B, 3, Int>) -> Action<B> {
         let [n, heads, _] = indices.dims();
         Action::Discrete(indices.reshape([n, heads]))
@@ -185,17 +200,8 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
     }
 
     fn log_prob(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
-        let [n, heads, categories] = self.log_probs.dims();
-        let actions = actions.as_discrete()?;
-        let dims = actions.dims();
-        if dims != [n, heads] {
-            return Err(CoreError::Shape {
-                what: "categorical actions".into(),
-                expected: format!("[{n}, {heads}]"),
-                actual: dims.to_vec(),
-            });
-        }
-        let host = Action::Discrete(actions.clone()).to_host_discrete()?;
+        let categories = self.log_probs.dims()[2];
+        let host = Action::Discrete(self.drawn_shape(actions)?.clone()).to_host_discrete()?;
         if let Some((row, &a)) = host
             .iter()
             .enumerate()
@@ -206,6 +212,12 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
                 reason: format!("action {a} at element {row} is outside 0..{categories}"),
             });
         }
+        self.log_prob_of_drawn(actions)
+    }
+
+    fn log_prob_of_drawn(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
+        let [n, heads, _] = self.log_probs.dims();
+        let actions = self.drawn_shape(actions)?;
         let chosen = self
             .log_probs
             .clone()

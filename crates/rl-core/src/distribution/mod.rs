@@ -31,6 +31,15 @@ pub trait Distribution<B: Backend> {
     ///
     /// Fails if `actions` has the wrong kind (discrete vs continuous) or shape.
     fn log_prob(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError>;
+    /// [`log_prob`](Distribution::log_prob) of actions drawn by [`sample`](Distribution::sample)
+    /// or [`mode`](Distribution::mode) of a distribution of the same
+    /// [`action_shape`](Distribution::action_shape), which lie in its support by construction:
+    /// kind and shape are checked, the values are not read back to be (a device
+    /// synchronisation). The engine uses it for the actions it drew and stored. The default is
+    /// `log_prob`; [`Categorical`] skips its range check.
+    fn log_prob_of_drawn(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
+        self.log_prob(actions)
+    }
     /// Entropy of each row, summed over action elements: `[N, 1]`.
     fn entropy(&self) -> Tensor<B, 2>;
     /// Number of rows N.
