@@ -344,21 +344,8 @@ pub fn check_action<B: Backend>(
     num_envs: usize,
     action: &Action<B>,
 ) -> Result<HostAction> {
-    let expected_kind = space.kind_name();
-    if action.kind_name() != expected_kind {
-        return Err(CoreError::ActionKind {
-            expected: expected_kind,
-            actual: action.kind_name(),
-        });
-    }
+    check_action_shape(space, num_envs, action)?;
     let width = space.flat_dim();
-    if action.dims() != [num_envs, width] {
-        return Err(CoreError::Shape {
-            what: "action".to_string(),
-            expected: format!("[{num_envs}, {width}] (num_envs, action space flat_dim)"),
-            actual: action.dims().to_vec(),
-        });
-    }
     match action {
         Action::Discrete(_) => {
             let values = action.to_host_discrete()?;
@@ -377,6 +364,45 @@ pub fn check_action<B: Backend>(
             Ok(HostAction::Continuous(values))
         }
     }
+}
+
+/// The checks of [`check_action`] that need no read: the action's kind (discrete vs
+/// continuous) and shape `[num_envs, space.flat_dim()]`. What an environment on the device
+/// checks at every step ([`crate::Residence::Device`]).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Int, Tensor};
+/// use rl_core::{check_action_shape, Action, Space};
+///
+/// let device = Default::default();
+/// let space = Space::discrete(2)?;
+/// let two: Action<NdArray> = Tensor::<NdArray, 2, Int>::zeros([2, 1], &device).into();
+/// assert!(check_action_shape(&space, 2, &two).is_ok());
+/// assert!(check_action_shape(&space, 3, &two).is_err());
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+pub fn check_action_shape<B: Backend>(
+    space: &Space,
+    num_envs: usize,
+    action: &Action<B>,
+) -> Result<()> {
+    let expected_kind = space.kind_name();
+    if action.kind_name() != expected_kind {
+        return Err(CoreError::ActionKind {
+            expected: expected_kind,
+            actual: action.kind_name(),
+        });
+    }
+    let width = space.flat_dim();
+    if action.dims() != [num_envs, width] {
+        return Err(CoreError::Shape {
+            what: "action".to_string(),
+            expected: format!("[{num_envs}, {width}] (num_envs, action space flat_dim)"),
+            actual: action.dims().to_vec(),
+        });
+    }
+    Ok(())
 }
 
 /// The row (index along dimension 0) of the first NaN or infinite value of a row-major buffer

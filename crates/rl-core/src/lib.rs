@@ -67,7 +67,7 @@ pub use dummy::{
 };
 pub use env::{
     Env, EnvConfig, HostAction, ObservationSpec, Residence, SavedRng, Transition, check_action,
-    decode_state, encode_state, first_non_finite_row,
+    check_action_shape, decode_state, encode_state, first_non_finite_row,
 };
 pub use error::{CoreError, Result};
 pub use model::{Model, PolicyOutput, RecurrentModel, RecurrentOutput, RecurrentState};

@@ -2,6 +2,7 @@
 //! [`CartPoleV1`] and its partially observed variant [`CartPoleNoVelocity`], which share the
 //! physics (the Gym / Florian equations).
 
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use rl_core::{Action, EnvConfig, Observation, Result, Space, Transition};
 
@@ -24,14 +25,18 @@ pub(crate) struct Physics {
 }
 
 /// The config key names of the masses: rl8 and Gymnasium spell them differently.
-struct MassKeys {
+pub(crate) struct MassKeys {
     cart: &'static str,
     pole: &'static str,
 }
 
 impl Physics {
     /// The physics from `config` over the defaults (`force_mag` defaults to `force_mag`).
-    fn from_config(reader: &ConfigReader<'_>, masses: &MassKeys, force_mag: f64) -> Result<Self> {
+    pub(crate) fn from_config(
+        reader: &ConfigReader<'_>,
+        masses: &MassKeys,
+        force_mag: f64,
+    ) -> Result<Self> {
         Ok(Self {
             gravity: reader.finite("gravity", 9.8)?,
             cart_mass: reader.positive(masses.cart, 1.0)?,
@@ -65,6 +70,59 @@ impl Physics {
             s[2] = theta + tau * theta_dot;
             s[3] = theta_dot + tau * theta_acc;
         }
+    }
+}
+
+impl Physics {
+    /// [`Physics::step`] over a batch on the device: the same equations on `f32` tensors, the
+    /// state as its four columns `[x, x_dot, theta, theta_dot]` (`[N]` each).
+    pub(crate) fn step_tensors<B: Backend>(
+        &self,
+        s: [Tensor<B, 1>; 4],
+        force: Tensor<B, 1>,
+    ) -> [Tensor<B, 1>; 4] {
+        let [x, x_dot, theta, theta_dot] = s;
+        let (sin, cos) = (theta.clone().sin(), theta.clone().cos());
+        let total_mass = self.cart_mass + self.pole_mass;
+        let pole_mass_length = self.pole_mass * self.length;
+        let temp = (force
+            + theta_dot
+                .clone()
+                .powi_scalar(2)
+                .mul_scalar(pole_mass_length)
+                * sin.clone())
+        .div_scalar(total_mass);
+        let theta_acc = (sin.mul_scalar(self.gravity) - cos.clone() * temp.clone()).div(
+            cos.clone()
+                .powi_scalar(2)
+                .mul_scalar(-self.pole_mass / total_mass)
+                .add_scalar(4.0 / 3.0)
+                .mul_scalar(self.length),
+        );
+        let x_acc = temp - (theta_acc.clone() * cos).mul_scalar(pole_mass_length / total_mass);
+        let tau = self.tau;
+        if self.semi_implicit {
+            let x_dot = x_dot + x_acc.mul_scalar(tau);
+            let theta_dot = theta_dot + theta_acc.mul_scalar(tau);
+            [
+                x + x_dot.clone().mul_scalar(tau),
+                x_dot,
+                theta + theta_dot.clone().mul_scalar(tau),
+                theta_dot,
+            ]
+        } else {
+            [
+                x + x_dot.clone().mul_scalar(tau),
+                x_dot + x_acc.mul_scalar(tau),
+                theta + theta_dot.clone().mul_scalar(tau),
+                theta_dot + theta_acc.mul_scalar(tau),
+            ]
+        }
+    }
+
+    /// `force_mag`, the force of a full push.
+    pub(crate) fn force_mag(&self) -> f64 {
+        self.force_mag
     }
 }
 
@@ -123,7 +181,7 @@ pub struct CartPole<B: Backend> {
 }
 
 /// rl8's config key names of the masses.
-const RL8_MASSES: MassKeys = MassKeys {
+pub(crate) const RL8_MASSES: MassKeys = MassKeys {
     cart: "cart_mass",
     pole: "pole_mass",
 };
@@ -233,7 +291,7 @@ persist_field!(CartPole, physics: Physics);
 pub struct CartPoleV1<B: Backend> {
     core: Core<B>,
     physics: Physics,
-    limit: TimeLimit,
+    pub(crate) limit: TimeLimit,
     /// Writes one state row's observation: all four variables, or only `x` and `theta`.
     observe: Observe,
 }
@@ -242,7 +300,7 @@ pub struct CartPoleV1<B: Backend> {
 type Observe = fn(&[f64], &mut Vec<f32>);
 
 /// Gymnasium's config key names of the masses.
-const GYM_MASSES: MassKeys = MassKeys {
+pub(crate) const GYM_MASSES: MassKeys = MassKeys {
     cart: "masscart",
     pole: "masspole",
 };

@@ -1,7 +1,7 @@
 //! Batched classic-control environments in pure Rust, for any [Burn](burn) backend.
 //!
 //! Each type implements [`rl_core::Env`]: one value is a batch of N environments stepped as one
-//! (IsaacGym style, as in rl8). The state lives on the host in `f64`; a step reads the action
+//! (IsaacGym style, as in rl8). Most keep their state on the host in `f64`: a step reads the action
 //! batch back once, moves every environment in one pass and builds the observation, reward and
 //! flag tensors (`f32`) once.
 //!
@@ -19,8 +19,15 @@
 //! | [`Recall`] | `"Recall"` | cue-recall memory task | `[3]` | `Discrete(2)` | terminate every `length` (4) steps, auto-reset |
 //! | [`MaskedRecall`] | `"MaskedRecall"` | four-cue recall told by action masks | `[5]` + mask `[5]` | `Discrete(5)` | terminate after `length` (6) steps or a masked-out action, auto-reset |
 //! | [`Combination`] | `"Combination"` | dials of 2, 3 and 5 positions set from the observation | `[10]` | `MultiDiscrete([2, 3, 5])` | terminate every step, auto-reset |
+//! | [`DeviceCartPole`] | `"CartPole-device"` | [`CartPole`] as tensor operations on the device | `[5]` | `Discrete(3)` | infinite horizon |
+//! | [`DeviceCartPoleV1`] | `"CartPole-v1-device"` | [`CartPoleV1`] as tensor operations on the device | `[4]` | `Discrete(2)` | as `CartPole-v1` |
 //!
 //! [`EnvKind`] finds them by name.
+//!
+//! The two device cart-poles keep their state in tensors and step with tensor operations over
+//! the whole batch ([`rl_core::Residence::Device`]): a step reads nothing back, so on a GPU the
+//! environment, the policy and the rollout stay on the device and the engine reads the
+//! horizon's rewards and flags once per collect. The others keep their state on the host.
 //!
 //! Common rules:
 //!
@@ -69,6 +76,7 @@ mod cartpole;
 mod catalog;
 mod combination;
 mod common;
+mod device_cartpole;
 #[cfg(test)]
 mod goldens;
 mod masked_recall;
@@ -80,6 +88,7 @@ pub use acrobot::AcrobotV1;
 pub use cartpole::{CartPole, CartPoleNoVelocity, CartPoleV1};
 pub use catalog::EnvKind;
 pub use combination::Combination;
+pub use device_cartpole::{DeviceCartPole, DeviceCartPoleV1};
 pub use masked_recall::MaskedRecall;
 pub use mountain_car::{MountainCar, MountainCarContinuousV0, MountainCarV0};
 pub use pendulum::{Pendulum, PendulumV1};
