@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # PPO on a GPU through wgpu, from a prebuilt `rl` binary: no Rust toolchain and no network
-# needed on the GPU machine (build `cargo build --release -p rl-cli --features wgpu` elsewhere
-# and copy `target/release/rl`, with the Vulkan loader if the machine has none).
+# needed on the GPU machine (build `cargo build --release -p rl-cli --features wgpu-fusion`
+# elsewhere, or `--features wgpu` for Burn's unfused kernels, and copy `target/release/rl`,
+# with the Vulkan loader if the machine has none).
 #
 #   benches/gpu/run.sh RL_BINARY OUT_DIR
 #
 # Prints, for the wgpu backend and for ndarray on the same machine's CPU:
-#   1. throughput of rl8's CartPole task (host environments: every env step uploads the
+#   0. throughput of rl8's CartPole on the device (`--env CartPole-device`: environment, policy
+#      and rollout stay on the GPU; one read per collect and one per update) at 1,024 / 4,096 /
+#      16,384 envs x 64 steps, with 64x64 and 256x256 models, rl8's update;
+#   1. (wgpu only) throughput of rl8's CartPole task (host environments: every env step uploads the
 #      observation and reads the action back) at 1,024 / 4,096 / 16,384 envs x 64 steps, with
 #      64x64 and 256x256 models, rl8's update (the whole buffer as one minibatch, 4 epochs):
 #      transitions per second of collect + update, over the updates after the first (which
@@ -32,31 +36,38 @@ rate() {
         }' "$1/metrics.csv" 2>/dev/null || echo "no metrics"
 }
 
-echo "## rl8's CartPole, host envs, collect + update (transitions/s after the first update)"
-echo "| backend | envs | model | rate |"
-echo "|---|---:|---|---|"
-for backend in wgpu ndarray; do
-    for hidden in 64,64 256,256; do
-        for envs in 1024 4096 16384; do
-            # ndarray on the largest model and batch takes minutes per update: skipped.
-            if [ "$backend" = ndarray ] && [ "$envs" = 16384 ]; then continue; fi
-            dir="$out/rl8-$backend-$envs-${hidden/,/x}"
-            timeout "$RUN_TIMEOUT" "$rl" train examples/configs/cartpole_rl8.toml --backend "$backend" \
-                --num-envs "$envs" --hidden "$hidden" --max-updates "$UPDATES" --out "$dir" \
-                >"$dir.log" 2>&1
-            echo "| $backend | $envs | ${hidden/,/x} | $(rate "$dir") |"
+# `sweep TITLE ENV BACKENDS`: the throughput table of rl8's CartPole run file on environment
+# ENV, for each of BACKENDS.
+sweep() {
+    echo "## $1, collect + update (transitions/s after the first update)"
+    echo "| backend | envs | model | rate |"
+    echo "|---|---:|---|---|"
+    for backend in $3; do
+        for hidden in 64,64 256,256; do
+            for envs in 1024 4096 16384; do
+                # ndarray on the largest batch takes minutes per update: skipped.
+                if [ "$backend" = ndarray ] && [ "$envs" = 16384 ]; then continue; fi
+                dir="$out/$2-$backend-$envs-${hidden/,/x}"
+                timeout "$RUN_TIMEOUT" "$rl" train examples/configs/cartpole_rl8.toml --env "$2" \
+                    --backend "$backend" --num-envs "$envs" --hidden "$hidden" \
+                    --max-updates "$UPDATES" --out "$dir" >"$dir.log" 2>&1
+                echo "| $backend | $envs | ${hidden/,/x} | $(rate "$dir") |"
+            done
         done
     done
-done
+    echo
+}
 
-echo
-echo "## Gym CartPole-v1 to a mean return of 475 (examples/configs/cartpole.toml)"
-for backend in wgpu ndarray; do
-    dir="$out/cartpole-$backend"
+sweep "rl8's CartPole on the device" CartPole-device "wgpu ndarray"
+sweep "rl8's CartPole, host envs" CartPole wgpu
+echo "## Gym CartPole-v1 to a mean return of 475 (examples/configs/cartpole.toml), host and device envs"
+for run in wgpu:CartPole-v1 wgpu:CartPole-v1-device ndarray:CartPole-v1; do
+    backend="${run%%:*}"
+    dir="$out/cartpole-$backend-${run#*:}"
     start=$(date +%s%N)
     timeout "$((RUN_TIMEOUT * 2))" "$rl" train examples/configs/cartpole.toml --backend "$backend" \
-        --out "$dir" >"$dir.log" 2>&1
+        --env "${run#*:}" --out "$dir" >"$dir.log" 2>&1
     end=$(date +%s%N)
     last=$(tail -n 1 "$dir/metrics.csv" 2>/dev/null | cut -d, -f1-3)
-    echo "$backend: $(tail -n 1 "$dir.log" | cut -c1-80); env_steps,wall_s,return = $last; process $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
+    echo "$run: $(tail -n 1 "$dir.log" | cut -c1-80); env_steps,wall_s,return = $last; process $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
 done

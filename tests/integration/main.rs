@@ -38,6 +38,7 @@ mod algorithm;
 mod bad_input;
 mod config;
 mod core_api;
+mod device_envs;
 mod envs_api;
 mod envs_memory;
 mod fuzz;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use rl_algo::{Minibatch, PpoConfig};
+use rl_envs::EnvKind;
 
 use rl_train::{AlgorithmSpec, BackendKind, RunFile};
 
@@ -34,7 +35,7 @@ struct TrainArgs {
     config: Option<PathBuf>,
     /// Continue the run in DIR from its newest checkpoint, exactly as if it had never stopped
     /// (its `run.toml` says what it is; `--max-updates` counts all its updates).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "out", "overwrite", "seed", "num_envs", "horizon", "hidden"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "out", "overwrite", "seed", "num_envs", "horizon", "hidden", "env"])]
     resume: Option<PathBuf>,
     #[command(flatten)]
     flags: RunFlags,
@@ -60,12 +61,22 @@ fn backend_parser() -> impl clap::builder::TypedValueParser<Value = BackendKind>
         .try_map(|name| name.parse::<BackendKind>())
 }
 
+fn env_parser() -> impl clap::builder::TypedValueParser<Value = EnvKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(EnvKind::ALL.map(EnvKind::name))
+        .try_map(|name| name.parse::<EnvKind>())
+}
+
 /// What every training command takes; each flag overrides the run file.
 #[derive(Args, Debug, Clone)]
 pub struct RunFlags {
     /// The Burn backend to train on (the run file's, or ndarray).
     #[arg(long, value_parser = backend_parser())]
     backend: Option<BackendKind>,
+    /// The environment to train instead of the run file's (its reset keys stay), e.g.
+    /// `CartPole-v1-device` to keep a cart-pole run on the device.
+    #[arg(long, value_parser = env_parser())]
+    env: Option<EnvKind>,
     /// Stop once the run has made this many updates in all.
     #[arg(long)]
     max_updates: Option<u64>,
@@ -94,7 +105,7 @@ pub struct RunFlags {
 pub struct ExampleArgs {
     /// Continue the run in the output directory from its newest checkpoint, exactly as if it
     /// had never stopped (`--max-updates` counts all its updates).
-    #[arg(long, conflicts_with_all = ["overwrite", "seed", "num_envs", "horizon", "hidden"])]
+    #[arg(long, conflicts_with_all = ["overwrite", "seed", "num_envs", "horizon", "hidden", "env"])]
     resume: bool,
     #[command(flatten)]
     flags: RunFlags,
@@ -106,6 +117,9 @@ impl RunFlags {
     /// into that many (into the nearest fewer where it does not: a minibatch must divide the
     /// buffer).
     pub fn apply(&self, run: &mut RunFile) {
+        if let Some(kind) = self.env {
+            run.env.kind = kind;
+        }
         let unit = run.algorithm.unit();
         let ppo: &mut PpoConfig = run.algorithm.ppo_mut();
         let before = ppo.buffer_size().max(1);

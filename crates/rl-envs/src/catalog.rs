@@ -5,8 +5,9 @@ use burn::tensor::backend::Backend;
 use rl_core::{CoreError, Env, Result};
 
 use crate::{
-    AcrobotV1, CartPole, CartPoleNoVelocity, CartPoleV1, Combination, MaskedRecall, MountainCar,
-    MountainCarContinuousV0, MountainCarV0, Pendulum, PendulumV1, Recall,
+    AcrobotV1, CartPole, CartPoleNoVelocity, CartPoleV1, Combination, DeviceCartPole,
+    DeviceCartPoleV1, MaskedRecall, MountainCar, MountainCarContinuousV0, MountainCarV0, Pendulum,
+    PendulumV1, Recall,
 };
 
 /// One of this crate's environments, named as its [`Env::name`] says (`"CartPole-v1"`, ...).
@@ -47,6 +48,10 @@ pub enum EnvKind {
     MaskedRecall,
     /// [`Combination`].
     Combination,
+    /// [`DeviceCartPole`], rl8's cart-pole on the device.
+    DeviceCartPole,
+    /// [`DeviceCartPoleV1`], Gymnasium's cart-pole on the device.
+    DeviceCartPoleV1,
 }
 
 /// The mountain cars' keys: rl8's are the first 7; `MountainCar-v0` adds `max_episode_steps`;
@@ -76,7 +81,7 @@ const CARTPOLE_GYM_KEYS: &[&str] = &[
 
 impl EnvKind {
     /// Every environment, in the order of the crate's table.
-    pub const ALL: [EnvKind; 12] = [
+    pub const ALL: [EnvKind; 14] = [
         EnvKind::CartPole,
         EnvKind::CartPoleV1,
         EnvKind::CartPoleNoVelocity,
@@ -89,6 +94,8 @@ impl EnvKind {
         EnvKind::AcrobotV1,
         EnvKind::MaskedRecall,
         EnvKind::Combination,
+        EnvKind::DeviceCartPole,
+        EnvKind::DeviceCartPoleV1,
     ];
 
     /// The environment's name (its [`Env::name`]).
@@ -106,6 +113,8 @@ impl EnvKind {
             EnvKind::AcrobotV1 => "Acrobot-v1",
             EnvKind::MaskedRecall => "MaskedRecall",
             EnvKind::Combination => "Combination",
+            EnvKind::DeviceCartPole => "CartPole-device",
+            EnvKind::DeviceCartPoleV1 => "CartPole-v1-device",
         }
     }
 
@@ -118,7 +127,7 @@ impl EnvKind {
     /// environment, so a caller that wants to reject misspelt keys checks them here.
     pub fn config_keys(self) -> &'static [&'static str] {
         match self {
-            EnvKind::CartPole => &[
+            EnvKind::CartPole | EnvKind::DeviceCartPole => &[
                 "gravity",
                 "cart_mass",
                 "pole_mass",
@@ -127,7 +136,9 @@ impl EnvKind {
                 "tau",
                 "semi_implicit",
             ],
-            EnvKind::CartPoleV1 | EnvKind::CartPoleNoVelocity => CARTPOLE_GYM_KEYS,
+            EnvKind::CartPoleV1 | EnvKind::CartPoleNoVelocity | EnvKind::DeviceCartPoleV1 => {
+                CARTPOLE_GYM_KEYS
+            }
             EnvKind::Pendulum => &["dt", "g", "l", "m", "max_speed", "max_torque"],
             EnvKind::PendulumV1 => &[
                 "dt",
@@ -161,6 +172,7 @@ impl EnvKind {
                 | EnvKind::AcrobotV1
                 | EnvKind::MaskedRecall
                 | EnvKind::Combination
+                | EnvKind::DeviceCartPoleV1
         )
     }
 
@@ -191,6 +203,8 @@ impl EnvKind {
             EnvKind::AcrobotV1 => Box::new(AcrobotV1::new(num_envs, seed, device)?),
             EnvKind::MaskedRecall => Box::new(MaskedRecall::new(num_envs, seed, device)?),
             EnvKind::Combination => Box::new(Combination::new(num_envs, seed, device)?),
+            EnvKind::DeviceCartPole => Box::new(DeviceCartPole::new(num_envs, seed, device)?),
+            EnvKind::DeviceCartPoleV1 => Box::new(DeviceCartPoleV1::new(num_envs, seed, device)?),
         })
     }
 }
