@@ -18,7 +18,9 @@
 //! ```
 //!
 //! Flags: `--only throughput|flops|cartpole|rl8task|recurrent|novelocity`, `--seeds N` (sections
-//! 3 and 6, default 5 and 3), `--updates N` (timed updates of sections 1, 2 and 5, default 3). Unknown flags are ignored.
+//! 3 and 6, default 5 and 3), `--updates N` (timed updates of sections 1, 2 and 5, default 3),
+//! `--device-env` (sections 1 and 2 on rl8's CartPole as tensor operations, `DeviceCartPole`,
+//! instead of the host version). Unknown flags are ignored.
 //! `RL8_JSON_256` / `RL8_JSON_64` name JSON files written by rl8's baseline script
 //! (`run_rl8.sh`), for the hidden sizes 256x256 and 64x64.
 
@@ -36,7 +38,7 @@ use burn::tensor::backend::AutodiffBackend;
 use common::{MATMUL_N, MatmulSpeed};
 use configs::CARTPOLE_TARGET;
 use rl::algo::{AlgorithmConfig, Minibatch, PpoConfig, Trainable};
-use rl_envs::{CartPole, CartPoleNoVelocity, CartPoleV1};
+use rl_envs::{CartPole, CartPoleNoVelocity, CartPoleV1, DeviceCartPole};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -73,6 +75,7 @@ fn main() -> Res<()> {
     if args.runs("throughput") || args.runs("flops") {
         let task = Throughput {
             updates: args.updates,
+            device_env: args.device_env,
             matmul: args.runs("flops"),
         };
         let runs = each_backend(&task)?;
@@ -140,6 +143,7 @@ const SECTIONS: [&str; 6] = [
 /// The flags, parsed by hand: `cargo bench` adds its own (`--bench`), which are ignored.
 struct Args {
     only: Option<String>,
+    device_env: bool,
     seeds: Option<u64>,
     updates: usize,
 }
@@ -148,6 +152,7 @@ impl Args {
     fn parse() -> Self {
         let mut args = Args {
             only: None,
+            device_env: false,
             seeds: None,
             updates: 3,
         };
@@ -155,6 +160,7 @@ impl Args {
         while let Some(flag) = it.next() {
             match flag.as_str() {
                 "--only" => args.only = it.next(),
+                "--device-env" => args.device_env = true,
                 "--seeds" => args.seeds = Some(number(&flag, it.next())),
                 "--updates" => args.updates = number::<usize>(&flag, it.next()).max(1),
                 _ => {}
@@ -247,6 +253,8 @@ fn each_backend<T: PerBackend>(task: &T) -> Res<Vec<(&'static str, T::Output)>> 
 /// Times `updates` collect/step pairs per hidden size, after one warm-up pair.
 struct Throughput {
     updates: usize,
+    /// On `DeviceCartPole` instead of `CartPole`.
+    device_env: bool,
     /// Also time a large matrix product (section 2).
     matmul: bool,
 }
@@ -273,7 +281,12 @@ impl PerBackend for Throughput {
         let mut timings = Vec::new();
         for hidden in THROUGHPUT_HIDDENS {
             eprintln!("throughput: {backend} {hidden}x{hidden}");
-            timings.push(time_updates::<B>(hidden, self.updates, device)?);
+            timings.push(time_updates::<B>(
+                hidden,
+                self.updates,
+                self.device_env,
+                device,
+            )?);
         }
         let matmul = self
             .matmul
@@ -287,12 +300,18 @@ impl PerBackend for Throughput {
 fn time_updates<B: AutodiffBackend>(
     hidden: usize,
     updates: usize,
+    device_env: bool,
     device: &B::Device,
 ) -> Res<Timing> {
     let mut config = configs::cartpole_rl8();
     config.ppo.num_envs = THROUGHPUT_ENVS;
     config.model.hiddens = vec![hidden, hidden];
-    let env = CartPole::<B::InnerBackend>::new(config.ppo.num_envs, config.ppo.seed, device)?;
+    let (n, seed) = (config.ppo.num_envs, config.ppo.seed);
+    let env: Box<dyn rl::core::Env<B::InnerBackend>> = if device_env {
+        Box::new(DeviceCartPole::new(n, seed, device)?)
+    } else {
+        Box::new(CartPole::new(n, seed, device)?)
+    };
     let (collect_ms, step_ms) = time_algo(config.init::<B, _>(env, device)?, updates)?;
     Ok(Timing {
         hidden,

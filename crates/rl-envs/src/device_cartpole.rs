@@ -156,6 +156,30 @@ fn read<B: Backend, const D: usize>(t: Tensor<B, D>, env: &str) -> Result<Vec<f3
     rl_functional::host::read_f32(t, "save_state", "state").map_err(|e| error(env, e.to_string()))
 }
 
+/// The [`Env`] methods a device cart-pole answers from its [`Batch`].
+macro_rules! batch_accessors {
+    () => {
+        fn name(&self) -> &str {
+            self.batch.name
+        }
+        fn num_envs(&self) -> usize {
+            self.batch.num_envs
+        }
+        fn observation_space(&self) -> &Space {
+            &self.batch.observation_space
+        }
+        fn action_space(&self) -> &Space {
+            &self.batch.action_space
+        }
+        fn device(&self) -> &B::Device {
+            &self.batch.device
+        }
+        fn residence(&self) -> Residence {
+            Residence::Device
+        }
+    };
+}
+
 /// rl8's cart-pole ([`CartPole`](crate::CartPole)) on the device: the same observation, action,
 /// dynamics, reward, reset draws (N(0, 0.01²), from this environment's own generator) and
 /// config keys, computed in `f32` tensor operations over the whole batch, so a step reads
@@ -219,24 +243,7 @@ fn rl8_physics(reader: &ConfigReader<'_>) -> Result<Physics> {
 }
 
 impl<B: Backend> Env<B> for DeviceCartPole<B> {
-    fn name(&self) -> &str {
-        self.batch.name
-    }
-    fn num_envs(&self) -> usize {
-        self.batch.num_envs
-    }
-    fn observation_space(&self) -> &Space {
-        &self.batch.observation_space
-    }
-    fn action_space(&self) -> &Space {
-        &self.batch.action_space
-    }
-    fn device(&self) -> &B::Device {
-        &self.batch.device
-    }
-    fn residence(&self) -> Residence {
-        Residence::Device
-    }
+    batch_accessors!();
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         self.batch.physics = rl8_physics(&ConfigReader::new(self.batch.name, config))?;
         let state = self.batch.draws(|rng| {
@@ -385,24 +392,7 @@ fn gym_physics(reader: &ConfigReader<'_>, masses: &MassKeys) -> Result<Physics> 
 }
 
 impl<B: Backend> Env<B> for DeviceCartPoleV1<B> {
-    fn name(&self) -> &str {
-        self.batch.name
-    }
-    fn num_envs(&self) -> usize {
-        self.batch.num_envs
-    }
-    fn observation_space(&self) -> &Space {
-        &self.batch.observation_space
-    }
-    fn action_space(&self) -> &Space {
-        &self.batch.action_space
-    }
-    fn device(&self) -> &B::Device {
-        &self.batch.device
-    }
-    fn residence(&self) -> Residence {
-        Residence::Device
-    }
+    batch_accessors!();
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         let reader = ConfigReader::new(self.batch.name, config);
         let default = crate::CartPoleV1::<B>::MAX_EPISODE_STEPS;
