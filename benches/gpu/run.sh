@@ -17,13 +17,16 @@
 #      compiles the kernels);
 #   2. Gym CartPole-v1 (examples/configs/cartpole.toml) to a mean return of 475: env steps and
 #      wall seconds.
-# Each run is bounded by a timeout; a run that hits it prints what it reached.
+# Each run is bounded by a timeout; a run that hits it prints what it reached. UPDATES,
+# RUN_TIMEOUT (seconds) and ENVS override the defaults.
 set -uo pipefail
 rl="$1"
 out="$2"
 cd "$(dirname "$0")/../.."
 mkdir -p "$out"
 UPDATES="${UPDATES:-4}"
+# The batch sizes of the sweeps (`ENVS="64 256"` for a quick check on a software renderer).
+ENVS="${ENVS:-1024 4096 16384}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-60}"
 
 # `rate DIR`: transitions per second over the updates after the first, from metrics.csv.
@@ -44,7 +47,7 @@ sweep() {
     echo "|---|---:|---|---|"
     for backend in $3; do
         for hidden in 64,64 256,256; do
-            for envs in 1024 4096 16384; do
+            for envs in $ENVS; do
                 # ndarray on the largest batch takes minutes per update: skipped.
                 if [ "$backend" = ndarray ] && [ "$envs" = 16384 ]; then continue; fi
                 dir="$out/$2-$backend-$envs-${hidden/,/x}"

@@ -1,7 +1,7 @@
 //! `collect()`: step all environments for one horizon with the current policy, record what the
 //! update needs in the rollout, and report what happened.
 //!
-//! What a step returned (rewards, the two episode-end flags, whether any observation is not
+//! What a step returned (rewards, the two episode-end flags, whether the observations are
 //! finite) is gathered on the device into one `[N, 5]` tensor per step. For a host
 //! environment ([`Residence::Host`]) it is read back at once, one read per step, so an error
 //! names its step before the next one runs; for a device environment it stays on the device
@@ -141,7 +141,7 @@ where
                 values: out.values,
             });
         }
-        policy.end_step(actor, step.done())?;
+        policy.end_step(actor, &step)?;
         obs = normalized(&mut state.observations, step.obs, training)?;
     }
     let pending = (!pending.is_empty()).then(|| Tensor::cat(pending, 0));
@@ -197,24 +197,37 @@ where
 }
 
 /// A step's outcome on the device, `[N, COLUMNS]`: reward, terminated, truncated (1 or 0),
-/// and whether the observation and the final observation of each row are not finite.
+/// and for the observation and the final observation of each row 0 if it is finite, NaN if
+/// not. Few operations: this runs every env step.
 fn outcome<B: Backend>(step: &Transition<B>) -> Tensor<B, 2> {
-    let n = step.reward.dims()[0];
     let flag = |x: Tensor<B, 1, Bool>| x.float().unsqueeze_dim(1);
-    let final_bad = match &step.final_obs {
-        Some(f) => flag(f.non_finite_rows()),
-        None => Tensor::zeros([n, 1], &step.reward.device()),
+    let obs = finite_mark(&step.obs);
+    let final_obs = match &step.final_obs {
+        Some(f) => finite_mark(f),
+        // Nothing to check; a non-finite observation is reported first anyway.
+        None => obs.clone(),
     };
     Tensor::cat(
         vec![
             step.reward.clone().unsqueeze_dim(1),
             flag(step.terminated.clone()),
             flag(step.truncated.clone()),
-            flag(step.obs.non_finite_rows()),
-            final_bad,
+            obs,
+            final_obs,
         ],
         1,
     )
+}
+
+/// Per row of `obs`, `[N, 1]`: 0 when its features and extra tensors are finite, NaN when
+/// any is not (`x * 0` is 0 for every finite `x` and NaN for NaN and the infinities, and a sum
+/// with a NaN is NaN).
+fn finite_mark<B: Backend>(obs: &Observation<B>) -> Tensor<B, 2> {
+    let mark = |x: Tensor<B, 2>| x.mul_scalar(0.0).sum_dim(1);
+    let extra = obs.extra.names().into_iter();
+    extra
+        .filter_map(|name| obs.extra.get_flat(name).ok())
+        .fold(mark(obs.features.clone()), |acc, x| acc + mark(x))
 }
 
 /// Whether an outcome row is a truncation (and bootstraps its final observation).
@@ -250,12 +263,12 @@ impl Tally {
         if let Some(i) = rewards.iter().position(|r| !r.is_finite()) {
             return Err(self.non_finite("reward", i, t, &rewards[i].to_string()));
         }
-        if let Some(i) = rows.iter().position(|r| r[3] != 0.0) {
+        if let Some(i) = rows.iter().position(|r| !r[3].is_finite()) {
             return Err(self.non_finite("observation", i, t, "NaN or infinite"));
         }
         let cut: Vec<usize> = (0..self.n).filter(|&i| cut(rows[i])).collect();
         if rollout.is_some()
-            && let Some(&i) = cut.iter().find(|&&i| rows[i][4] != 0.0)
+            && let Some(&i) = cut.iter().find(|&&i| !rows[i][4].is_finite())
         {
             return Err(self.non_finite("final observation", i, t, "NaN or infinite"));
         }

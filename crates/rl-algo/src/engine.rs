@@ -975,6 +975,32 @@ mod tests {
         );
     }
 
+    /// A NaN observation is reported naming its environment and step, whether the environment
+    /// is checked step by step (host) or at the end of the collect (device), and nothing is
+    /// buffered to train on.
+    #[test]
+    fn a_nan_observation_is_reported_with_its_environment_and_step() {
+        let device = Default::default();
+        for walk in [Walk::new(), Walk::on_device()] {
+            let model = Linear1::<AD> {
+                w: Param::from_tensor(Tensor::ones([1], &device)),
+            };
+            let config = PpoConfig::new().with_num_envs(2).with_horizon(4);
+            let mut algo = Algorithm::with_model(config, walk.with_nan_at(2), model).unwrap();
+            match algo.collect() {
+                Err(AlgoError::NonFinite { what, detail }) => {
+                    assert_eq!(what, "observation of `Walk`");
+                    assert!(
+                        detail.starts_with("environment 1 at step 2 of collect 0"),
+                        "{detail}"
+                    );
+                }
+                other => panic!("expected NonFinite, got {other:?}"),
+            }
+            assert!(matches!(algo.step(), Err(AlgoError::NotBuffered)));
+        }
+    }
+
     /// An optimizer step that makes parameters non-finite is not applied, and `step()` says so.
     #[test]
     fn a_step_that_makes_parameters_non_finite_is_reported_and_applies_nothing() {

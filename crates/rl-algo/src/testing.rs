@@ -12,6 +12,9 @@ type I = NdArray;
 /// step as such an environment must.
 pub(crate) struct Walk {
     residence: Residence,
+    /// The step (counted from 0 since construction) whose observation of environment 1 is NaN.
+    nan_at: Option<usize>,
+    steps: usize,
     pos: Vec<f32>,
     obs_space: Space,
     act_space: Space,
@@ -22,6 +25,8 @@ impl Walk {
     pub(crate) fn new() -> Self {
         Self {
             residence: Residence::Host,
+            nan_at: None,
+            steps: 0,
             pos: vec![0.0; 2],
             obs_space: Space::unbounded(vec![1]).unwrap(),
             act_space: Space::discrete(2).unwrap(),
@@ -32,6 +37,13 @@ impl Walk {
         Self {
             residence: Residence::Device,
             ..Self::new()
+        }
+    }
+    /// The same walk whose observation of environment 1 after step `step` is NaN.
+    pub(crate) fn with_nan_at(self, step: usize) -> Self {
+        Self {
+            nan_at: Some(step),
+            ..self
         }
     }
     fn obs(&self, v: Vec<f32>) -> Observation<I> {
@@ -69,8 +81,13 @@ impl Env<I> for Walk {
         let flags = |v: [bool; 2]| {
             Tensor::<I, 1, Bool>::from_data(TensorData::new(v.to_vec(), [2]), &self.device)
         };
+        let mut seen = self.pos.clone();
+        if self.nan_at == Some(self.steps) {
+            seen[1] = f32::NAN;
+        }
+        self.steps += 1;
         Ok(Transition {
-            obs: self.obs(self.pos.clone()),
+            obs: self.obs(seen),
             reward: Tensor::from_data(TensorData::new(vec![1.0f32; 2], [2]), &self.device),
             terminated: flags([done, false]),
             truncated: flags([false, done]),

@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Bool, Int, Tensor};
-use rl_core::{Action, Model, Observation, PolicyOutput};
+use burn::tensor::{Int, Tensor};
+use rl_core::{Action, Model, Observation, PolicyOutput, Transition};
 
 use super::{Actor, Forward, Inner, Policy, UnitLayout, sealed};
 use crate::checkpoint::CheckpointProblem;
@@ -57,7 +57,7 @@ where
         Ok(actor.forward(obs)?.values)
     }
 
-    fn end_step(&mut self, _: &Actor<B, M>, _: Tensor<Inner<B>, 1, Bool>) -> Result<()> {
+    fn end_step(&mut self, _: &Actor<B, M>, _: &Transition<Inner<B>>) -> Result<()> {
         Ok(())
     }
 

@@ -8,8 +8,8 @@ mod recurrent;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Bool, Int, Tensor};
-use rl_core::{Action, Distribution, Observation, PolicyOutput};
+use burn::tensor::{Int, Tensor};
+use rl_core::{Action, Distribution, Observation, PolicyOutput, Transition};
 
 use crate::checkpoint::CheckpointProblem;
 use crate::config::PpoConfig;
@@ -137,11 +137,11 @@ pub trait Policy<B: AutodiffBackend>: sealed::Sealed {
         envs: Tensor<Inner<B>, 1, Int>,
     ) -> Result<Tensor<Inner<B>, 2>>;
 
-    /// After each step, with the environments whose episodes ended (`[N]`, on the device).
+    /// After each step, with what the step returned (its episode ends, on the device).
     fn end_step(
         &mut self,
         actor: &Actor<B, Self::Model>,
-        done: Tensor<Inner<B>, 1, Bool>,
+        step: &Transition<Inner<B>>,
     ) -> Result<()>;
 
     /// The values of the observations after the horizon's last step (the bootstrap).

@@ -4,8 +4,8 @@
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Bool, Int, Tensor, TensorData};
-use rl_core::{Action, Observation, PolicyOutput, RecurrentModel, RecurrentState};
+use burn::tensor::{Int, Tensor, TensorData};
+use rl_core::{Action, Observation, PolicyOutput, RecurrentModel, RecurrentState, Transition};
 
 use super::{Actor, Forward, Inner, Policy, UnitLayout, device_of, sealed};
 use crate::checkpoint::CheckpointProblem;
@@ -143,13 +143,13 @@ where
         Ok(actor.forward(obs, 1, state)?.values)
     }
 
-    fn end_step(&mut self, actor: &Actor<B, M>, done: Tensor<Inner<B>, 1, Bool>) -> Result<()> {
+    fn end_step(&mut self, actor: &Actor<B, M>, step: &Transition<Inner<B>>) -> Result<()> {
         let next = match self.next.take() {
             Some(next) => next,
             None => self.state.take().expect("act ran before"),
         };
         // Applied whether or not a row ended: deciding that on the host would be a read.
-        let next = next.reset_rows(done, &actor.init_state(1, &device_of(actor)))?;
+        let next = next.reset_rows(step.done(), &actor.init_state(1, &device_of(actor)))?;
         self.state = Some(next);
         if (self.t + 1).is_multiple_of(self.config.seq_len) {
             self.sequences += 1;
