@@ -34,7 +34,7 @@ rate() {
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         { n++; steps[n] = $col["env_steps"]; wall[n] = $col["wall_s"] }
         END {
-            if (n < 2) { print "n/a (" n " update)"; exit }
+            if (n < 2) { printf "n/a (%d update(s) before the timeout)\n", n; exit }
             printf "%.0f tr/s (%d updates, %.2f s each)\n", (steps[n] - steps[1]) / (wall[n] - wall[1]), n, (wall[n] - wall[1]) / (n - 1)
         }' "$1/metrics.csv" 2>/dev/null || echo "no metrics"
 }
