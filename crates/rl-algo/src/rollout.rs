@@ -150,11 +150,12 @@ impl<B: Backend> Rollout<B> {
         let mut all = self.values.clone();
         all.extend(self.truncated.iter().map(|(_, v)| v.clone()));
         all.extend(self.logp.iter().cloned());
-        let pending_len = pending.as_ref().map(|p| p.dims().iter().product::<usize>());
-        all.extend(pending.map(|p| {
+        let pending = pending.map(|p| {
             let len = p.dims().iter().product::<usize>();
             p.reshape([len, 1])
-        }));
+        });
+        let pending_len = pending.as_ref().map(|p| p.dims()[0]);
+        all.extend(pending);
         let mut host = host::read_f32(Tensor::cat(all, 0), "values and log-probabilities")?;
         let pending = pending_len.map(|len| host.split_off(host.len() - len));
         self.host_values = host;
@@ -250,7 +251,7 @@ impl<B: Backend> Rollout<B> {
         let mut next_values = values[n..].to_vec();
         let candidates = self.truncated.iter().flat_map(|(rows, _)| rows);
         for (&row, &v) in candidates.zip(cut) {
-            if self.done[row] && !self.terminated[row] {
+            if self.is_cut(row) {
                 next_values[row] = v;
             }
         }

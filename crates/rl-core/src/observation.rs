@@ -15,11 +15,6 @@ use crate::host::{clamp_range, first_item, first_non_finite_row, read_f32};
 use crate::{CoreError, Result};
 
 /// One tensor of a [`TensorMap`], stored flat as `[N, X]` with its trailing shape.
-/// Per row of `x` `[rows, width]`, whether it holds a NaN or infinity: `[rows]`.
-fn bad_rows<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 1, Bool> {
-    x.is_finite().bool_not().any_dim(1).squeeze_dim(1)
-}
-
 #[derive(Clone, Debug)]
 struct Entry<B: Backend> {
     data: Tensor<B, 2>,
@@ -278,15 +273,6 @@ impl<B: Backend> TensorMap<B> {
         }
     }
 
-    /// Per row, whether any entry holds a NaN or infinity, `[rows]`, on the device (`None`
-    /// for an empty map).
-    fn non_finite_rows(&self) -> Option<Tensor<B, 1, Bool>> {
-        self.entries
-            .values()
-            .map(|e| bad_rows(e.data.clone()))
-            .reduce(|a, b| a.bool_or(b))
-    }
-
     /// Reads every tensor back and fails with [`CoreError::NonFinite`] on the first NaN or
     /// infinity (`what` is `"{prefix}.{name}"`).
     fn check_finite(&self, prefix: &str) -> Result<()> {
@@ -529,28 +515,6 @@ impl<B: Backend> Observation<B> {
             action_mask: (!masks.is_empty()).then(|| Tensor::cat(masks, 0)),
             extra: TensorMap::cat(extras)?,
         })
-    }
-
-    /// Per row, whether its features or any extra tensor hold a NaN or infinity: `[N]`,
-    /// computed on the device without reading anything back, so that a caller can check a
-    /// whole horizon of observations with one read ([`check_finite`](Self::check_finite)
-    /// reads at once).
-    ///
-    /// ```
-    /// use burn::backend::NdArray;
-    /// use burn::tensor::Tensor;
-    /// use rl_core::Observation;
-    ///
-    /// let x = Tensor::<NdArray, 2>::from_floats([[0.0, 1.0], [f32::NAN, 0.0]], &Default::default());
-    /// let bad = Observation::new(x).non_finite_rows();
-    /// assert_eq!(bad.into_data().to_vec::<bool>().unwrap(), vec![false, true]);
-    /// ```
-    pub fn non_finite_rows(&self) -> Tensor<B, 1, Bool> {
-        let features = bad_rows(self.features.clone());
-        match self.extra.non_finite_rows() {
-            Some(extra) => features.bool_or(extra),
-            None => features,
-        }
     }
 
     /// Reads `features` and every extra tensor back to the host and fails with

@@ -25,18 +25,14 @@ pub(crate) struct Physics {
 }
 
 /// The config key names of the masses: rl8 and Gymnasium spell them differently.
-pub(crate) struct MassKeys {
+struct MassKeys {
     cart: &'static str,
     pole: &'static str,
 }
 
 impl Physics {
     /// The physics from `config` over the defaults (`force_mag` defaults to `force_mag`).
-    pub(crate) fn from_config(
-        reader: &ConfigReader<'_>,
-        masses: &MassKeys,
-        force_mag: f64,
-    ) -> Result<Self> {
+    fn from_config(reader: &ConfigReader<'_>, masses: &MassKeys, force_mag: f64) -> Result<Self> {
         Ok(Self {
             gravity: reader.finite("gravity", 9.8)?,
             cart_mass: reader.positive(masses.cart, 1.0)?,
@@ -46,6 +42,16 @@ impl Physics {
             tau: reader.positive("tau", 0.02)?,
             semi_implicit: reader.flag("semi_implicit", false)?,
         })
+    }
+
+    /// rl8's cart-pole physics from `reader` (its key names, 5 N pushes by default).
+    pub(crate) fn rl8(reader: &ConfigReader<'_>) -> Result<Self> {
+        Self::from_config(reader, &RL8_MASSES, 5.0)
+    }
+
+    /// Gymnasium's cart-pole physics from `reader` (its key names, 10 N pushes by default).
+    pub(crate) fn gym(reader: &ConfigReader<'_>) -> Result<Self> {
+        Self::from_config(reader, &GYM_MASSES, 10.0)
     }
 
     /// Moves `s = [x, x_dot, theta, theta_dot]` one step under the horizontal `force`.
@@ -181,7 +187,7 @@ pub struct CartPole<B: Backend> {
 }
 
 /// rl8's config key names of the masses.
-pub(crate) const RL8_MASSES: MassKeys = MassKeys {
+const RL8_MASSES: MassKeys = MassKeys {
     cart: "cart_mass",
     pole: "pole_mass",
 };
@@ -196,7 +202,7 @@ impl<B: Backend> CartPole<B> {
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
         let actions = Space::discrete(3)?;
         let core = Core::new("CartPole", num_envs, seed, device, (4, 5), actions)?;
-        let physics = Physics::from_config(&core.config(None), &RL8_MASSES, 5.0)?;
+        let physics = Physics::rl8(&core.config(None))?;
         Ok(Self { core, physics })
     }
 
@@ -206,7 +212,7 @@ impl<B: Backend> CartPole<B> {
     }
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        self.physics = Physics::from_config(&self.core.config(config), &RL8_MASSES, 5.0)?;
+        self.physics = Physics::rl8(&self.core.config(config))?;
         let n = 4 * self.core.num_envs;
         Ok(self.core.reset_with(
             |core| core.standard_normals(n).iter().map(|z| 0.01 * z).collect(),
@@ -300,7 +306,7 @@ pub struct CartPoleV1<B: Backend> {
 type Observe = fn(&[f64], &mut Vec<f32>);
 
 /// Gymnasium's config key names of the masses.
-pub(crate) const GYM_MASSES: MassKeys = MassKeys {
+const GYM_MASSES: MassKeys = MassKeys {
     cart: "masscart",
     pole: "masspole",
 };
@@ -336,7 +342,7 @@ impl<B: Backend> CartPoleV1<B> {
         };
         let actions = Space::discrete(2)?;
         let core = Core::new(name, num_envs, seed, device, (4, obs_dim), actions)?;
-        let physics = Physics::from_config(&core.config(None), &GYM_MASSES, 10.0)?;
+        let physics = Physics::gym(&core.config(None))?;
         Ok(Self {
             core,
             physics,
@@ -361,9 +367,7 @@ impl<B: Backend> CartPoleV1<B> {
         let reader = self.core.config(config);
         self.physics = self
             .limit
-            .reset_with(&reader, Self::MAX_EPISODE_STEPS, |r| {
-                Physics::from_config(r, &GYM_MASSES, 10.0)
-            })?;
+            .reset_with(&reader, Self::MAX_EPISODE_STEPS, Physics::gym)?;
         Ok(self.core.reset_rows(Self::draw_initial, self.observe))
     }
 

@@ -13,11 +13,32 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// An environment error naming `env`.
-fn env_error(env: &str, message: impl Into<String>) -> CoreError {
+pub(crate) fn env_error(env: &str, message: impl Into<String>) -> CoreError {
     CoreError::Env {
         env: env.to_string(),
         message: message.into(),
     }
+}
+
+/// A draw of `rng` from U(`low`, `high`) (`high` excluded).
+pub(crate) fn uniform(rng: &mut ChaCha12Rng, low: f64, high: f64) -> f64 {
+    low + (high - low) * rng.random::<f64>()
+}
+
+/// `n` draws of `rng` from N(0, 1) (Box-Muller, both outputs used).
+pub(crate) fn standard_normals(rng: &mut ChaCha12Rng, n: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n + 1);
+    while out.len() < n {
+        // u1 in (0, 1], so its log is finite.
+        let u1 = 1.0 - rng.random::<f64>();
+        let u2 = rng.random::<f64>();
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let (sin, cos) = (core::f64::consts::TAU * u2).sin_cos();
+        out.push(radius * cos);
+        out.push(radius * sin);
+    }
+    out.truncate(n);
+    out
 }
 
 /// Reads the keys of an [`EnvConfig`] over their defaults, as rl8 rebuilds its config
@@ -178,23 +199,12 @@ impl<B: Backend> Core<B> {
 
     /// A draw from U(`low`, `high`) (`high` excluded).
     pub(crate) fn uniform(&mut self, low: f64, high: f64) -> f64 {
-        low + (high - low) * self.rng.random::<f64>()
+        uniform(&mut self.rng, low, high)
     }
 
-    /// `n` draws from N(0, 1) (Box-Muller, both outputs used).
+    /// `n` draws from N(0, 1) ([`standard_normals`]).
     pub(crate) fn standard_normals(&mut self, n: usize) -> Vec<f64> {
-        let mut out = Vec::with_capacity(n + 1);
-        while out.len() < n {
-            // u1 in (0, 1], so its log is finite.
-            let u1 = 1.0 - self.rng.random::<f64>();
-            let u2 = self.rng.random::<f64>();
-            let radius = (-2.0 * u1.ln()).sqrt();
-            let (sin, cos) = (core::f64::consts::TAU * u2).sin_cos();
-            out.push(radius * cos);
-            out.push(radius * sin);
-        }
-        out.truncate(n);
-        out
+        standard_normals(&mut self.rng, n)
     }
 
     /// The discrete actions, checked against the action space and read to the host once

@@ -5,14 +5,14 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor, TensorData};
 use chacha20::ChaCha12Rng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rl_core::{
     Action, CoreError, Env, EnvConfig, Observation, Residence, Result, SavedRng, Space, Transition,
     check_action, check_action_shape, decode_state, encode_state,
 };
 
-use crate::cartpole::{GYM_MASSES, MassKeys, Physics, RL8_MASSES};
-use crate::common::{ConfigReader, TimeLimit};
+use crate::cartpole::Physics;
+use crate::common::{ConfigReader, env_error as error, standard_normals, uniform};
 
 /// What both device cart-poles keep: the batch, its parameters, the state on the device and
 /// the generator of the reset draws (on the host, so that a seed gives the same draws on every
@@ -69,12 +69,17 @@ impl<B: Backend> Batch<B> {
         })
     }
 
-    /// `4 * N` draws from `draw`, uploaded as the four columns of a state.
-    fn draws(&mut self, draw: impl Fn(&mut ChaCha12Rng) -> f32) -> [Tensor<B, 1>; 4] {
+    /// `4 * N` values of `draw` (called with the generator and the count), uploaded as the
+    /// four columns of a state.
+    fn draws(
+        &mut self,
+        draw: impl FnOnce(&mut ChaCha12Rng, usize) -> Vec<f32>,
+    ) -> [Tensor<B, 1>; 4] {
         let n = self.num_envs;
-        let values: Vec<f32> = (0..4 * n).map(|_| draw(&mut self.rng)).collect();
-        let all = Tensor::<B, 2>::from_data(TensorData::new(values, [4, n]), &self.device);
-        [0, 1, 2, 3].map(|i| all.clone().narrow(0, i, 1).reshape([n]))
+        let values = draw(&mut self.rng, 4 * n);
+        columns(
+            Tensor::<B, 2>::from_data(TensorData::new(values, [4, n]), &self.device).transpose(),
+        )
     }
 
     /// The actions as numbers `[N]` on the device, after the checks that need no read (kind,
@@ -133,10 +138,9 @@ impl<B: Backend> Batch<B> {
             .rng
             .restore()
             .ok_or_else(|| error(self.name, "the saved generator state is malformed"))?;
-        let state = saved.state.map(|s| {
-            let all = Tensor::<B, 2>::from_data(TensorData::new(s, [n, 4]), &self.device);
-            [0, 1, 2, 3].map(|i| all.clone().narrow(1, i, 1).reshape([n]))
-        });
+        let state = saved
+            .state
+            .map(|s| columns(Tensor::from_data(TensorData::new(s, [n, 4]), &self.device)));
         (self.physics, self.state, self.rng) = (saved.physics, state, rng);
         Ok(saved.limit.map(|(max, elapsed)| {
             let elapsed = Tensor::from_data(TensorData::new(elapsed, [n]), &self.device);
@@ -145,11 +149,10 @@ impl<B: Backend> Batch<B> {
     }
 }
 
-fn error(env: &str, message: impl Into<String>) -> CoreError {
-    CoreError::Env {
-        env: env.to_string(),
-        message: message.into(),
-    }
+/// The four columns `[N]` of a state `[N, 4]`.
+fn columns<B: Backend>(state: Tensor<B, 2>) -> [Tensor<B, 1>; 4] {
+    let n = state.dims()[0];
+    [0, 1, 2, 3].map(|i| state.clone().narrow(1, i, 1).reshape([n]))
 }
 
 fn read<B: Backend, const D: usize>(t: Tensor<B, D>, env: &str) -> Result<Vec<f32>> {
@@ -219,7 +222,7 @@ impl<B: Backend> DeviceCartPole<B> {
     /// call [`Env::reset`] before the first step. An error ([`CoreError::Env`]) if `num_envs`
     /// is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
-        let physics = rl8_physics(&ConfigReader::new("CartPole-device", None))?;
+        let physics = Physics::rl8(&ConfigReader::new("CartPole-device", None))?;
         let batch = Batch::new("CartPole-device", num_envs, seed, device, (5, 3), physics)?;
         Ok(Self { batch })
     }
@@ -238,20 +241,13 @@ impl<B: Backend> DeviceCartPole<B> {
     }
 }
 
-fn rl8_physics(reader: &ConfigReader<'_>) -> Result<Physics> {
-    Physics::from_config(reader, &RL8_MASSES, 5.0)
-}
-
 impl<B: Backend> Env<B> for DeviceCartPole<B> {
     batch_accessors!();
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        self.batch.physics = rl8_physics(&ConfigReader::new(self.batch.name, config))?;
-        let state = self.batch.draws(|rng| {
-            // Box-Muller, one output: u1 in (0, 1], so its log is finite.
-            let u1 = 1.0 - rng.random::<f64>();
-            let u2 = rng.random::<f64>();
-            let z = (-2.0 * u1.ln()).sqrt() * (core::f64::consts::TAU * u2).cos();
-            (0.01 * z) as f32
+        self.batch.physics = Physics::rl8(&ConfigReader::new(self.batch.name, config))?;
+        let state = self.batch.draws(|rng, count| {
+            let z = standard_normals(rng, count);
+            z.iter().map(|z| (0.01 * z) as f32).collect()
         });
         let obs = Self::observe(&state);
         self.batch.state = Some(state);
@@ -337,7 +333,7 @@ impl<B: Backend> DeviceCartPoleV1<B> {
     /// is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
         let name = "CartPole-v1-device";
-        let physics = gym_physics(&ConfigReader::new(name, None), &GYM_MASSES)?;
+        let physics = Physics::gym(&ConfigReader::new(name, None))?;
         let batch = Batch::new(name, num_envs, seed, device, (4, 2), physics)?;
         Ok(Self {
             batch,
@@ -377,7 +373,7 @@ impl<B: Backend> DeviceCartPoleV1<B> {
                 });
             }
         }
-        self.batch.state = Some([0, 1, 2, 3].map(|i| state.clone().narrow(1, i, 1).reshape([n])));
+        self.batch.state = Some(columns(state));
         self.elapsed = elapsed;
         Ok(())
     }
@@ -387,18 +383,14 @@ impl<B: Backend> DeviceCartPoleV1<B> {
     }
 }
 
-fn gym_physics(reader: &ConfigReader<'_>, masses: &MassKeys) -> Result<Physics> {
-    Physics::from_config(reader, masses, 10.0)
-}
-
 impl<B: Backend> Env<B> for DeviceCartPoleV1<B> {
     batch_accessors!();
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         let reader = ConfigReader::new(self.batch.name, config);
         let default = crate::CartPoleV1::<B>::MAX_EPISODE_STEPS;
-        let mut limit = TimeLimit::new(self.max_episode_steps, 0);
-        self.batch.physics = limit.reset_with(&reader, default, |r| gym_physics(r, &GYM_MASSES))?;
-        self.max_episode_steps = limit.max_episode_steps;
+        let physics = Physics::gym(&reader)?;
+        self.max_episode_steps = reader.count("max_episode_steps", default)?;
+        self.batch.physics = physics;
         self.elapsed = Tensor::zeros([self.batch.num_envs], &self.batch.device);
         let state = self.batch.draws(uniform_start);
         let obs = Self::observe(&state);
@@ -453,9 +445,11 @@ impl<B: Backend> Env<B> for DeviceCartPoleV1<B> {
     }
 }
 
-/// One draw from U(-0.05, 0.05), Gymnasium's initial cart-pole state.
-fn uniform_start(rng: &mut ChaCha12Rng) -> f32 {
-    (-0.05 + 0.1 * rng.random::<f64>()) as f32
+/// `count` draws from U(-0.05, 0.05), Gymnasium's initial cart-pole state.
+fn uniform_start(rng: &mut ChaCha12Rng, count: usize) -> Vec<f32> {
+    (0..count)
+        .map(|_| uniform(rng, -0.05, 0.05) as f32)
+        .collect()
 }
 
 #[cfg(test)]
@@ -464,6 +458,7 @@ mod tests {
     use crate::common::Persist;
     use crate::common::testing::{B, bools, config, dev, discrete, features, floats};
     use crate::{CartPole, CartPoleV1};
+    use rand::RngExt;
     use rand::rngs::StdRng;
 
     /// `|a - b| <= 2e-5 * max(1, |b|)` for every pair.
@@ -562,7 +557,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(4);
         for t in 0..100 {
             let s = host_state(&mut host);
-            device.batch.state = Some([0, 1, 2, 3].map(|i| s.clone().narrow(1, i, 1).reshape([n])));
+            device.batch.state = Some(columns(s));
             let actions: Vec<i64> = (0..n).map(|_| rng.random_range(0..3)).collect();
             let h = host.step(&discrete(&actions)).unwrap();
             let d = device.step(&discrete(&actions)).unwrap();
