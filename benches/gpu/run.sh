@@ -14,7 +14,7 @@
 #      observation and reads the action back) at 1,024 / 4,096 / 16,384 envs x 64 steps, with
 #      64x64 and 256x256 models, rl8's update (the whole buffer as one minibatch, 4 epochs):
 #      transitions per second of collect + update, over the updates after the first (which
-#      compiles the kernels);
+#      compiles the kernels), and the update's median milliseconds and achieved GFLOP/s;
 #   2. Gym CartPole-v1 (examples/configs/cartpole.toml) to a mean return of 475: env steps and
 #      wall seconds.
 # Each run is bounded by a timeout; a run that hits it prints what it reached. UPDATES,
@@ -29,22 +29,37 @@ UPDATES="${UPDATES:-4}"
 ENVS="${ENVS:-1024 4096 16384}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-60}"
 
-# `rate DIR`: transitions per second over the updates after the first, from metrics.csv.
+# `rate DIR HIDDEN`: transitions per second over the updates after the first, from
+# metrics.csv, and the update's median milliseconds and achieved GFLOP/s. FLOP of an update =
+# 4 epochs (rl8's) x samples x 3 (forward + backward) x 2 x the multiply-adds of one sample's
+# forward pass through the policy (4 -> h -> h -> 2) and value (4 -> h -> h -> 1) networks,
+# biases not counted (as benches/ppo.rs).
 rate() {
-    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        { n++; steps[n] = $col["env_steps"]; wall[n] = $col["wall_s"] }
+    awk -F, -v h="$2" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        { n++; steps[n] = $col["env_steps"]; wall[n] = $col["wall_s"]; step_ms[n] = $col["step_ms"] }
         END {
-            if (n < 2) { printf "n/a (%d update(s) before the timeout)\n", n; exit }
-            printf "%.0f tr/s (%d updates, %.2f s each)\n", (steps[n] - steps[1]) / (wall[n] - wall[1]), n, (wall[n] - wall[1]) / (n - 1)
-        }' "$1/metrics.csv" 2>/dev/null || echo "no metrics"
+            if (n < 2) { printf "n/a (%d update(s) before the timeout) | | |\n", n; exit }
+            # Insertion sort of the updates after the first (mawk has no asort).
+            k = 0
+            for (i = 2; i <= n; i++) {
+                x = step_ms[i]; j = k
+                while (j > 0 && ms[j] > x) { ms[j + 1] = ms[j]; j-- }
+                ms[j + 1] = x; k++
+            }
+            median = (k % 2) ? ms[(k + 1) / 2] : (ms[k / 2] + ms[k / 2 + 1]) / 2
+            samples = steps[2] - steps[1]
+            macs = 2 * (4 * h + h * h) + 2 * h + h
+            gflop = 4 * samples * 3 * 2 * macs / 1e9
+            printf "%.0f tr/s (%d updates, %.2f s each) | %.0f | %.1f |\n", (steps[n] - steps[1]) / (wall[n] - wall[1]), n, (wall[n] - wall[1]) / (n - 1), median, gflop / (median / 1e3)
+        }' "$1/metrics.csv" 2>/dev/null || echo "no metrics | | |"
 }
 
 # `sweep TITLE ENV BACKENDS`: the throughput table of rl8's CartPole run file on environment
 # ENV, for each of BACKENDS.
 sweep() {
-    echo "## $1, collect + update (transitions/s after the first update)"
-    echo "| backend | envs | model | rate |"
-    echo "|---|---:|---|---|"
+    echo "## $1, collect + update (transitions/s after the first update); the update alone"
+    echo "| backend | envs | model | rate | update ms (median) | update GFLOP/s |"
+    echo "|---|---:|---|---|---:|---:|"
     for backend in $3; do
         for hidden in 64,64 256,256; do
             for envs in $ENVS; do
@@ -54,7 +69,7 @@ sweep() {
                 timeout "$RUN_TIMEOUT" "$rl" train examples/configs/cartpole_rl8.toml --env "$2" \
                     --backend "$backend" --num-envs "$envs" --hidden "$hidden" \
                     --max-updates "$UPDATES" --out "$dir" >"$dir.log" 2>&1
-                echo "| $backend | $envs | ${hidden/,/x} | $(rate "$dir") |"
+                echo "| $backend | $envs | ${hidden/,/x} | $(rate "$dir" "${hidden%%,*}")"
             done
         done
     done

@@ -115,3 +115,82 @@ fn ppo_on_the_device_cartpole_is_deterministic() {
     let device = Default::default();
     assert_eq!(three_updates::<B>(&device), three_updates::<B>(&device));
 }
+
+/// On wgpu, `rl_functional::gae` runs as one device kernel: it reads nothing back, follows the
+/// strides of transposed (time-major) inputs, and gives the host scan's numbers (the oracle
+/// checks it against torchrl's cases too).
+#[cfg(feature = "wgpu")]
+#[test]
+fn gae_runs_on_the_wgpu_device_and_equals_the_host_scan() {
+    use burn::backend::Wgpu;
+    use burn::tensor::backend::Backend;
+    use burn::tensor::{Tensor, TensorData};
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    use rl_functional::{Trajectories, gae, has_device_gae};
+
+    assert!(has_device_gae::<Wgpu>());
+    assert!(!has_device_gae::<NdArray>());
+    // 70 rows: more than one cube of 64 threads.
+    let (n, t) = (70, 13);
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut f = |scale: f32| -> Vec<f32> {
+        (0..n * t)
+            .map(|_| (rng.random::<f32>() - 0.5) * scale)
+            .collect()
+    };
+    let (rewards, values, next) = (f(4.0), f(6.0), f(6.0));
+    let flags = f(1.0);
+    let terminated: Vec<bool> = flags.iter().map(|&x| x < -0.35).collect();
+    let done: Vec<bool> = flags.iter().map(|&x| !(-0.35..=0.3).contains(&x)).collect();
+    // Time-major `[T, N]` data, given to `gae` as transposed `[N, T]` views.
+    fn build<X: Backend>(
+        d: &X::Device,
+        [r, v, nx]: [&[f32]; 3],
+        [dn, tm]: [&[bool]; 2],
+        [n, t]: [usize; 2],
+    ) -> Trajectories<X> {
+        let float = |x: &[f32]| {
+            Tensor::<X, 2>::from_data(TensorData::new(x.to_vec(), [t, n]), d).transpose()
+        };
+        let flag = |x: &[bool]| {
+            Tensor::<X, 2, burn::tensor::Bool>::from_data(TensorData::new(x.to_vec(), [t, n]), d)
+                .transpose()
+        };
+        Trajectories {
+            rewards: float(r),
+            values: float(v),
+            next_values: float(nx),
+            done: flag(dn),
+            terminated: flag(tm),
+        }
+    }
+    let inputs = ([&rewards[..], &values, &next], [&done[..], &terminated]);
+    let cpu = gae(
+        &build::<NdArray>(&Default::default(), inputs.0, inputs.1, [n, t]),
+        0.95,
+        0.9,
+    )
+    .unwrap();
+    let device = Default::default();
+    let gpu_inputs = build::<Wgpu>(&device, inputs.0, inputs.1, [n, t]);
+    let before = reads();
+    let gpu = gae(&gpu_inputs, 0.95, 0.9).unwrap();
+    assert_eq!(reads(), before, "the device scan reads nothing back");
+    fn read<X: Backend>(x: Tensor<X, 2>) -> Vec<f32> {
+        x.into_data().to_vec().unwrap()
+    }
+    for (name, c, g) in [
+        ("advantage", read(cpu.advantages), read(gpu.advantages)),
+        ("target", read(cpu.value_targets), read(gpu.value_targets)),
+    ] {
+        for (i, (c, g)) in c.iter().zip(&g).enumerate() {
+            assert!(
+                (c - g).abs() <= 1e-5 * c.abs() + 1e-5,
+                "{name} {i} (env {}, step {}): host {c}, wgpu {g}",
+                i / t,
+                i % t
+            );
+        }
+    }
+}

@@ -13,12 +13,14 @@
 //! a non-finite one, so that a model that outputs NaN stops the collect that met it.
 //! [`Rollout::into_batch`] turns it into the [`TrainBatch`] of one `step()`: it runs the
 //! done-aware GAE scan over the host vectors in place (time-major, no transposition), and
-//! uploads advantages and returns once.
+//! uploads advantages and returns once; or, for a device environment's rollout on a backend
+//! with a device scan (wgpu), it runs [`rl_functional::gae`] there on the outcomes and values
+//! the collect kept on the device, with no crossing.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rl_core::{Action, Observation};
-use rl_functional::normalize;
+use rl_functional::{Trajectories, gae, has_device_gae, normalize};
 
 use crate::error::{AlgoError, Result};
 use crate::host;
@@ -46,6 +48,9 @@ pub(crate) struct Rollout<B: Backend> {
     /// row of a step with a `final_obs` (it does not know which were truncated), and only the
     /// truncated ones are used.
     truncated: Vec<(Vec<usize>, Tensor<B, 2>)>,
+    /// A device environment's outcomes of the horizon (`[T * N, 5]`: reward, terminated,
+    /// truncated, ...), kept for a scan on the device.
+    outcomes: Option<Tensor<B, 2>>,
     /// What [`finish`](Self::finish) read: `V(s_0) .. V(s_T)`, the bootstrap candidates, then
     /// the log-probabilities (dropped by [`check`](Self::check)).
     host_values: Vec<f32>,
@@ -97,6 +102,7 @@ impl<B: Backend> Rollout<B> {
             done: Vec::with_capacity(horizon * num_envs),
             terminated: Vec::with_capacity(horizon * num_envs),
             truncated: Vec::new(),
+            outcomes: None,
             host_values: Vec::new(),
         }
     }
@@ -150,6 +156,7 @@ impl<B: Backend> Rollout<B> {
         let mut all = self.values.clone();
         all.extend(self.truncated.iter().map(|(_, v)| v.clone()));
         all.extend(self.logp.iter().cloned());
+        self.outcomes = pending.clone();
         let pending = pending.map(|p| {
             let len = p.dims().iter().product::<usize>();
             p.reshape([len, 1])
@@ -242,7 +249,29 @@ impl<B: Backend> Rollout<B> {
     ///
     /// No read (the values were read by [`finish`](Self::finish)) and one upload (advantages
     /// and returns together).
-    pub fn into_batch(self, settings: TargetSettings) -> Result<TrainBatch<B>> {
+    pub fn into_batch(mut self, settings: TargetSettings) -> Result<TrainBatch<B>> {
+        let (advantages, returns) = match self.outcomes.take() {
+            Some(outcomes) if has_device_gae::<B>() => {
+                self.targets_on_device(outcomes, settings)?
+            }
+            _ => self.targets_on_host(settings),
+        };
+        let advantages = match settings.normalize_advantages {
+            true => normalize(advantages),
+            false => advantages,
+        };
+        Ok(TrainBatch {
+            obs: Observation::cat(self.obs)?,
+            actions: Action::cat(self.actions)?,
+            logp_old: Tensor::cat(self.logp, 0),
+            advantages,
+            returns,
+        })
+    }
+
+    /// The scan on the host, over the values [`finish`](Self::finish) read: one upload of
+    /// advantages and returns, `[T * N, 1]` each.
+    fn targets_on_host(&mut self, settings: TargetSettings) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let n = self.num_envs;
         let rows = self.horizon() * n;
         let device = self.values[0].device();
@@ -255,7 +284,7 @@ impl<B: Backend> Rollout<B> {
                 next_values[row] = v;
             }
         }
-        let mut advantages = self.rewards;
+        let mut advantages = std::mem::take(&mut self.rewards);
         let mut returns = values[..rows].to_vec();
         gae_time_major(
             &mut advantages,
@@ -268,17 +297,48 @@ impl<B: Backend> Rollout<B> {
         );
         advantages.extend_from_slice(&returns);
         let both = Tensor::<B, 2>::from_data(TensorData::new(advantages, [2 * rows, 1]), &device);
-        let mut advantages = both.clone().narrow(0, 0, rows);
-        if settings.normalize_advantages {
-            advantages = normalize(advantages);
+        (both.clone().narrow(0, 0, rows), both.narrow(0, rows, rows))
+    }
+
+    /// The scan on the device from a device environment's `outcomes` (`[T * N, 5]`), for a
+    /// backend that runs [`rl_functional::gae`] there ([`has_device_gae`]): nothing read or
+    /// uploaded. (On other backends `gae` reads back and scans on the host: same numbers.)
+    fn targets_on_device(
+        &self,
+        outcomes: Tensor<B, 2>,
+        settings: TargetSettings,
+    ) -> Result<(Tensor<B, 2>, Tensor<B, 2>)> {
+        let (n, t) = (self.num_envs, self.horizon());
+        let column = |c: usize| outcomes.clone().narrow(1, c, 1).reshape([t, n]);
+        let (terminated, truncated) = (column(1), column(2));
+        let cut = (truncated.clone() - terminated.clone()).greater_elem(0.5);
+        // A device environment's bootstrap candidates are whole steps; other rows are unused.
+        let device = outcomes.device();
+        let mut finals: Vec<Tensor<B, 2>> =
+            (0..t).map(|_| Tensor::zeros([n, 1], &device)).collect();
+        for (rows, values) in &self.truncated {
+            if let Some(&row) = rows.first() {
+                finals[row / n] = values.clone();
+            }
         }
-        Ok(TrainBatch {
-            obs: Observation::cat(self.obs)?,
-            actions: Action::cat(self.actions)?,
-            logp_old: Tensor::cat(self.logp, 0),
-            advantages,
-            returns: both.narrow(0, rows, rows),
-        })
+        let finals = Tensor::cat(finals, 0).reshape([t, n]);
+        let values = Tensor::cat(self.values.clone(), 0).reshape([t + 1, n]);
+        // Batch-major views ([N, T]) of the time-major rollout: the kernel follows strides.
+        let trajectories = Trajectories {
+            rewards: column(0).div_scalar(settings.reward_scale).transpose(),
+            values: values.clone().narrow(0, 0, t).transpose(),
+            next_values: values.narrow(0, 1, t).mask_where(cut, finals).transpose(),
+            done: (terminated.clone() + truncated)
+                .greater_elem(0.5)
+                .transpose(),
+            terminated: terminated.greater_elem(0.5).transpose(),
+        };
+        let estimate = gae(&trajectories, settings.gamma, settings.lambda)?;
+        let time_major = |x: Tensor<B, 2>| x.transpose().reshape([t * n, 1]);
+        Ok((
+            time_major(estimate.advantages),
+            time_major(estimate.value_targets),
+        ))
     }
 }
 
@@ -398,5 +458,78 @@ mod tests {
                 assert_eq!(ret[k * n + e], wr[e * t + k], "return t={k} env={e}");
             }
         }
+    }
+
+    /// The device path's inputs (outcome columns, the cut rows' final values, the shifted
+    /// values, as batch-major views) give the host scan's targets, bit for bit: on ndarray
+    /// `rl_functional::gae` scans on the host, so this checks the plumbing; the kernel itself
+    /// is checked against torchrl's cases by the oracle on wgpu.
+    #[test]
+    fn device_targets_equal_host_targets() {
+        let (n, t) = (4, 9);
+        let device = Default::default();
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut r = Rollout::<NdArray>::new(n, t);
+        let mut outcomes = Vec::new();
+        let column =
+            |v: Vec<f32>| Tensor::<NdArray, 2>::from_data(TensorData::new(v, [n, 1]), &device);
+        for step in 0..t {
+            // Every third step has no final observation, so nothing is truncated there.
+            let has_finals = step % 3 != 1;
+            let rewards: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+            let terminated: Vec<bool> = (0..n).map(|_| rng.random::<f32>() < 0.2).collect();
+            let truncated: Vec<bool> = (0..n)
+                .map(|_| has_finals && rng.random::<f32>() < 0.4)
+                .collect();
+            let done: Vec<bool> = (0..n).map(|e| terminated[e] || truncated[e]).collect();
+            let flag = |v: &[bool]| v.iter().map(|&x| f32::from(u8::from(x))).collect();
+            outcomes.push(Tensor::cat(
+                vec![
+                    column(rewards.clone()),
+                    column(flag(&terminated)),
+                    column(flag(&truncated)),
+                    column(vec![0.0; n]),
+                    column(vec![0.0; n]),
+                ],
+                1,
+            ));
+            // Device style: every row of a step with a final observation has a candidate; a
+            // row that is not cut may hold anything.
+            if has_finals {
+                let finals = (0..n)
+                    .map(|e| match truncated[e] && !terminated[e] {
+                        true => rng.random::<f32>() * 4.0,
+                        false => f32::NAN,
+                    })
+                    .collect();
+                r.truncated(&(0..n).collect::<Vec<_>>(), column(finals));
+            }
+            r.outcomes(&rewards, &terminated, &done);
+            r.push(StepRecord {
+                obs: Observation::new(Tensor::zeros([n, 1], &device)),
+                actions: Action::Continuous(Tensor::zeros([n, 1], &device)),
+                logp: Tensor::zeros([n, 1], &device),
+                values: column((0..n).map(|_| rng.random::<f32>() * 3.0).collect()),
+            });
+        }
+        assert!(
+            r.truncated_values().len() >= 5,
+            "the case has truncated rows to bootstrap"
+        );
+        let bootstrap = column((0..n).map(|_| rng.random::<f32>()).collect());
+        r.finish(bootstrap, Some(Tensor::cat(outcomes, 0))).unwrap();
+        r.check(0).unwrap();
+        let settings = TargetSettings {
+            gamma: 0.97,
+            lambda: 0.9,
+            reward_scale: 1.7,
+            normalize_advantages: false,
+        };
+        let outcomes = r.outcomes.take().unwrap();
+        let (da, dr) = r.targets_on_device(outcomes, settings).unwrap();
+        let (ha, hr) = r.targets_on_host(settings);
+        let read = |x: Tensor<NdArray, 2>| host::read_f32(x, "test").unwrap();
+        assert_eq!(read(da), read(ha));
+        assert_eq!(read(dr), read(hr));
     }
 }

@@ -15,6 +15,7 @@ use burn::tensor::{Bool, Tensor, backend::Backend};
 
 use crate::Result;
 use crate::advantage::BLOCK;
+use crate::device_scan::gae_on_device;
 use crate::host::{expect_range, expect_shape, read_bool, read_f32, upload};
 
 /// N trajectories of T steps, batch-major `[N, T]`, the input of the done-aware estimators
@@ -101,6 +102,11 @@ const FN_GAE: &str = "gae";
 ///
 /// No normalization is applied; see [`crate::normalize`].
 ///
+/// Where [`has_device_gae`](crate::has_device_gae) (Burn's wgpu backend with this crate's
+/// `wgpu` feature) the scan runs on the device as one kernel, one thread per row, and reads
+/// nothing back; elsewhere it reads the inputs back once, scans on the host and uploads the
+/// two outputs.
+///
 /// # Errors
 /// If a field's shape differs from `rewards`' or gamma/lambda is outside `[0, 1]`.
 ///
@@ -130,6 +136,10 @@ pub fn gae<B: Backend>(
 ) -> Result<ValueEstimate<B>> {
     expect_range(FN_GAE, "gamma", gamma, 0.0, 1.0, "must be in [0, 1]")?;
     expect_range(FN_GAE, "lambda", lambda, 0.0, 1.0, "must be in [0, 1]")?;
+    trajectories.checked_dims(FN_GAE)?;
+    if let Some(estimate) = gae_on_device(trajectories, gamma, lambda) {
+        return Ok(estimate);
+    }
     let mut h = trajectories.to_host(FN_GAE)?;
     let gamma_lambda = gamma * lambda;
     // BLOCK independent rows side by side, as in `generalized_advantage_estimate`; the

@@ -7,7 +7,7 @@
 //! | area | functions | reference |
 //! |---|---|---|
 //! | advantages, infinite horizon | [`generalized_advantage_estimate`], [`normalize`] | rl8 |
-//! | done-aware estimators | [`gae`], [`td0_return_estimate`], [`td_lambda_return_estimate`], [`vtrace_advantage_estimate`] | torchrl |
+//! | done-aware estimators | [`gae`] (one device kernel on wgpu, see [`has_device_gae`]), [`td0_return_estimate`], [`td_lambda_return_estimate`], [`vtrace_advantage_estimate`] | torchrl |
 //! | V-trace from logits | [`vtrace_from_logits`] | pytorch_seed_rl |
 //! | PPO | [`ppo_losses`], [`clipped_surrogate`], [`value_loss`], [`approx_kl`], [`clip_fraction`], [`explained_variance`] | rl8, torchrl |
 //! | other losses | [`policy_gradient_loss`], [`entropy_loss`] | pytorch_seed_rl |
@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod advantage;
+mod device_scan;
 mod error;
 mod estimators;
 mod grad;
@@ -39,6 +40,7 @@ pub use advantage::{
     GaeOptions, GaeOutput, generalized_advantage_estimate,
     generalized_advantage_estimate_reference, normalize,
 };
+pub use device_scan::has_device_gae;
 pub use error::{Error, Result};
 pub use estimators::{
     Discount, Trajectories, VTraceEstimate, ValueEstimate, gae, td_lambda_return_estimate,

@@ -47,7 +47,7 @@ impl Column {
 }
 
 /// The default columns: `(header, stats key)`.
-const DEFAULT_COLUMNS: [(&str, &str); 16] = [
+const DEFAULT_COLUMNS: [(&str, &str); 18] = [
     ("env_steps", "env/steps"),
     ("wall_s", "time/wall_s"),
     ("episode_return_mean", "episode/return_mean"),
@@ -63,6 +63,8 @@ const DEFAULT_COLUMNS: [(&str, &str); 16] = [
     ("learning_rate", "coefficients/learning_rate"),
     ("entropy_coeff", "coefficients/entropy"),
     ("transitions_per_s", "profiling/transitions_per_s"),
+    ("collect_ms", "profiling/collect_ms"),
+    ("step_ms", "profiling/step_ms"),
     ("eval_return_mean", "eval/episode/return_mean"),
 ];
 
@@ -139,17 +141,18 @@ impl MetricsCsv {
     /// `episode_return_mean`, `episode_length_mean`, `returns_mean`, `loss_policy`,
     /// `loss_value`, `loss_entropy`, `loss_total`, `approx_kl`, `clip_fraction`,
     /// `explained_variance`, `learning_rate`, `entropy_coeff`, `transitions_per_s`,
-    /// `eval_return_mean`, reading `env/steps`, `time/wall_s`, `episode/return_mean`,
+    /// `collect_ms`, `step_ms`, `eval_return_mean`, reading `env/steps`, `time/wall_s`, `episode/return_mean`,
     /// `episode/length_mean`, `returns/mean`, `losses/policy`, `losses/vf`, `losses/entropy`,
     /// `losses/total`, `monitors/kl_div`, `monitors/clip_fraction`,
     /// `monitors/explained_variance`, `coefficients/learning_rate`, `coefficients/entropy`,
-    /// `profiling/transitions_per_s` and `eval/episode/return_mean`.
+    /// `profiling/transitions_per_s`, `profiling/collect_ms`, `profiling/step_ms` and
+    /// `eval/episode/return_mean`.
     ///
     /// ```
     /// use rl_train::metrics::{Column, MetricsCsv};
     ///
     /// let cols = MetricsCsv::default_columns();
-    /// assert_eq!(cols.len(), 16);
+    /// assert_eq!(cols.len(), 18);
     /// assert_eq!(cols[9], Column::new("approx_kl", "monitors/kl_div"));
     /// ```
     pub fn default_columns() -> Vec<Column> {
@@ -340,13 +343,15 @@ mod tests {
                 "learning_rate",
                 "entropy_coeff",
                 "transitions_per_s",
+                "collect_ms",
+                "step_ms",
                 "eval_return_mean"
             ]
         );
         assert_eq!(cols[0].key, "env/steps");
         assert_eq!(cols[1].key, "time/wall_s");
         assert_eq!(cols[6].key, "losses/vf");
-        assert_eq!(cols[15].key, "eval/episode/return_mean");
+        assert_eq!(cols[17].key, "eval/episode/return_mean");
     }
 
     #[test]
@@ -358,7 +363,8 @@ mod tests {
             header,
             "env_steps,wall_s,episode_return_mean,episode_length_mean,returns_mean,\
              loss_policy,loss_value,loss_entropy,loss_total,approx_kl,clip_fraction,\
-             explained_variance,learning_rate,entropy_coeff,transitions_per_s,eval_return_mean\n"
+             explained_variance,learning_rate,entropy_coeff,transitions_per_s,collect_ms,step_ms,\
+             eval_return_mean\n"
         );
         let tricky = [
             0.1,
@@ -396,7 +402,10 @@ mod tests {
         // Integers print without a fraction.
         let text = std::fs::read_to_string(&path).unwrap();
         let second = text.lines().nth(1).unwrap();
-        assert!(second.starts_with("1024,,,,,,,,0.1,,,,,,,0.2"), "{second}");
+        assert!(
+            second.starts_with("1024,,,,,,,,0.1,,,,,,,,,0.2"),
+            "{second}"
+        );
     }
 
     #[test]
