@@ -36,6 +36,7 @@ mod config_file;
 mod engine;
 mod episodes;
 mod error;
+mod fused_cells;
 mod host;
 mod memory;
 mod models;

@@ -13,6 +13,7 @@ use rl_core::{CoreError, Observation, RecurrentModel, RecurrentOutput, Recurrent
 use serde::{Deserialize, Serialize};
 
 use crate::error::AlgoError;
+use crate::fused_cells;
 use crate::models::{ContinuousPolicy, DefaultDist, Head, linear};
 
 /// The name the model's shape errors start with.
@@ -258,6 +259,16 @@ enum Gates<B: Backend> {
 }
 
 impl<B: Backend> Gates<B> {
+    /// The input and hidden projections of all gates, `[N, G*H]` each, for the fused variant.
+    fn whole(&self, x: &Tensor<B, 2>, h: &Tensor<B, 2>) -> Option<[Tensor<B, 2>; 2]> {
+        let apply =
+            |t: &Tensor<B, 2>, (w, b): &Affine<B>| module::linear(t.clone(), w.clone(), b.clone());
+        match self {
+            Self::Fused([input, recurrent]) => Some([apply(x, input), apply(h, recurrent)]),
+            Self::PerGate(_) => None,
+        }
+    }
+
     /// The `(x part, h part)` of every gate, `[N, H]` each.
     fn parts(&self, x: &Tensor<B, 2>, h: &Tensor<B, 2>, hidden: usize) -> Vec<[Tensor<B, 2>; 2]> {
         let apply =
@@ -285,7 +296,8 @@ impl<B: Backend> RecurrentLayer<B> {
         /// From this many rows per step on, per-gate matmuls are faster under autodiff.
         const PER_GATE_FROM_ROWS: usize = 256;
         let pair = |l: &Linear<B>| (l.weight.val(), l.bias.as_ref().map(Param::val));
-        if rows < PER_GATE_FROM_ROWS || !B::ad_enabled(device) {
+        // A fused cell takes the gates whole: slicing them costs nothing there.
+        if rows < PER_GATE_FROM_ROWS || !B::ad_enabled(device) || fused_cells::available::<B>() {
             return Gates::Fused([pair(&self.input), pair(&self.hidden)]);
         }
         let block = |(w, b): Affine<B>, k: usize| {
@@ -312,7 +324,19 @@ impl<B: Backend> RecurrentLayer<B> {
         let hidden = h.dims()[1];
         let gates = self.gates(4, hidden, h.dims()[0], &h.device());
         let mut outputs = Vec::with_capacity(inputs.len());
+        let fused = fused_cells::applies(&h);
         for x in inputs {
+            if fused
+                && let Some([xp, hp]) = gates.whole(&x, &h)
+                && let Some(out) = fused_cells::lstm(&(xp + hp), &c)
+            {
+                // `[h'; c']`: both halves are contiguous rows.
+                let rows = c.dims()[0];
+                h = out.clone().narrow(0, 0, rows);
+                c = out.narrow(0, rows, rows);
+                outputs.push(h.clone());
+                continue;
+            }
             let [i, f, g, o]: [Tensor<B, 2>; 4] = gates
                 .parts(&x, &h, hidden)
                 .into_iter()
@@ -334,7 +358,16 @@ impl<B: Backend> RecurrentLayer<B> {
         let hidden = h.dims()[1];
         let gates = self.gates(3, hidden, h.dims()[0], &h.device());
         let mut outputs = Vec::with_capacity(inputs.len());
+        let fused = fused_cells::applies(&h);
         for x in inputs {
+            if fused
+                && let Some([xp, hp]) = gates.whole(&x, &h)
+                && let Some(out) = fused_cells::gru(&xp, &hp, &h)
+            {
+                h = out;
+                outputs.push(h.clone());
+                continue;
+            }
             let [[xr, hr], [xz, hz], [xn, hn]]: [[Tensor<B, 2>; 2]; 3] = gates
                 .parts(&x, &h, hidden)
                 .try_into()

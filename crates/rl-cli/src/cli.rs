@@ -49,7 +49,7 @@ struct EvalArgs {
     /// Whole episodes to average (environments whose episodes end).
     #[arg(long, default_value_t = 100)]
     episodes: usize,
-    /// The backend to act on (the run file's otherwise).
+    /// The backend to act on (the run file's otherwise, or the fastest CPU backend built in).
     #[arg(long, value_parser = backend_parser())]
     backend: Option<BackendKind>,
 }
@@ -70,7 +70,8 @@ fn env_parser() -> impl clap::builder::TypedValueParser<Value = EnvKind> {
 /// What every training command takes; each flag overrides the run file.
 #[derive(Args, Debug, Clone)]
 pub struct RunFlags {
-    /// The Burn backend to train on (the run file's, or ndarray).
+    /// The Burn backend to train on (the run file's, or the fastest CPU backend built in: flex,
+    /// else ndarray).
     #[arg(long, value_parser = backend_parser())]
     backend: Option<BackendKind>,
     /// The environment to train instead of the run file's (its reset keys stay), e.g.

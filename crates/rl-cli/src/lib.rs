@@ -17,5 +17,6 @@ mod run;
 
 pub use cli::{ExampleArgs, RunFlags, example, main};
 pub use run::{
-    BoxError, DynEnv, Evaluation, Outcome, RUN_FILE, TrainOptions, evaluate, stop_on_ctrl_c, train,
+    BoxError, DynEnv, Evaluation, Outcome, RUN_FILE, TrainOptions, default_backend, evaluate,
+    stop_on_ctrl_c, train,
 };

@@ -93,7 +93,7 @@ pub fn train(run: &RunFile, options: &TrainOptions) -> Result<Outcome, BoxError>
     let backend = options
         .backend
         .or(run.backend)
-        .unwrap_or(BackendKind::Ndarray);
+        .unwrap_or_else(default_backend);
     dispatch(backend, Train { run, options })
 }
 
@@ -137,7 +137,7 @@ pub fn evaluate(
     let run = RunFile::read(&dir.join(RUN_FILE))?;
     let checkpoint = latest_checkpoint(dir)?
         .ok_or_else(|| format!("{} holds no checkpoint to evaluate", dir.display()))?;
-    let backend = backend.or(run.backend).unwrap_or(BackendKind::Ndarray);
+    let backend = backend.or(run.backend).unwrap_or_else(default_backend);
     dispatch(
         backend,
         Evaluate {
@@ -146,6 +146,16 @@ pub fn evaluate(
             episodes: episodes.max(1),
         },
     )
+}
+
+/// The backend of a run that names none (neither on the command line nor in its run file): the
+/// fastest CPU backend compiled in, flex (the default feature), else ndarray.
+pub fn default_backend() -> BackendKind {
+    if cfg!(feature = "flex") {
+        BackendKind::Flex
+    } else {
+        BackendKind::Ndarray
+    }
 }
 
 /// Work generic over the backend.

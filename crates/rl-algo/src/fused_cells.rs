@@ -1,0 +1,753 @@
+//! Fused LSTM and GRU cell steps for the CPU backends.
+//!
+//! Composed from Burn's tensor operations, an LSTM step is about a dozen elementwise passes
+//! over `[N, H]` tensors after its two matrix products, and as many again in its backward pass,
+//! each allocating its output: on a CPU that memory traffic, not the arithmetic, is the cost.
+//! Here the part after the matrix products is one pass forward and one pass backward over host
+//! slices, registered with Burn's autodiff as one operation with its own backward.
+//!
+//! Burn's backend-extension traits would put a bound on every model's backend; instead the
+//! backend is recognised by its tensor type at run time: ndarray and flex (with this crate's
+//! features of those names), `f32`, plain or under `Autodiff`. Every other backend (wgpu
+//! included), and other float types, take the composed path: the functions return `None`.
+//!
+//! On these backends reading a tensor is a copy in memory, not a device synchronisation, so
+//! these reads are not counted as host reads.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor};
+
+/// `[h'; c']`, `[2N, H]` (the `h'` rows, then the `c'` rows), of an LSTM step from the gate pre-activations `gates` `[N, 4H]`
+/// (`x W_ih + b_ih + h W_hh + b_hh`, blocks `i, f, g, o`) and the cell state `c` `[N, H]`:
+/// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h' = sigmoid(o) * tanh(c')`. `None` (the
+/// inputs dropped) where `B` has no fused kernel: compose the step instead.
+pub(crate) fn lstm<B: Backend>(gates: &Tensor<B, 2>, c: &Tensor<B, 2>) -> Option<Tensor<B, 2>> {
+    let [gates, c] = [gates, c].map(Clone::clone);
+    run::<B, 2>([gates, c], Fused::Lstm)
+}
+
+/// `h'`, `[N, H]`, of a GRU step from the input and hidden projections `xp`, `hp` `[N, 3H]`
+/// (blocks `r, z, n`, biases included) and `h` `[N, H]`: `r = sigmoid(xr + hr)`,
+/// `z = sigmoid(xz + hz)`, `n = tanh(xn + r * hn)`, `h' = n + z * (h - n)`. `None` where `B`
+/// has no fused kernel.
+pub(crate) fn gru<B: Backend>(
+    xp: &Tensor<B, 2>,
+    hp: &Tensor<B, 2>,
+    h: &Tensor<B, 2>,
+) -> Option<Tensor<B, 2>> {
+    let [xp, hp, h] = [xp, hp, h].map(Clone::clone);
+    run::<B, 3>([xp, hp, h], Fused::Gru)
+}
+
+/// Whether `B` has the fused kernels (for `f32` tensors).
+pub(crate) fn available<B: Backend>() -> bool {
+    #[cfg(test)]
+    if COMPOSED.get() {
+        return false;
+    }
+    backends::available::<B>()
+}
+
+#[cfg(test)]
+thread_local! {
+    static COMPOSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the fused kernels off, to compare them with the composed path.
+#[cfg(test)]
+pub(crate) fn composed<R>(f: impl FnOnce() -> R) -> R {
+    COMPOSED.set(true);
+    let out = f();
+    COMPOSED.set(false);
+    out
+}
+
+/// Whether [`lstm`] and [`gru`] run fused on tensors like `x`: `B` has the kernels and `x` is
+/// `f32`.
+pub(crate) fn applies<B: Backend>(x: &Tensor<B, 2>) -> bool {
+    available::<B>() && x.dtype() == DType::F32
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fused {
+    Lstm,
+    Gru,
+}
+
+fn run<B: Backend, const N: usize>(inputs: [Tensor<B, 2>; N], cell: Fused) -> Option<Tensor<B, 2>> {
+    if !available::<B>() || inputs.iter().any(|x| x.dtype() != DType::F32) {
+        return None;
+    }
+    backends::run(inputs, cell)
+}
+
+/// The CPU backends compiled in, and the generic operation on each.
+#[cfg(any(feature = "ndarray", feature = "flex"))]
+mod backends {
+    use super::*;
+
+    /// Runs the operation on the first backend `I` that `B` is (or wraps in `Autodiff`).
+    macro_rules! try_backend {
+        ($inner:ty, $inputs:ident, $cell:ident) => {
+            if let Some(kind) = op::kind_of::<B, $inner>() {
+                return Some(op::run::<B, $inner, N>(kind, $inputs, $cell));
+            }
+        };
+    }
+
+    pub fn run<B: Backend, const N: usize>(
+        inputs: [Tensor<B, 2>; N],
+        cell: Fused,
+    ) -> Option<Tensor<B, 2>> {
+        #[cfg(feature = "ndarray")]
+        try_backend!(burn::backend::NdArray, inputs, cell);
+        #[cfg(feature = "flex")]
+        try_backend!(burn::backend::Flex, inputs, cell);
+        None
+    }
+
+    pub fn available<B: Backend>() -> bool {
+        #[cfg(feature = "ndarray")]
+        if op::kind_of::<B, burn::backend::NdArray>().is_some() {
+            return true;
+        }
+        #[cfg(feature = "flex")]
+        if op::kind_of::<B, burn::backend::Flex>().is_some() {
+            return true;
+        }
+        false
+    }
+}
+
+/// Without a CPU backend feature: no kernels.
+#[cfg(not(any(feature = "ndarray", feature = "flex")))]
+mod backends {
+    use super::*;
+
+    // The same signature as with kernels, which compare `B`'s tensor type.
+    #[allow(clippy::extra_unused_type_parameters)]
+    pub fn available<B: Backend>() -> bool {
+        false
+    }
+
+    pub fn run<B: Backend, const N: usize>(_: [Tensor<B, 2>; N], _: Fused) -> Option<Tensor<B, 2>> {
+        None
+    }
+}
+
+/// The fused operation on a CPU backend `I`, plain or under autodiff.
+#[cfg(any(feature = "ndarray", feature = "flex"))]
+mod op {
+    use core::any::{Any, TypeId};
+    use std::borrow::Cow;
+
+    use burn::backend::Autodiff;
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::tensor::{TensorData, TensorPrimitive};
+
+    use super::kernels;
+    use super::*;
+
+    /// How `B` relates to a CPU backend `I` with a kernel.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// `B` is `I`.
+        Plain,
+        /// `B` is `Autodiff<I>` (any checkpointing strategy: the fused operation keeps its own
+        /// state and never asks for a recomputation).
+        Autodiff,
+    }
+
+    fn is<B: Backend, T: 'static>() -> bool {
+        TypeId::of::<B::FloatTensorPrimitive>() == TypeId::of::<T>()
+    }
+
+    /// `x` as a `T`, which it is: the caller compared the types.
+    fn cast<A: 'static, T: 'static>(x: A) -> T {
+        *(Box::new(x) as Box<dyn Any>)
+            .downcast::<T>()
+            .expect("the types were compared before")
+    }
+
+    /// `Autodiff<I>`'s float tensor (its type is not exported by name).
+    type AutodiffTensor<I> = burn::tensor::ops::FloatTensor<Autodiff<I>>;
+
+    pub fn kind_of<B: Backend, I: Backend>() -> Option<Kind> {
+        if is::<B, I::FloatTensorPrimitive>() {
+            Some(Kind::Plain)
+        } else if is::<B, AutodiffTensor<I>>() {
+            Some(Kind::Autodiff)
+        } else {
+            None
+        }
+    }
+
+    /// A CPU backend whose `f32` tensors the kernels read in place.
+    pub trait Cpu: Backend {
+        /// The elements of `x`, row-major: borrowed when `x` is contiguous, else copied.
+        fn slice(x: &Self::FloatTensorPrimitive) -> Cow<'_, [f32]>;
+    }
+
+    /// A copy of `x`'s elements through Burn's generic read (for layouts the backends do not
+    /// lend as one slice).
+    fn copied<I: Backend>(x: &I::FloatTensorPrimitive) -> Vec<f32> {
+        Tensor::<I, 2>::from_primitive(TensorPrimitive::Float(x.clone()))
+            .into_data()
+            .into_vec::<f32>()
+            .expect("f32, checked before the kernel ran")
+    }
+
+    #[cfg(feature = "ndarray")]
+    impl Cpu for burn::backend::NdArray {
+        fn slice(x: &Self::FloatTensorPrimitive) -> Cow<'_, [f32]> {
+            use burn::backend::ndarray::NdArrayTensor;
+            match x {
+                NdArrayTensor::F32(storage) => match storage.view().to_slice() {
+                    Some(slice) => Cow::Borrowed(slice),
+                    None => Cow::Owned(storage.view().iter().copied().collect()),
+                },
+                _ => Cow::Owned(copied::<Self>(x)),
+            }
+        }
+    }
+
+    #[cfg(feature = "flex")]
+    impl Cpu for burn::backend::Flex {
+        fn slice(x: &Self::FloatTensorPrimitive) -> Cow<'_, [f32]> {
+            match x.as_slice::<f32>() {
+                Some(slice) => Cow::Borrowed(slice),
+                None => Cow::Owned(copied::<Self>(x)),
+            }
+        }
+    }
+
+    fn upload<I: Backend>(
+        x: Vec<f32>,
+        shape: [usize; 2],
+        device: &I::Device,
+    ) -> I::FloatTensorPrimitive {
+        Tensor::<I, 2>::from_data(TensorData::new(x, shape), device)
+            .into_primitive()
+            .tensor()
+    }
+
+    fn device<I: Backend>(x: &I::FloatTensorPrimitive) -> I::Device {
+        I::float_device(x)
+    }
+
+    /// The output of a step, `[2N, H]` (`h'` rows, then `c'` rows) for an LSTM and `[N, H]` for
+    /// a GRU, from the inputs' elements.
+    fn forward(inputs: &[Cow<'_, [f32]>], rows: usize, hidden: usize, cell: Fused) -> Vec<f32> {
+        match cell {
+            Fused::Lstm => kernels::lstm_forward(&inputs[0], &inputs[1], rows, hidden),
+            Fused::Gru => kernels::gru_forward(&inputs[0], &inputs[1], &inputs[2], rows, hidden),
+        }
+    }
+
+    fn out_shape(cell: Fused, rows: usize, hidden: usize) -> [usize; 2] {
+        match cell {
+            Fused::Lstm => [2 * rows, hidden],
+            Fused::Gru => [rows, hidden],
+        }
+    }
+
+    /// What the backward pass needs: the inputs (shared with the graph, not copied).
+    #[derive(Debug, Clone)]
+    struct Saved<I: Backend> {
+        inputs: Vec<I::FloatTensorPrimitive>,
+        rows: usize,
+        hidden: usize,
+    }
+
+    #[derive(Debug)]
+    struct CellBackward(Fused);
+
+    impl<I: Cpu, const N: usize> Backward<I, N> for CellBackward {
+        type State = Saved<I>;
+
+        fn backward(self, ops: Ops<Saved<I>, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let grad = grads.consume::<I>(&ops.node);
+            let device = device::<I>(&grad);
+            let Saved {
+                inputs,
+                rows,
+                hidden,
+            } = ops.state;
+            let x: Vec<Cow<'_, [f32]>> = inputs.iter().map(I::slice).collect();
+            let grad = I::slice(&grad);
+            let outputs: Vec<(Vec<f32>, usize)> = match self.0 {
+                Fused::Lstm => {
+                    let (dgates, dc) = kernels::lstm_backward(&x[0], &x[1], &grad, rows, hidden);
+                    vec![(dgates, 4 * hidden), (dc, hidden)]
+                }
+                Fused::Gru => {
+                    let (dxp, dhp, dh) =
+                        kernels::gru_backward(&x[0], &x[1], &x[2], &grad, rows, hidden);
+                    vec![(dxp, 3 * hidden), (dhp, 3 * hidden), (dh, hidden)]
+                }
+            };
+            for (parent, (g, width)) in ops.parents.into_iter().zip(outputs) {
+                if let Some(node) = parent {
+                    grads.register::<I>(node.id, upload::<I>(g, [rows, width], &device));
+                }
+            }
+        }
+    }
+
+    pub fn run<B: Backend, I: Cpu, const N: usize>(
+        kind: Kind,
+        inputs: [Tensor<B, 2>; N],
+        cell: Fused,
+    ) -> Tensor<B, 2> {
+        let [rows, hidden] = inputs[N - 1].dims();
+        let primitives = inputs.map(|x| x.into_primitive().tensor());
+        let out = match kind {
+            Kind::Plain => {
+                let x: [I::FloatTensorPrimitive; N] = primitives.map(cast);
+                let out = forward(&x.each_ref().map(I::slice), rows, hidden, cell);
+                let out = upload::<I>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
+                cast::<_, B::FloatTensorPrimitive>(out)
+            }
+            Kind::Autodiff => {
+                let tensors: [AutodiffTensor<I>; N] = primitives.map(cast);
+                let nodes = tensors.each_ref().map(|t| t.node.clone());
+                let x: Vec<I::FloatTensorPrimitive> =
+                    tensors.into_iter().map(|t| t.primitive).collect();
+                let out = forward(
+                    &x.iter().map(I::slice).collect::<Vec<_>>(),
+                    rows,
+                    hidden,
+                    cell,
+                );
+                let out = upload::<I>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
+                let prep = <CellBackward as Backward<I, N>>::prepare::<NoCheckpointing>(
+                    CellBackward(cell),
+                    nodes,
+                );
+                let out = match prep.compute_bound().stateful() {
+                    OpsKind::Tracked(prep) => prep.finish(
+                        Saved {
+                            inputs: x,
+                            rows,
+                            hidden,
+                        },
+                        out,
+                    ),
+                    OpsKind::UnTracked(prep) => prep.finish(out),
+                };
+                cast::<_, B::FloatTensorPrimitive>(out)
+            }
+        };
+        Tensor::from_primitive(TensorPrimitive::Float(out))
+    }
+}
+
+/// The cell arithmetic over row-major host slices, rows split over the CPU's threads.
+#[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(dead_code))]
+mod kernels {
+    /// Below this many output elements one thread does it all.
+    const PARALLEL_FROM: usize = 1 << 15;
+
+    fn sigmoid(x: f32) -> f32 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    /// Calls `f(first_row, rows, chunks)` on disjoint row ranges, one per thread, where
+    /// `chunks` are the matching row ranges of `outputs` (`widths[k]` floats per row).
+    fn for_rows<const K: usize>(
+        rows: usize,
+        widths: [usize; K],
+        outputs: [&mut [f32]; K],
+        f: impl Fn(usize, usize, [&mut [f32]; K]) + Sync,
+    ) {
+        let threads = if rows * widths.iter().sum::<usize>() < PARALLEL_FROM {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(rows)
+        };
+        if threads <= 1 {
+            f(0, rows, outputs);
+            return;
+        }
+        let per = rows.div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut rest = outputs;
+            let mut first = 0;
+            while first < rows {
+                let count = per.min(rows - first);
+                let mut chunk: [&mut [f32]; K] = std::array::from_fn(|_| Default::default());
+                for (k, slot) in rest.iter_mut().enumerate() {
+                    let (head, tail) = std::mem::take(slot).split_at_mut(count * widths[k]);
+                    chunk[k] = head;
+                    *slot = tail;
+                }
+                let f = &f;
+                let start = first;
+                scope.spawn(move || f(start, count, chunk));
+                first += count;
+            }
+        });
+    }
+
+    /// `[h'; c']`: the `h'` rows, then the `c'` rows (`[2N, H]`).
+    pub fn lstm_forward(gates: &[f32], c: &[f32], rows: usize, h: usize) -> Vec<f32> {
+        let mut out = vec![0.0; rows * 2 * h];
+        let (h_all, c_all) = out.split_at_mut(rows * h);
+        for_rows(
+            rows,
+            [h, h],
+            [h_all, c_all],
+            |first, count, [h_out, c_out]| {
+                for r in 0..count {
+                    let g = &gates[(first + r) * 4 * h..][..4 * h];
+                    let c = &c[(first + r) * h..][..h];
+                    let h_out = &mut h_out[r * h..][..h];
+                    let c_out = &mut c_out[r * h..][..h];
+                    for j in 0..h {
+                        let i = sigmoid(g[j]);
+                        let f = sigmoid(g[h + j]);
+                        let gg = g[2 * h + j].tanh();
+                        let o = sigmoid(g[3 * h + j]);
+                        let c_new = f * c[j] + i * gg;
+                        c_out[j] = c_new;
+                        h_out[j] = o * c_new.tanh();
+                    }
+                }
+            },
+        );
+        out
+    }
+
+    /// The gradients of the gate pre-activations `[N, 4H]` and of `c` `[N, H]` from the
+    /// gradient of `[h'; c']` (`[2N, H]`).
+    pub fn lstm_backward(
+        gates: &[f32],
+        c: &[f32],
+        grad: &[f32],
+        rows: usize,
+        h: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let mut dgates = vec![0.0; rows * 4 * h];
+        let mut dc = vec![0.0; rows * h];
+        let (dh_all, dc_all) = grad.split_at(rows * h);
+        for_rows(
+            rows,
+            [4 * h, h],
+            [&mut dgates, &mut dc],
+            |first, count, [dg, dc]| {
+                for r in 0..count {
+                    let row = first + r;
+                    let g = &gates[row * 4 * h..][..4 * h];
+                    let c = &c[row * h..][..h];
+                    let dh_out = &dh_all[row * h..][..h];
+                    let dc_out = &dc_all[row * h..][..h];
+                    let dg = &mut dg[r * 4 * h..][..4 * h];
+                    let dc = &mut dc[r * h..][..h];
+                    for j in 0..h {
+                        let i = sigmoid(g[j]);
+                        let f = sigmoid(g[h + j]);
+                        let gg = g[2 * h + j].tanh();
+                        let o = sigmoid(g[3 * h + j]);
+                        let tc = (f * c[j] + i * gg).tanh();
+                        let dcell = dc_out[j] + dh_out[j] * o * (1.0 - tc * tc);
+                        dg[j] = dcell * gg * i * (1.0 - i);
+                        dg[h + j] = dcell * c[j] * f * (1.0 - f);
+                        dg[2 * h + j] = dcell * i * (1.0 - gg * gg);
+                        dg[3 * h + j] = dh_out[j] * tc * o * (1.0 - o);
+                        dc[j] = dcell * f;
+                    }
+                }
+            },
+        );
+        (dgates, dc)
+    }
+
+    /// `h'` per row.
+    pub fn gru_forward(xp: &[f32], hp: &[f32], hprev: &[f32], rows: usize, h: usize) -> Vec<f32> {
+        let mut out = vec![0.0; rows * h];
+        for_rows(rows, [h], [&mut out], |first, count, [out]| {
+            for r in 0..count {
+                let row = first + r;
+                let x = &xp[row * 3 * h..][..3 * h];
+                let p = &hp[row * 3 * h..][..3 * h];
+                let hprev = &hprev[row * h..][..h];
+                let out = &mut out[r * h..][..h];
+                for j in 0..h {
+                    let rg = sigmoid(x[j] + p[j]);
+                    let z = sigmoid(x[h + j] + p[h + j]);
+                    let n = (x[2 * h + j] + rg * p[2 * h + j]).tanh();
+                    out[j] = n + z * (hprev[j] - n);
+                }
+            }
+        });
+        out
+    }
+
+    /// The gradients of `xp`, `hp` (`[N, 3H]` each) and `h` (`[N, H]`) from that of `h'`.
+    pub fn gru_backward(
+        xp: &[f32],
+        hp: &[f32],
+        hprev: &[f32],
+        grad: &[f32],
+        rows: usize,
+        h: usize,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let mut dxp = vec![0.0; rows * 3 * h];
+        let mut dhp = vec![0.0; rows * 3 * h];
+        let mut dh = vec![0.0; rows * h];
+        for_rows(
+            rows,
+            [3 * h, 3 * h, h],
+            [&mut dxp, &mut dhp, &mut dh],
+            |first, count, [dx, dp, dh]| {
+                for r in 0..count {
+                    let row = first + r;
+                    let x = &xp[row * 3 * h..][..3 * h];
+                    let p = &hp[row * 3 * h..][..3 * h];
+                    let hprev = &hprev[row * h..][..h];
+                    let g = &grad[row * h..][..h];
+                    let dx = &mut dx[r * 3 * h..][..3 * h];
+                    let dp = &mut dp[r * 3 * h..][..3 * h];
+                    let dh = &mut dh[r * h..][..h];
+                    for j in 0..h {
+                        let rg = sigmoid(x[j] + p[j]);
+                        let z = sigmoid(x[h + j] + p[h + j]);
+                        let n = (x[2 * h + j] + rg * p[2 * h + j]).tanh();
+                        let dn = g[j] * (1.0 - z) * (1.0 - n * n);
+                        let dz = g[j] * (hprev[j] - n) * z * (1.0 - z);
+                        let dr = dn * p[2 * h + j] * rg * (1.0 - rg);
+                        dx[j] = dr;
+                        dp[j] = dr;
+                        dx[h + j] = dz;
+                        dp[h + j] = dz;
+                        dx[2 * h + j] = dn;
+                        dp[2 * h + j] = dn * rg;
+                        dh[j] = g[j] * z;
+                    }
+                }
+            },
+        );
+        (dxp, dhp, dh)
+    }
+}
+
+#[cfg(all(test, feature = "ndarray"))]
+mod tests {
+    use burn::backend::{Autodiff, NdArray};
+    use burn::tensor::activation::sigmoid;
+    use burn::tensor::{Distribution, TensorData};
+
+    use super::*;
+
+    type A = Autodiff<NdArray>;
+
+    /// The composed formulas, as `recurrent_models.rs` writes them.
+    fn lstm_composed<X: Backend>(gates: Tensor<X, 2>, c: Tensor<X, 2>) -> Tensor<X, 2> {
+        let h = c.dims()[1];
+        let part = |k: usize| gates.clone().narrow(1, k * h, h);
+        let c = sigmoid(part(1)) * c + sigmoid(part(0)) * part(2).tanh();
+        let h = sigmoid(part(3)) * c.clone().tanh();
+        Tensor::cat(vec![h, c], 0)
+    }
+
+    fn gru_composed<X: Backend>(
+        xp: Tensor<X, 2>,
+        hp: Tensor<X, 2>,
+        h: Tensor<X, 2>,
+    ) -> Tensor<X, 2> {
+        let w = h.dims()[1];
+        let part = |t: &Tensor<X, 2>, k: usize| t.clone().narrow(1, k * w, w);
+        let r = sigmoid(part(&xp, 0) + part(&hp, 0));
+        let z = sigmoid(part(&xp, 1) + part(&hp, 1));
+        let n = (part(&xp, 2) + r * part(&hp, 2)).tanh();
+        n.clone() + z * (h - n)
+    }
+
+    fn values<X: Backend>(x: Tensor<X, 2>) -> Vec<f32> {
+        x.into_data().to_vec().unwrap()
+    }
+
+    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= tol * (1.0 + y.abs()),
+                "{what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+
+    /// Inputs `[rows, width]` each, N(0, 1.5) so that the activations saturate somewhere.
+    fn inputs<X: Backend, const K: usize>(shapes: [[usize; 2]; K]) -> [Tensor<X, 2>; K] {
+        shapes.map(|s| Tensor::random(s, Distribution::Normal(0.0, 1.5), &Default::default()))
+    }
+
+    /// Fused and composed agree on values and on the gradients of `sum(out * weights)` with
+    /// respect to every input, for both cells, on a batch large enough to use both threads
+    /// and an odd small one.
+    #[test]
+    fn fused_cells_equal_the_composed_ones_values_and_gradients() {
+        fused_equals_composed::<A>();
+        #[cfg(feature = "flex")]
+        fused_equals_composed::<Autodiff<burn::backend::Flex>>();
+    }
+
+    fn fused_equals_composed<X: burn::tensor::backend::AutodiffBackend>() {
+        assert!(available::<X>());
+        for (rows, h) in [(3, 5), (512, 64)] {
+            let lstm_in = inputs::<X, 2>([[rows, 4 * h], [rows, h]]);
+            let gru_in = inputs::<X, 3>([[rows, 3 * h], [rows, 3 * h], [rows, h]]);
+            let cases: Vec<(&str, Vec<Tensor<X, 2>>)> =
+                vec![("lstm", lstm_in.to_vec()), ("gru", gru_in.to_vec())];
+            for (name, xs) in cases {
+                let run = |fused: bool| {
+                    let leaves: Vec<Tensor<X, 2>> = xs
+                        .iter()
+                        .map(|x| x.clone().detach().require_grad())
+                        .collect();
+                    let out = match (name, fused) {
+                        ("lstm", true) => lstm(&leaves[0], &leaves[1]).unwrap(),
+                        ("lstm", false) => lstm_composed(leaves[0].clone(), leaves[1].clone()),
+                        (_, true) => gru(&leaves[0], &leaves[1], &leaves[2]).unwrap(),
+                        (_, false) => {
+                            gru_composed(leaves[0].clone(), leaves[1].clone(), leaves[2].clone())
+                        }
+                    };
+                    let weights = Tensor::<X, 2>::from_data(
+                        TensorData::new(
+                            (0..out.dims().iter().product::<usize>())
+                                .map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0)
+                                .collect::<Vec<f32>>(),
+                            out.dims(),
+                        ),
+                        &Default::default(),
+                    );
+                    let grads = (out.clone() * weights).sum().backward();
+                    let grads: Vec<Vec<f32>> = leaves
+                        .iter()
+                        .map(|l| l.grad(&grads).unwrap().into_data().to_vec().unwrap())
+                        .collect();
+                    (values(out), grads)
+                };
+                let (fused_out, fused_grads) = run(true);
+                let (composed_out, composed_grads) = run(false);
+                close(
+                    &fused_out,
+                    &composed_out,
+                    1e-6,
+                    &format!("{name} {rows}x{h} output"),
+                );
+                for (k, (f, c)) in fused_grads.iter().zip(&composed_grads).enumerate() {
+                    close(
+                        f,
+                        c,
+                        1e-5,
+                        &format!("{name} {rows}x{h} gradient of input {k}"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn sigmoid64(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    /// The cells in f64 on one row: LSTM `[h'; c']` from `[gates (4H) | c (H)]`, GRU `h'`
+    /// from `[xp (3H) | hp (3H) | h (H)]`.
+    fn reference(name: &str, x: &[f64], h: usize) -> Vec<f64> {
+        match name {
+            "lstm" => {
+                let (g, c) = x.split_at(4 * h);
+                let c_new: Vec<f64> = (0..h)
+                    .map(|j| sigmoid64(g[h + j]) * c[j] + sigmoid64(g[j]) * g[2 * h + j].tanh())
+                    .collect();
+                let h_new = (0..h).map(|j| sigmoid64(g[3 * h + j]) * c_new[j].tanh());
+                h_new.chain(c_new.iter().copied()).collect()
+            }
+            _ => {
+                let (xp, rest) = x.split_at(3 * h);
+                let (hp, hprev) = rest.split_at(3 * h);
+                (0..h)
+                    .map(|j| {
+                        let r = sigmoid64(xp[j] + hp[j]);
+                        let z = sigmoid64(xp[h + j] + hp[h + j]);
+                        let n = (xp[2 * h + j] + r * hp[2 * h + j]).tanh();
+                        (1.0 - z) * n + z * hprev[j]
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The fused kernels against the formulas in f64: values, and gradients against central
+    /// differences of the f64 formulas.
+    #[test]
+    fn fused_cells_match_the_formulas_in_f64() {
+        let h = 4;
+        for (name, widths) in [("lstm", vec![4 * h, h]), ("gru", vec![3 * h, 3 * h, h])] {
+            let xs = match name {
+                "lstm" => inputs::<A, 2>([[1, 4 * h], [1, h]]).to_vec(),
+                _ => inputs::<A, 3>([[1, 3 * h], [1, 3 * h], [1, h]]).to_vec(),
+            };
+            let row: Vec<f64> = xs
+                .iter()
+                .flat_map(|x| values(x.clone()))
+                .map(f64::from)
+                .collect();
+            let leaves: Vec<Tensor<A, 2>> = xs.iter().map(|x| x.clone().require_grad()).collect();
+            let out = match name {
+                "lstm" => lstm(&leaves[0], &leaves[1]).unwrap(),
+                _ => gru(&leaves[0], &leaves[1], &leaves[2]).unwrap(),
+            };
+            let want = reference(name, &row, h);
+            let got: Vec<f32> = values(out.clone());
+            let want32: Vec<f32> = want.iter().map(|&x| x as f32).collect();
+            close(&got, &want32, 1e-6, &format!("{name} output"));
+            // d sum(out) / d input, by central differences in f64.
+            let grads = out.sum().backward();
+            let got: Vec<f32> = leaves
+                .iter()
+                .flat_map(|l| l.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap())
+                .collect();
+            assert_eq!(got.len(), widths.iter().sum::<usize>());
+            let eps = 1e-6;
+            let numeric: Vec<f32> = (0..row.len())
+                .map(|i| {
+                    let shifted = |d: f64| {
+                        let mut x = row.clone();
+                        x[i] += d;
+                        reference(name, &x, h).iter().sum::<f64>()
+                    };
+                    ((shifted(eps) - shifted(-eps)) / (2.0 * eps)) as f32
+                })
+                .collect();
+            close(&got, &numeric, 1e-5, &format!("{name} gradient"));
+        }
+    }
+
+    /// Plain ndarray (acting) runs the same forward kernel as under autodiff.
+    #[test]
+    fn plain_and_autodiff_forwards_agree() {
+        let [g, c] = inputs::<A, 2>([[6, 8], [6, 2]]);
+        let plain = lstm(&g.clone().inner(), &c.clone().inner()).unwrap();
+        let tracked = lstm(&g, &c).unwrap();
+        assert_eq!(plain.into_data().to_vec::<f32>().unwrap(), values(tracked));
+        assert!(available::<NdArray>() && available::<A>());
+        assert!(composed(|| !available::<A>()));
+        // f64 tensors take the composed path.
+        let f64s = |shape: [usize; 2]| {
+            Tensor::<NdArray, 2>::zeros(shape, &Default::default())
+                .cast(burn::tensor::FloatDType::F64)
+        };
+        let (g64, c64) = (f64s([2, 8]), f64s([2, 2]));
+        assert_eq!(c64.dtype(), DType::F64);
+        assert!(!applies(&c64));
+        assert!(lstm(&g64, &c64).is_none());
+    }
+}
