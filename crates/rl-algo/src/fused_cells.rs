@@ -355,6 +355,27 @@ mod kernels {
         1.0 / (1.0 + (-x).exp())
     }
 
+    /// Unit `j`'s LSTM gates `[sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)]` from a row of
+    /// pre-activations `g` (`4H`).
+    fn lstm_gates(g: &[f32], h: usize, j: usize) -> [f32; 4] {
+        [
+            sigmoid(g[j]),
+            sigmoid(g[h + j]),
+            g[2 * h + j].tanh(),
+            sigmoid(g[3 * h + j]),
+        ]
+    }
+
+    /// Unit `j`'s GRU gates `[r, z, n]` from a row of input and hidden projections (`3H`).
+    fn gru_gates(x: &[f32], p: &[f32], h: usize, j: usize) -> [f32; 3] {
+        let r = sigmoid(x[j] + p[j]);
+        [
+            r,
+            sigmoid(x[h + j] + p[h + j]),
+            (x[2 * h + j] + r * p[2 * h + j]).tanh(),
+        ]
+    }
+
     /// Calls `f(first_row, rows, chunks)` on disjoint row ranges, one per thread, where
     /// `chunks` are the matching row ranges of `outputs` (`widths[k]` floats per row).
     fn for_rows<const K: usize>(
@@ -409,10 +430,7 @@ mod kernels {
                     let h_out = &mut h_out[r * h..][..h];
                     let c_out = &mut c_out[r * h..][..h];
                     for j in 0..h {
-                        let i = sigmoid(g[j]);
-                        let f = sigmoid(g[h + j]);
-                        let gg = g[2 * h + j].tanh();
-                        let o = sigmoid(g[3 * h + j]);
+                        let [i, f, gg, o] = lstm_gates(g, h, j);
                         let c_new = f * c[j] + i * gg;
                         c_out[j] = c_new;
                         h_out[j] = o * c_new.tanh();
@@ -449,10 +467,7 @@ mod kernels {
                     let dg = &mut dg[r * 4 * h..][..4 * h];
                     let dc = &mut dc[r * h..][..h];
                     for j in 0..h {
-                        let i = sigmoid(g[j]);
-                        let f = sigmoid(g[h + j]);
-                        let gg = g[2 * h + j].tanh();
-                        let o = sigmoid(g[3 * h + j]);
+                        let [i, f, gg, o] = lstm_gates(g, h, j);
                         let tc = (f * c[j] + i * gg).tanh();
                         let dcell = dc_out[j] + dh_out[j] * o * (1.0 - tc * tc);
                         dg[j] = dcell * gg * i * (1.0 - i);
@@ -478,9 +493,7 @@ mod kernels {
                 let hprev = &hprev[row * h..][..h];
                 let out = &mut out[r * h..][..h];
                 for j in 0..h {
-                    let rg = sigmoid(x[j] + p[j]);
-                    let z = sigmoid(x[h + j] + p[h + j]);
-                    let n = (x[2 * h + j] + rg * p[2 * h + j]).tanh();
+                    let [_, z, n] = gru_gates(x, p, h, j);
                     out[j] = n + z * (hprev[j] - n);
                 }
             }
@@ -515,9 +528,7 @@ mod kernels {
                     let dp = &mut dp[r * 3 * h..][..3 * h];
                     let dh = &mut dh[r * h..][..h];
                     for j in 0..h {
-                        let rg = sigmoid(x[j] + p[j]);
-                        let z = sigmoid(x[h + j] + p[h + j]);
-                        let n = (x[2 * h + j] + rg * p[2 * h + j]).tanh();
+                        let [rg, z, n] = gru_gates(x, p, h, j);
                         let dn = g[j] * (1.0 - z) * (1.0 - n * n);
                         let dz = g[j] * (hprev[j] - n) * z * (1.0 - z);
                         let dr = dn * p[2 * h + j] * rg * (1.0 - rg);

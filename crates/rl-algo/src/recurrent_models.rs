@@ -258,11 +258,14 @@ enum Gates<B: Backend> {
     PerGate(Vec<[Affine<B>; 2]>),
 }
 
+/// `t W + b`.
+fn apply<B: Backend>(t: &Tensor<B, 2>, (w, b): &Affine<B>) -> Tensor<B, 2> {
+    module::linear(t.clone(), w.clone(), b.clone())
+}
+
 impl<B: Backend> Gates<B> {
     /// The input and hidden projections of all gates, `[N, G*H]` each, for the fused variant.
     fn whole(&self, x: &Tensor<B, 2>, h: &Tensor<B, 2>) -> Option<[Tensor<B, 2>; 2]> {
-        let apply =
-            |t: &Tensor<B, 2>, (w, b): &Affine<B>| module::linear(t.clone(), w.clone(), b.clone());
         match self {
             Self::Fused([input, recurrent]) => Some([apply(x, input), apply(h, recurrent)]),
             Self::PerGate(_) => None,
@@ -271,8 +274,6 @@ impl<B: Backend> Gates<B> {
 
     /// The `(x part, h part)` of every gate, `[N, H]` each.
     fn parts(&self, x: &Tensor<B, 2>, h: &Tensor<B, 2>, hidden: usize) -> Vec<[Tensor<B, 2>; 2]> {
-        let apply =
-            |t: &Tensor<B, 2>, (w, b): &Affine<B>| module::linear(t.clone(), w.clone(), b.clone());
         match self {
             Self::Fused([input, recurrent]) => {
                 let (xp, hp) = (apply(x, input), apply(h, recurrent));

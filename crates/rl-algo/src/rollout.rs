@@ -247,8 +247,8 @@ impl<B: Backend> Rollout<B> {
     /// observation; an episode end cuts the lambda trace), the value targets `A + V`, and the
     /// advantages normalized over the whole buffer when asked.
     ///
-    /// No read (the values were read by [`finish`](Self::finish)) and one upload (advantages
-    /// and returns together).
+    /// No read (the values were read by [`finish`](Self::finish)); one upload (advantages
+    /// and returns together) for the host scan, none for the device scan.
     pub fn into_batch(mut self, settings: TargetSettings) -> Result<TrainBatch<B>> {
         let (advantages, returns) = match self.outcomes.take() {
             Some(outcomes) if has_device_gae::<B>() => {
