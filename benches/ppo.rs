@@ -6,7 +6,7 @@
 //! 3. `cartpole`: wall time to solve Gym CartPole-v1 (mean episode return >= 475), per seed;
 //! 4. `rl8task`: wall time for rl8's CartPole example to reach `returns/mean >= -20`, against
 //!    rl8's own time on this machine;
-//! 5. `recurrent`: recurrent PPO's collect and update speed (LSTM 64, 1024 environments x 32
+//! 5. `recurrent`: recurrent PPO's collect and update speed (LSTM 64 and GRU 64, 1024 environments x 32
 //!    steps), beside feed-forward PPO (64x64) on the same buffer;
 //! 6. `novelocity`: env steps and wall time for recurrent PPO to solve CartPole-v1 without
 //!    velocities (mean episode return >= 475), per seed.
@@ -738,24 +738,32 @@ impl PerBackend for RecurrentThroughput {
 
     /// rl8's defaults (whole-buffer minibatch, 4 epochs; recurrent: sequences of 4, state reset
     /// every 32 steps) on rl8's CartPole with 1024 environments x 32 steps: recurrent PPO with
-    /// an LSTM of 64, then feed-forward PPO with 64x64 MLPs.
+    /// an LSTM of 64, a GRU of 64, then feed-forward PPO with 64x64 MLPs.
     fn run<B: AutodiffBackend>(&self, backend: &str, device: &B::Device) -> Res<Self::Output> {
         let ppo = PpoConfig::new()
             .with_num_envs(RECURRENT_ENVS)
             .with_horizon(RECURRENT_HORIZON);
         let env = || CartPole::<B::InnerBackend>::new(RECURRENT_ENVS, 0, device);
         let buffer = ppo.buffer_size();
-        eprintln!("recurrent: {backend} LSTM {RECURRENT_HIDDEN}");
-        let recurrent = rl::algo::RecurrentAlgorithmConfig::new()
-            .with_ppo(ppo.clone())
-            .with_model(rl::algo::RecurrentModelConfig::new().with_hidden_size(RECURRENT_HIDDEN));
-        let lstm = time_algo(recurrent.init::<B, _>(env()?, device)?, self.updates)?;
+        let recurrent = |cell: rl::algo::CellKind| -> Res<(f64, f64)> {
+            eprintln!("recurrent: {backend} {cell:?} {RECURRENT_HIDDEN}");
+            let model = rl::algo::RecurrentModelConfig::new()
+                .with_hidden_size(RECURRENT_HIDDEN)
+                .with_cell(cell);
+            let config = rl::algo::RecurrentAlgorithmConfig::new()
+                .with_ppo(ppo.clone())
+                .with_model(model);
+            time_algo(config.init::<B, _>(env()?, device)?, self.updates)
+        };
+        let lstm = recurrent(rl::algo::CellKind::Lstm)?;
+        let gru = recurrent(rl::algo::CellKind::Gru)?;
         eprintln!("recurrent: {backend} feed-forward {RECURRENT_HIDDEN}x{RECURRENT_HIDDEN}");
         let mut ff = AlgorithmConfig::new().with_ppo(ppo);
         ff.model.hiddens = vec![RECURRENT_HIDDEN; 2];
         let mlp = time_algo(ff.init::<B, _>(env()?, device)?, self.updates)?;
         Ok(vec![
             ("recurrent, LSTM 64", lstm.0, lstm.1, buffer),
+            ("recurrent, GRU 64", gru.0, gru.1, buffer),
             ("feed-forward, 64x64", mlp.0, mlp.1, buffer),
         ])
     }

@@ -351,28 +351,28 @@ mod kernels {
     /// Below this many output elements one thread does it all.
     const PARALLEL_FROM: usize = 1 << 15;
 
-    fn sigmoid(x: f32) -> f32 {
-        1.0 / (1.0 + (-x).exp())
-    }
+    use crate::fast_math::{sigmoid, simd, tanh};
 
     /// Unit `j`'s LSTM gates `[sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)]` from a row of
     /// pre-activations `g` (`4H`).
+    #[inline(always)]
     fn lstm_gates(g: &[f32], h: usize, j: usize) -> [f32; 4] {
         [
             sigmoid(g[j]),
             sigmoid(g[h + j]),
-            g[2 * h + j].tanh(),
+            tanh(g[2 * h + j]),
             sigmoid(g[3 * h + j]),
         ]
     }
 
     /// Unit `j`'s GRU gates `[r, z, n]` from a row of input and hidden projections (`3H`).
+    #[inline(always)]
     fn gru_gates(x: &[f32], p: &[f32], h: usize, j: usize) -> [f32; 3] {
         let r = sigmoid(x[j] + p[j]);
         [
             r,
             sigmoid(x[h + j] + p[h + j]),
-            (x[2 * h + j] + r * p[2 * h + j]).tanh(),
+            tanh(x[2 * h + j] + r * p[2 * h + j]),
         ]
     }
 
@@ -392,7 +392,7 @@ mod kernels {
                 .min(rows)
         };
         if threads <= 1 {
-            f(0, rows, outputs);
+            simd(|| f(0, rows, outputs));
             return;
         }
         let per = rows.div_ceil(threads);
@@ -409,7 +409,7 @@ mod kernels {
                 }
                 let f = &f;
                 let start = first;
-                scope.spawn(move || f(start, count, chunk));
+                scope.spawn(move || simd(|| f(start, count, chunk)));
                 first += count;
             }
         });
@@ -423,6 +423,7 @@ mod kernels {
             rows,
             [h, h],
             [h_all, c_all],
+            #[inline(always)]
             |first, count, [h_out, c_out]| {
                 for r in 0..count {
                     let g = &gates[(first + r) * 4 * h..][..4 * h];
@@ -433,7 +434,7 @@ mod kernels {
                         let [i, f, gg, o] = lstm_gates(g, h, j);
                         let c_new = f * c[j] + i * gg;
                         c_out[j] = c_new;
-                        h_out[j] = o * c_new.tanh();
+                        h_out[j] = o * tanh(c_new);
                     }
                 }
             },
@@ -457,6 +458,7 @@ mod kernels {
             rows,
             [4 * h, h],
             [&mut dgates, &mut dc],
+            #[inline(always)]
             |first, count, [dg, dc]| {
                 for r in 0..count {
                     let row = first + r;
@@ -468,7 +470,7 @@ mod kernels {
                     let dc = &mut dc[r * h..][..h];
                     for j in 0..h {
                         let [i, f, gg, o] = lstm_gates(g, h, j);
-                        let tc = (f * c[j] + i * gg).tanh();
+                        let tc = tanh(f * c[j] + i * gg);
                         let dcell = dc_out[j] + dh_out[j] * o * (1.0 - tc * tc);
                         dg[j] = dcell * gg * i * (1.0 - i);
                         dg[h + j] = dcell * c[j] * f * (1.0 - f);
@@ -485,19 +487,25 @@ mod kernels {
     /// `h'` per row.
     pub fn gru_forward(xp: &[f32], hp: &[f32], hprev: &[f32], rows: usize, h: usize) -> Vec<f32> {
         let mut out = vec![0.0; rows * h];
-        for_rows(rows, [h], [&mut out], |first, count, [out]| {
-            for r in 0..count {
-                let row = first + r;
-                let x = &xp[row * 3 * h..][..3 * h];
-                let p = &hp[row * 3 * h..][..3 * h];
-                let hprev = &hprev[row * h..][..h];
-                let out = &mut out[r * h..][..h];
-                for j in 0..h {
-                    let [_, z, n] = gru_gates(x, p, h, j);
-                    out[j] = n + z * (hprev[j] - n);
+        for_rows(
+            rows,
+            [h],
+            [&mut out],
+            #[inline(always)]
+            |first, count, [out]| {
+                for r in 0..count {
+                    let row = first + r;
+                    let x = &xp[row * 3 * h..][..3 * h];
+                    let p = &hp[row * 3 * h..][..3 * h];
+                    let hprev = &hprev[row * h..][..h];
+                    let out = &mut out[r * h..][..h];
+                    for j in 0..h {
+                        let [_, z, n] = gru_gates(x, p, h, j);
+                        out[j] = n + z * (hprev[j] - n);
+                    }
                 }
-            }
-        });
+            },
+        );
         out
     }
 
@@ -517,6 +525,7 @@ mod kernels {
             rows,
             [3 * h, 3 * h, h],
             [&mut dxp, &mut dhp, &mut dh],
+            #[inline(always)]
             |first, count, [dx, dp, dh]| {
                 for r in 0..count {
                     let row = first + r;

@@ -36,6 +36,8 @@ mod config_file;
 mod engine;
 mod episodes;
 mod error;
+#[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(dead_code))]
+mod fast_math;
 mod fused_cells;
 mod host;
 mod memory;
