@@ -19,7 +19,7 @@
 //!
 //! Flags: `--only throughput|flops|cartpole|rl8task|recurrent|novelocity`, `--seeds N` (sections
 //! 3 and 6, default 5 and 3), `--updates N` (timed updates of sections 1, 2 and 5, default 3),
-//! `--device-env` (sections 1 and 2 on rl8's CartPole as tensor operations, `DeviceCartPole`,
+//! `--backend ndarray|flex` (only that one), `--device-env` (sections 1 and 2 on rl8's CartPole as tensor operations, `DeviceCartPole`,
 //! instead of the host version). Unknown flags are ignored.
 //! `RL8_JSON_256` / `RL8_JSON_64` name JSON files written by rl8's baseline script
 //! (`run_rl8.sh`), for the hidden sizes 256x256 and 64x64.
@@ -163,6 +163,9 @@ impl Args {
                 "--device-env" => args.device_env = true,
                 "--seeds" => args.seeds = Some(number(&flag, it.next())),
                 "--updates" => args.updates = number::<usize>(&flag, it.next()).max(1),
+                "--backend" => {
+                    let _ = BACKEND.set(it.next().unwrap_or_default());
+                }
                 _ => {}
             }
         }
@@ -229,22 +232,28 @@ trait PerBackend {
     fn run<B: AutodiffBackend>(&self, backend: &str, device: &B::Device) -> Res<Self::Output>;
 }
 
+/// The one backend `--backend` names, if it does (for profiling one).
+static BACKEND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// `task` on `Autodiff<NdArray>` and, with the `flex` feature, `Autodiff<Flex>`, in that
-/// order.
+/// order, or only on the one `--backend` names.
 fn each_backend<T: PerBackend>(task: &T) -> Res<Vec<(&'static str, T::Output)>> {
+    let wanted = |name: &str| BACKEND.get().is_none_or(|b| b == name);
+    let mut runs = Vec::new();
     #[cfg(feature = "ndarray")]
-    type NdArray = burn::backend::Autodiff<burn::backend::NdArray>;
-    #[cfg(feature = "flex")]
-    type Flex = burn::backend::Autodiff<burn::backend::Flex>;
-    Ok(vec![
-        #[cfg(feature = "ndarray")]
-        (
+    if wanted("ndarray") {
+        type NdArray = burn::backend::Autodiff<burn::backend::NdArray>;
+        runs.push((
             "ndarray",
             task.run::<NdArray>("ndarray", &Default::default())?,
-        ),
-        #[cfg(feature = "flex")]
-        ("flex", task.run::<Flex>("flex", &Default::default())?),
-    ])
+        ));
+    }
+    #[cfg(feature = "flex")]
+    if wanted("flex") {
+        type Flex = burn::backend::Autodiff<burn::backend::Flex>;
+        runs.push(("flex", task.run::<Flex>("flex", &Default::default())?));
+    }
+    Ok(runs)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -353,27 +353,33 @@ mod kernels {
 
     use crate::fast_math::{sigmoid, simd, tanh};
 
-    /// Unit `j`'s LSTM gates `[sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)]` from a row of
-    /// pre-activations `g` (`4H`).
+    /// A row's `K` blocks of `h` (an LSTM's `i, f, g, o`; a GRU's `r, z, n`), each exactly `h`
+    /// long, so that a loop over `0..h` indexes them without bounds checks and vectorizes.
     #[inline(always)]
-    fn lstm_gates(g: &[f32], h: usize, j: usize) -> [f32; 4] {
-        [
-            sigmoid(g[j]),
-            sigmoid(g[h + j]),
-            tanh(g[2 * h + j]),
-            sigmoid(g[3 * h + j]),
-        ]
+    fn blocks<const K: usize>(row: &[f32], h: usize) -> [&[f32]; K] {
+        std::array::from_fn(|k| &row[k * h..][..h])
     }
 
-    /// Unit `j`'s GRU gates `[r, z, n]` from a row of input and hidden projections (`3H`).
+    /// [`blocks`], writable.
     #[inline(always)]
-    fn gru_gates(x: &[f32], p: &[f32], h: usize, j: usize) -> [f32; 3] {
-        let r = sigmoid(x[j] + p[j]);
-        [
-            r,
-            sigmoid(x[h + j] + p[h + j]),
-            tanh(x[2 * h + j] + r * p[2 * h + j]),
-        ]
+    fn blocks_mut<const K: usize>(row: &mut [f32], h: usize) -> [&mut [f32]; K] {
+        let mut rest = row.chunks_exact_mut(h);
+        std::array::from_fn(|_| rest.next().expect("K blocks of h"))
+    }
+
+    /// Unit `j`'s LSTM gates `[sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)]` from the blocks of
+    /// a row of pre-activations.
+    #[inline(always)]
+    fn lstm_gates([i, f, g, o]: [&[f32]; 4], j: usize) -> [f32; 4] {
+        [sigmoid(i[j]), sigmoid(f[j]), tanh(g[j]), sigmoid(o[j])]
+    }
+
+    /// Unit `j`'s GRU gates `[r, z, n]` from the blocks of a row of input and hidden
+    /// projections.
+    #[inline(always)]
+    fn gru_gates(x: [&[f32]; 3], p: [&[f32]; 3], j: usize) -> [f32; 3] {
+        let r = sigmoid(x[0][j] + p[0][j]);
+        [r, sigmoid(x[1][j] + p[1][j]), tanh(x[2][j] + r * p[2][j])]
     }
 
     /// Calls `f(first_row, rows, chunks)` on disjoint row ranges, one per thread, where
@@ -392,7 +398,10 @@ mod kernels {
                 .min(rows)
         };
         if threads <= 1 {
-            simd(|| f(0, rows, outputs));
+            simd(
+                #[inline(always)]
+                || f(0, rows, outputs),
+            );
             return;
         }
         let per = rows.div_ceil(threads);
@@ -409,7 +418,12 @@ mod kernels {
                 }
                 let f = &f;
                 let start = first;
-                scope.spawn(move || simd(|| f(start, count, chunk)));
+                scope.spawn(move || {
+                    simd(
+                        #[inline(always)]
+                        || f(start, count, chunk),
+                    )
+                });
                 first += count;
             }
         });
@@ -426,16 +440,13 @@ mod kernels {
             #[inline(always)]
             |first, count, [h_out, c_out]| {
                 for r in 0..count {
-                    let g = &gates[(first + r) * 4 * h..][..4 * h];
-                    let c = &c[(first + r) * h..][..h];
-                    let h_out = &mut h_out[r * h..][..h];
-                    let c_out = &mut c_out[r * h..][..h];
-                    for j in 0..h {
-                        let [i, f, gg, o] = lstm_gates(g, h, j);
-                        let c_new = f * c[j] + i * gg;
-                        c_out[j] = c_new;
-                        h_out[j] = o * tanh(c_new);
-                    }
+                    let row = first + r;
+                    lstm_forward_row(
+                        &gates[row * 4 * h..][..4 * h],
+                        &c[row * h..][..h],
+                        &mut h_out[r * h..][..h],
+                        &mut c_out[r * h..][..h],
+                    );
                 }
             },
         );
@@ -462,26 +473,57 @@ mod kernels {
             |first, count, [dg, dc]| {
                 for r in 0..count {
                     let row = first + r;
-                    let g = &gates[row * 4 * h..][..4 * h];
-                    let c = &c[row * h..][..h];
-                    let dh_out = &dh_all[row * h..][..h];
-                    let dc_out = &dc_all[row * h..][..h];
-                    let dg = &mut dg[r * 4 * h..][..4 * h];
-                    let dc = &mut dc[r * h..][..h];
-                    for j in 0..h {
-                        let [i, f, gg, o] = lstm_gates(g, h, j);
-                        let tc = tanh(f * c[j] + i * gg);
-                        let dcell = dc_out[j] + dh_out[j] * o * (1.0 - tc * tc);
-                        dg[j] = dcell * gg * i * (1.0 - i);
-                        dg[h + j] = dcell * c[j] * f * (1.0 - f);
-                        dg[2 * h + j] = dcell * i * (1.0 - gg * gg);
-                        dg[3 * h + j] = dh_out[j] * tc * o * (1.0 - o);
-                        dc[j] = dcell * f;
-                    }
+                    lstm_backward_row(
+                        &gates[row * 4 * h..][..4 * h],
+                        &c[row * h..][..h],
+                        [&dh_all[row * h..][..h], &dc_all[row * h..][..h]],
+                        &mut dg[r * 4 * h..][..4 * h],
+                        &mut dc[r * h..][..h],
+                    );
                 }
             },
         );
         (dgates, dc)
+    }
+
+    /// One row of [`lstm_forward`]: `gates` `4H`, `c` and the outputs `H`.
+    #[inline(always)]
+    fn lstm_forward_row(gates: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+        let h = c.len();
+        let g = blocks::<4>(gates, h);
+        let (h_out, c_out) = (&mut h_out[..h], &mut c_out[..h]);
+        for j in 0..h {
+            let [i, f, gg, o] = lstm_gates(g, j);
+            let c_new = f * c[j] + i * gg;
+            c_out[j] = c_new;
+            h_out[j] = o * tanh(c_new);
+        }
+    }
+
+    /// One row of [`lstm_backward`]: `gates` `4H`, `c` `H`, the gradients of `h'` and `c'`
+    /// (`H` each), and the outputs, `dgates` `4H` and `dc` `H`.
+    #[inline(always)]
+    fn lstm_backward_row(
+        gates: &[f32],
+        c: &[f32],
+        [dh_out, dc_out]: [&[f32]; 2],
+        dgates: &mut [f32],
+        dc: &mut [f32],
+    ) {
+        let h = c.len();
+        let g = blocks::<4>(gates, h);
+        let (dh_out, dc_out, dc) = (&dh_out[..h], &dc_out[..h], &mut dc[..h]);
+        let [di, df, dgg, dout] = blocks_mut::<4>(dgates, h);
+        for j in 0..h {
+            let [i, f, gg, o] = lstm_gates(g, j);
+            let tc = tanh(f * c[j] + i * gg);
+            let dcell = dc_out[j] + dh_out[j] * o * (1.0 - tc * tc);
+            di[j] = dcell * gg * i * (1.0 - i);
+            df[j] = dcell * c[j] * f * (1.0 - f);
+            dgg[j] = dcell * i * (1.0 - gg * gg);
+            dout[j] = dh_out[j] * tc * o * (1.0 - o);
+            dc[j] = dcell * f;
+        }
     }
 
     /// `h'` per row.
@@ -495,12 +537,12 @@ mod kernels {
             |first, count, [out]| {
                 for r in 0..count {
                     let row = first + r;
-                    let x = &xp[row * 3 * h..][..3 * h];
-                    let p = &hp[row * 3 * h..][..3 * h];
+                    let x = blocks::<3>(&xp[row * 3 * h..][..3 * h], h);
+                    let p = blocks::<3>(&hp[row * 3 * h..][..3 * h], h);
                     let hprev = &hprev[row * h..][..h];
                     let out = &mut out[r * h..][..h];
                     for j in 0..h {
-                        let [_, z, n] = gru_gates(x, p, h, j);
+                        let [_, z, n] = gru_gates(x, p, j);
                         out[j] = n + z * (hprev[j] - n);
                     }
                 }
@@ -529,24 +571,24 @@ mod kernels {
             |first, count, [dx, dp, dh]| {
                 for r in 0..count {
                     let row = first + r;
-                    let x = &xp[row * 3 * h..][..3 * h];
-                    let p = &hp[row * 3 * h..][..3 * h];
+                    let x = blocks::<3>(&xp[row * 3 * h..][..3 * h], h);
+                    let p = blocks::<3>(&hp[row * 3 * h..][..3 * h], h);
                     let hprev = &hprev[row * h..][..h];
                     let g = &grad[row * h..][..h];
-                    let dx = &mut dx[r * 3 * h..][..3 * h];
-                    let dp = &mut dp[r * 3 * h..][..3 * h];
+                    let [dxr, dxz, dxn] = blocks_mut::<3>(&mut dx[r * 3 * h..][..3 * h], h);
+                    let [dpr, dpz, dpn] = blocks_mut::<3>(&mut dp[r * 3 * h..][..3 * h], h);
                     let dh = &mut dh[r * h..][..h];
                     for j in 0..h {
-                        let [rg, z, n] = gru_gates(x, p, h, j);
+                        let [rg, z, n] = gru_gates(x, p, j);
                         let dn = g[j] * (1.0 - z) * (1.0 - n * n);
                         let dz = g[j] * (hprev[j] - n) * z * (1.0 - z);
-                        let dr = dn * p[2 * h + j] * rg * (1.0 - rg);
-                        dx[j] = dr;
-                        dp[j] = dr;
-                        dx[h + j] = dz;
-                        dp[h + j] = dz;
-                        dx[2 * h + j] = dn;
-                        dp[2 * h + j] = dn * rg;
+                        let dr = dn * p[2][j] * rg * (1.0 - rg);
+                        dxr[j] = dr;
+                        dpr[j] = dr;
+                        dxz[j] = dz;
+                        dpz[j] = dz;
+                        dxn[j] = dn;
+                        dpn[j] = dn * rg;
                         dh[j] = g[j] * z;
                     }
                 }
