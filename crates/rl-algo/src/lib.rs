@@ -38,7 +38,7 @@ mod episodes;
 mod error;
 #[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(dead_code))]
 mod fast_math;
-mod fused_cells;
+mod fused;
 mod host;
 mod memory;
 mod models;

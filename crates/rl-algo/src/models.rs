@@ -14,6 +14,7 @@ use rl_core::{
 };
 
 use crate::error::AlgoError;
+use crate::fused;
 
 /// The sizes of the default model: rl8's `hiddens`, `activation_fn` and `bias`.
 ///
@@ -254,10 +255,19 @@ impl<B: Backend> Mlp<B> {
     /// `[N, input]` to `[N, output]`.
     pub fn forward(&self, mut x: Tensor<B, 2>) -> Tensor<B, 2> {
         let last = self.layers.len().saturating_sub(1);
+        // Tanh and ReLU run as one fused kernel each way on the CPU backends.
+        let fused = match self.activation {
+            Activation::Tanh(_) => Some(fused::Activation::Tanh),
+            Activation::Relu(_) => Some(fused::Activation::Relu),
+            _ => None,
+        };
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x);
             if i < last {
-                x = self.activation.forward(x);
+                x = match fused.and_then(|f| fused::activation(&x, f)) {
+                    Some(y) => y,
+                    None => self.activation.forward(x),
+                };
             }
         }
         x

@@ -13,7 +13,7 @@ use rl_core::{CoreError, Observation, RecurrentModel, RecurrentOutput, Recurrent
 use serde::{Deserialize, Serialize};
 
 use crate::error::AlgoError;
-use crate::fused_cells;
+use crate::fused;
 use crate::models::{ContinuousPolicy, DefaultDist, Head, linear};
 
 /// The name the model's shape errors start with.
@@ -298,7 +298,7 @@ impl<B: Backend> RecurrentLayer<B> {
         const PER_GATE_FROM_ROWS: usize = 256;
         let pair = |l: &Linear<B>| (l.weight.val(), l.bias.as_ref().map(Param::val));
         // A fused cell takes the gates whole: slicing them costs nothing there.
-        if rows < PER_GATE_FROM_ROWS || !B::ad_enabled(device) || fused_cells::available::<B>() {
+        if rows < PER_GATE_FROM_ROWS || !B::ad_enabled(device) || fused::available::<B>() {
             return Gates::Fused([pair(&self.input), pair(&self.hidden)]);
         }
         let block = |(w, b): Affine<B>, k: usize| {
@@ -325,11 +325,11 @@ impl<B: Backend> RecurrentLayer<B> {
         let hidden = h.dims()[1];
         let gates = self.gates(4, hidden, h.dims()[0], &h.device());
         let mut outputs = Vec::with_capacity(inputs.len());
-        let fused = fused_cells::applies(&h);
+        let fused = fused::applies(&h);
         for x in inputs {
             if fused
                 && let Some([xp, hp]) = gates.whole(&x, &h)
-                && let Some(out) = fused_cells::lstm(&(xp + hp), &c)
+                && let Some(out) = fused::lstm(&(xp + hp), &c)
             {
                 // `[h'; c']`: both halves are contiguous rows.
                 let rows = c.dims()[0];
@@ -359,11 +359,11 @@ impl<B: Backend> RecurrentLayer<B> {
         let hidden = h.dims()[1];
         let gates = self.gates(3, hidden, h.dims()[0], &h.device());
         let mut outputs = Vec::with_capacity(inputs.len());
-        let fused = fused_cells::applies(&h);
+        let fused = fused::applies(&h);
         for x in inputs {
             if fused
                 && let Some([xp, hp]) = gates.whole(&x, &h)
-                && let Some(out) = fused_cells::gru(&xp, &hp, &h)
+                && let Some(out) = fused::gru(&xp, &hp, &h)
             {
                 h = out;
                 outputs.push(h.clone());
