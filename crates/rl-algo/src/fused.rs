@@ -1,12 +1,12 @@
-//! Fused operations for the CPU backends: the LSTM and GRU cell steps, and the tanh and ReLU
-//! activations of the default models' layers.
+//! Fused operations for the CPU backends: the LSTM and GRU cell steps, and the tanh
+//! activation of the default models' layers.
 //!
 //! Composed from Burn's tensor operations, an LSTM step is about a dozen elementwise passes
 //! over `[N, H]` tensors after its two matrix products, and as many again in its backward pass,
 //! each allocating its output: on a CPU that memory traffic, not the arithmetic, is the cost.
 //! Here the part after the matrix products is one pass forward and one pass backward over host
 //! slices, registered with Burn's autodiff as one operation with its own backward. The
-//! activations are one such pass each way too; their point is the arithmetic: the backends'
+//! activation is one such pass each way too; their point is the arithmetic: the backends'
 //! own `tanh` calls libm once per element, which cannot be vectorized (it was half of the
 //! CartPole example's time on flex), while these kernels use `fast_math`'s polynomials,
 //! compiled for the CPU's widest vectors.
@@ -44,26 +44,11 @@ pub(crate) fn gru<B: Backend>(
     run::<B, 3>([xp, hp, h], Fused::Gru)
 }
 
-/// The activations with a fused kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Activation {
-    /// `tanh(x)`.
-    Tanh,
-    /// `max(x, 0)`.
-    Relu,
-}
-
-/// `activation(x)`, elementwise, `x` of any shape `[N, W]`. `None` (the input dropped) where
-/// `B` has no fused kernel: apply the activation module instead.
-pub(crate) fn activation<B: Backend>(
-    x: &Tensor<B, 2>,
-    activation: Activation,
-) -> Option<Tensor<B, 2>> {
-    let op = match activation {
-        Activation::Tanh => Fused::Tanh,
-        Activation::Relu => Fused::Relu,
-    };
-    run::<B, 1>([x.clone()], op)
+/// `tanh(x)`, elementwise, `x` of any shape `[N, W]`. `None` (the input dropped) where `B`
+/// has no fused kernel: apply Burn's `tanh` instead. (ReLU is not fused: the backends'
+/// own is vectorized already, and a kernel of ours only added a pass.)
+pub(crate) fn tanh<B: Backend>(x: &Tensor<B, 2>) -> Option<Tensor<B, 2>> {
+    run::<B, 1>([x.clone()], Fused::Tanh)
 }
 
 /// Whether `B` has the fused kernels (for `f32` tensors).
@@ -100,14 +85,13 @@ enum Fused {
     Lstm,
     Gru,
     Tanh,
-    Relu,
 }
 
 impl Fused {
     /// Whether the backward pass needs the output (an activation's derivative is a function
     /// of it) rather than the inputs (a cell's are of the inputs).
     fn saves_output(self) -> bool {
-        matches!(self, Fused::Tanh | Fused::Relu)
+        matches!(self, Fused::Tanh)
     }
 }
 
@@ -282,14 +266,13 @@ mod op {
             Fused::Lstm => kernels::lstm_forward(&inputs[0], &inputs[1], rows, hidden),
             Fused::Gru => kernels::gru_forward(&inputs[0], &inputs[1], &inputs[2], rows, hidden),
             Fused::Tanh => kernels::tanh_forward(&inputs[0], rows, hidden),
-            Fused::Relu => kernels::relu_forward(&inputs[0], rows, hidden),
         }
     }
 
     fn out_shape(cell: Fused, rows: usize, hidden: usize) -> [usize; 2] {
         match cell {
             Fused::Lstm => [2 * rows, hidden],
-            Fused::Gru | Fused::Tanh | Fused::Relu => [rows, hidden],
+            Fused::Gru | Fused::Tanh => [rows, hidden],
         }
     }
 
@@ -329,7 +312,6 @@ mod op {
                     vec![(dxp, 3 * hidden), (dhp, 3 * hidden), (dh, hidden)]
                 }
                 Fused::Tanh => vec![(kernels::tanh_backward(&x[0], &grad, rows, hidden), hidden)],
-                Fused::Relu => vec![(kernels::relu_backward(&x[0], &grad, rows, hidden), hidden)],
             };
             for (parent, (g, width)) in ops.parents.into_iter().zip(outputs) {
                 if let Some(node) = parent {
@@ -603,38 +585,6 @@ mod kernels {
         )
     }
 
-    /// `max(x, 0)`, elementwise, as Burn writes it: 0 where `x <= 0` (so `-0` too), `x`
-    /// elsewhere (NaN stays NaN).
-    pub fn relu_forward(x: &[f32], rows: usize, w: usize) -> Vec<f32> {
-        map_rows(
-            rows,
-            w,
-            [x],
-            #[inline(always)]
-            |[x], out| {
-                for (o, &x) in out.iter_mut().zip(x) {
-                    *o = if x <= 0.0 { 0.0 } else { x };
-                }
-            },
-        )
-    }
-
-    /// The gradient of ReLU's input from its output `y`, as Burn writes it: 0 where `y <= 0`,
-    /// `grad` elsewhere.
-    pub fn relu_backward(y: &[f32], grad: &[f32], rows: usize, w: usize) -> Vec<f32> {
-        map_rows(
-            rows,
-            w,
-            [y, grad],
-            #[inline(always)]
-            |[y, g], out| {
-                for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
-                    *o = if y <= 0.0 { 0.0 } else { g };
-                }
-            },
-        )
-    }
-
     /// A `[rows, w]` output whose row range is `f(inputs' rows, output rows)` for every
     /// thread's rows (each input also `[rows, w]`).
     fn map_rows<const K: usize>(
@@ -846,57 +796,48 @@ mod tests {
         }
     }
 
-    /// The fused activations against Burn's own (values and the gradients of
-    /// `sum(out * weights)`), on ndarray and flex, a batch large enough for both threads and a
-    /// small odd one; and ReLU of `-0`, `0` and NaN.
+    /// The fused tanh against Burn's own (values and the gradients of `sum(out * weights)`),
+    /// on ndarray and flex, a batch large enough for both threads and a small odd one; NaN
+    /// stays NaN.
     #[test]
-    fn fused_activations_equal_burns() {
-        activations_equal_burns::<A>();
+    fn fused_tanh_equals_burns() {
+        tanh_equals_burns::<A>();
         #[cfg(feature = "flex")]
-        activations_equal_burns::<Autodiff<burn::backend::Flex>>();
+        tanh_equals_burns::<Autodiff<burn::backend::Flex>>();
     }
 
-    fn activations_equal_burns<X: burn::tensor::backend::AutodiffBackend>() {
-        use burn::tensor::activation::{relu, tanh};
+    fn tanh_equals_burns<X: burn::tensor::backend::AutodiffBackend>() {
         for (rows, w) in [(3, 5), (1024, 64)] {
             let [x] = inputs::<X, 1>([[rows, w]]);
             let weights = inputs::<X, 1>([[rows, w]])[0].clone().detach();
-            for kind in [Activation::Tanh, Activation::Relu] {
-                let run = |fused: bool| {
-                    let leaf = x.clone().detach().require_grad();
-                    let out = match (fused, kind) {
-                        (true, _) => activation(&leaf, kind).unwrap(),
-                        (false, Activation::Tanh) => tanh(leaf.clone()),
-                        (false, Activation::Relu) => relu(leaf.clone()),
-                    };
-                    let grads = (out.clone() * weights.clone()).sum().backward();
-                    let grad = leaf
-                        .grad(&grads)
-                        .unwrap()
-                        .into_data()
-                        .to_vec::<f32>()
-                        .unwrap();
-                    (values(out), grad)
+            let run = |fused: bool| {
+                let leaf = x.clone().detach().require_grad();
+                let out = if fused {
+                    super::tanh(&leaf).unwrap()
+                } else {
+                    burn::tensor::activation::tanh(leaf.clone())
                 };
-                let (fused_out, fused_grad) = run(true);
-                let (burn_out, burn_grad) = run(false);
-                let what = format!("{kind:?} {rows}x{w}");
-                close(&fused_out, &burn_out, 1e-6, &format!("{what} output"));
-                close(&fused_grad, &burn_grad, 1e-6, &format!("{what} gradient"));
-            }
+                let grads = (out.clone() * weights.clone()).sum().backward();
+                let grad = leaf
+                    .grad(&grads)
+                    .unwrap()
+                    .into_data()
+                    .to_vec::<f32>()
+                    .unwrap();
+                (values(out), grad)
+            };
+            let (fused_out, fused_grad) = run(true);
+            let (burn_out, burn_grad) = run(false);
+            close(&fused_out, &burn_out, 1e-6, &format!("{rows}x{w} output"));
+            close(
+                &fused_grad,
+                &burn_grad,
+                1e-6,
+                &format!("{rows}x{w} gradient"),
+            );
         }
-        let special = Tensor::<X, 2>::from_data(
-            TensorData::new(vec![-0.0f32, 0.0, f32::NAN, -1.0, 2.0], [1, 5]),
-            &Default::default(),
-        );
-        let fused = values(activation(&special, Activation::Relu).unwrap());
-        let burn = values(relu(special));
-        // Equal as numbers (the backends differ on the sign of ReLU(-0) among themselves),
-        // and NaN stays NaN, so that the engine's finiteness checks see it (ndarray's ReLU
-        // keeps it too; flex's makes it 0).
-        assert!(fused[2].is_nan(), "{fused:?}");
-        let numbers = |v: &[f32]| [v[0], v[1], v[3], v[4]];
-        assert_eq!(numbers(&fused), numbers(&burn));
+        let nan = Tensor::<X, 2>::from_data([[f32::NAN, 1.0]], &Default::default());
+        assert!(values(super::tanh(&nan).unwrap())[0].is_nan());
     }
 
     /// tanh and its gradient against f64 (`1 - tanh^2`), across saturation.
@@ -906,7 +847,7 @@ mod tests {
         let n = xs.len();
         let x = Tensor::<A, 2>::from_data(TensorData::new(xs.clone(), [1, n]), &Default::default())
             .require_grad();
-        let out = activation(&x, Activation::Tanh).unwrap();
+        let out = super::tanh(&x).unwrap();
         let got = values(out.clone());
         let grads = out.sum().backward();
         let grad = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
