@@ -70,8 +70,10 @@ pub(crate) fn tanh(x: f32) -> f32 {
 pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the CPU has AVX-512F and AVX2 (hence AVX), checked just above.
             return unsafe { x86::avx512(f) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {

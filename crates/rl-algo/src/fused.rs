@@ -44,9 +44,9 @@ pub(crate) fn gru<B: Backend>(
     run::<B, 3>([xp, hp, h], Fused::Gru)
 }
 
-/// `tanh(x)`, elementwise, `x` of any shape `[N, W]`. `None` (the input dropped) where `B`
-/// has no fused kernel: apply Burn's `tanh` instead. (ReLU is not fused: the backends'
-/// own is vectorized already, and a kernel of ours only added a pass.)
+/// `tanh(x)`, elementwise, `x` of any shape `[N, W]`. `None` where `B` has no fused kernel:
+/// apply Burn's `tanh` instead. (ReLU is not fused: the backends' own is vectorized already,
+/// and a kernel of ours only added a pass.)
 pub(crate) fn tanh<B: Backend>(x: &Tensor<B, 2>) -> Option<Tensor<B, 2>> {
     run::<B, 1>([x.clone()], Fused::Tanh)
 }
