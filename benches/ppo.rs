@@ -6,8 +6,8 @@
 //! 3. `cartpole`: wall time to solve Gym CartPole-v1 (mean episode return >= 475), per seed;
 //! 4. `rl8task`: wall time for rl8's CartPole example to reach `returns/mean >= -20`, against
 //!    rl8's own time on this machine;
-//! 5. `recurrent`: recurrent PPO's collect and update speed (LSTM 64 and GRU 64, 1024 environments x 32
-//!    steps), beside feed-forward PPO (64x64) on the same buffer;
+//! 5. `recurrent`: recurrent PPO's collect and update speed (LSTM 64 and GRU 64, 1024
+//!    environments x 32 steps), beside feed-forward PPO (64x64) on the same buffer;
 //! 6. `novelocity`: env steps and wall time for recurrent PPO to solve CartPole-v1 without
 //!    velocities (mean episode return >= 475), per seed.
 //!
@@ -19,8 +19,9 @@
 //!
 //! Flags: `--only throughput|flops|cartpole|rl8task|recurrent|novelocity`, `--seeds N` (sections
 //! 3 and 6, default 5 and 3), `--updates N` (timed updates of sections 1, 2 and 5, default 3),
-//! `--backend ndarray|flex` (only that one), `--device-env` (sections 1 and 2 on rl8's CartPole as tensor operations, `DeviceCartPole`,
-//! instead of the host version). Unknown flags are ignored.
+//! `--backend ndarray|flex` (only that one), `--device-env` (sections 1 and 2 on rl8's CartPole
+//! as tensor operations, `DeviceCartPole`, instead of the host version). Unknown flags are
+//! ignored.
 //! `RL8_JSON_256` / `RL8_JSON_64` name JSON files written by rl8's baseline script
 //! (`run_rl8.sh`), for the hidden sizes 256x256 and 64x64.
 
@@ -169,6 +170,13 @@ impl Args {
                 _ => {}
             }
         }
+        if let Some(backend) = BACKEND.get().filter(|b| !BACKENDS.contains(&b.as_str())) {
+            eprintln!(
+                "--backend {backend}: expected one of {}",
+                BACKENDS.join(", ")
+            );
+            std::process::exit(2)
+        }
         if let Some(only) = args.only.as_deref().filter(|s| !SECTIONS.contains(s)) {
             eprintln!("--only {only}: expected one of {}", SECTIONS.join(", "));
             std::process::exit(2)
@@ -234,6 +242,14 @@ trait PerBackend {
 
 /// The one backend `--backend` names, if it does (for profiling one).
 static BACKEND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The backends compiled in, as `--backend` names them.
+const BACKENDS: &[&str] = &[
+    #[cfg(feature = "ndarray")]
+    "ndarray",
+    #[cfg(feature = "flex")]
+    "flex",
+];
 
 /// `task` on `Autodiff<NdArray>` and, with the `flex` feature, `Autodiff<Flex>`, in that
 /// order, or only on the one `--backend` names.

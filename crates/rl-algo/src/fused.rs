@@ -24,8 +24,8 @@ use burn::tensor::{DType, Tensor};
 
 /// `[h'; c']`, `[2N, H]` (the `h'` rows, then the `c'` rows), of an LSTM step from the gate pre-activations `gates` `[N, 4H]`
 /// (`x W_ih + b_ih + h W_hh + b_hh`, blocks `i, f, g, o`) and the cell state `c` `[N, H]`:
-/// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h' = sigmoid(o) * tanh(c')`. `None` (the
-/// inputs dropped) where `B` has no fused kernel: compose the step instead.
+/// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h' = sigmoid(o) * tanh(c')`. `None` where `B`
+/// has no fused kernel: compose the step instead.
 pub(crate) fn lstm<B: Backend>(gates: &Tensor<B, 2>, c: &Tensor<B, 2>) -> Option<Tensor<B, 2>> {
     let [gates, c] = [gates, c].map(Clone::clone);
     run::<B, 2>([gates, c], Fused::Lstm)
@@ -276,11 +276,11 @@ mod op {
         }
     }
 
-    /// What the backward pass needs: the inputs, or for an activation its output (shared
-    /// with the graph, not copied).
+    /// What the backward pass needs (shared with the graph, not copied).
     #[derive(Debug, Clone)]
     struct Saved<I: Backend> {
-        inputs: Vec<I::FloatTensorPrimitive>,
+        /// The inputs, or for an activation ([`Fused::saves_output`]) its output.
+        tensors: Vec<I::FloatTensorPrimitive>,
         rows: usize,
         hidden: usize,
     }
@@ -295,11 +295,11 @@ mod op {
             let grad = grads.consume::<I>(&ops.node);
             let device = device::<I>(&grad);
             let Saved {
-                inputs,
+                tensors,
                 rows,
                 hidden,
             } = ops.state;
-            let x: Vec<Cow<'_, [f32]>> = inputs.iter().map(I::slice).collect();
+            let x: Vec<Cow<'_, [f32]>> = tensors.iter().map(I::slice).collect();
             let grad = I::slice(&grad);
             let outputs: Vec<(Vec<f32>, usize)> = match self.0 {
                 Fused::Lstm => {
@@ -354,7 +354,7 @@ mod op {
                 let out = match prep.compute_bound().stateful() {
                     OpsKind::Tracked(prep) => prep.finish(
                         Saved {
-                            inputs: if cell.saves_output() {
+                            tensors: if cell.saves_output() {
                                 vec![out.clone()]
                             } else {
                                 x
@@ -373,7 +373,8 @@ mod op {
     }
 }
 
-/// The cell arithmetic over row-major host slices, rows split over the CPU's threads.
+/// The fused operations' arithmetic over row-major host slices, rows split over the CPU's
+/// threads.
 #[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(dead_code))]
 mod kernels {
     /// Below this many output elements one thread does it all.
