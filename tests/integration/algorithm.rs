@@ -7,7 +7,7 @@ use burn::tensor::{Tensor, TensorData};
 use rl_algo::{
     AlgoError, AlgorithmConfig, DefaultModelConfig, Minibatch, PpoConfig, Reset, ScheduleKind,
 };
-use rl_core::{Action, DiscreteDummyEnv, Env, EnvConfig, Observation, Space, Transition};
+use rl_core::{Action, DiscreteDummyEnv, Env, EnvConfig, EnvInfo, Observation, Transition};
 
 type B = Autodiff<NdArray>;
 type Device = burn::tensor::ops::Device<NdArray>;
@@ -177,17 +177,8 @@ impl Env<NdArray> for NanAtThirdStep {
     fn name(&self) -> &str {
         "NanAtThirdStep"
     }
-    fn num_envs(&self) -> usize {
-        self.inner.num_envs()
-    }
-    fn observation_space(&self) -> &Space {
-        self.inner.observation_space()
-    }
-    fn action_space(&self) -> &Space {
-        self.inner.action_space()
-    }
-    fn device(&self) -> &Device {
-        self.inner.device()
+    fn info(&self) -> &EnvInfo<NdArray> {
+        self.inner.info()
     }
     fn reset(&mut self, config: Option<&EnvConfig>) -> rl_core::Result<Observation<NdArray>> {
         self.inner.reset(config)

@@ -8,8 +8,8 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use rl_algo::{AlgoError, Algorithm, AlgorithmConfig, DefaultModel, DefaultModelConfig, PpoConfig};
 use rl_core::{
-    Action, Categorical, CoreError, Env, EnvConfig, Model, Observation, ObservationSpec,
-    PolicyOutput, Space, Transition,
+    Action, Categorical, CoreError, Env, EnvConfig, EnvInfo, Model, Observation, ObservationSpec,
+    PolicyOutput, Transition,
 };
 use rl_envs::CartPoleV1;
 
@@ -108,14 +108,8 @@ impl Env<NdArray> for Faulty {
     fn name(&self) -> &str {
         "Faulty"
     }
-    fn num_envs(&self) -> usize {
-        self.inner.num_envs()
-    }
-    fn observation_space(&self) -> &Space {
-        self.inner.observation_space()
-    }
-    fn action_space(&self) -> &Space {
-        self.inner.action_space()
+    fn info(&self) -> &EnvInfo<NdArray> {
+        self.inner.info()
     }
     fn observation_spec(&self) -> ObservationSpec {
         let spec = ObservationSpec::new();
@@ -128,9 +122,6 @@ impl Env<NdArray> for Faulty {
             },
             _ => spec,
         }
-    }
-    fn device(&self) -> &burn::tensor::Device<NdArray> {
-        self.inner.device()
     }
     fn reset(&mut self, config: Option<&EnvConfig>) -> rl_core::Result<Observation<NdArray>> {
         let obs = self.inner.reset(config)?;

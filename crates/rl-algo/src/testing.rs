@@ -2,7 +2,7 @@
 
 use burn::backend::NdArray;
 use burn::tensor::{Bool, Tensor, TensorData};
-use rl_core::{Action, Env, EnvConfig, Observation, Residence, Space, Transition};
+use rl_core::{Action, Env, EnvConfig, EnvInfo, Observation, Residence, Space, Transition};
 
 type I = NdArray;
 
@@ -16,9 +16,7 @@ pub(crate) struct Walk {
     nan_at: Option<usize>,
     steps: usize,
     pos: Vec<f32>,
-    obs_space: Space,
-    act_space: Space,
-    device: burn::tensor::ops::Device<I>,
+    info: EnvInfo<I>,
 }
 
 impl Walk {
@@ -28,9 +26,14 @@ impl Walk {
             nan_at: None,
             steps: 0,
             pos: vec![0.0; 2],
-            obs_space: Space::unbounded(vec![1]).unwrap(),
-            act_space: Space::discrete(2).unwrap(),
-            device: Default::default(),
+            info: EnvInfo::new(
+                "Walk",
+                2,
+                Space::unbounded(vec![1]).unwrap(),
+                Space::discrete(2).unwrap(),
+                Default::default(),
+            )
+            .unwrap(),
         }
     }
     pub(crate) fn on_device() -> Self {
@@ -47,25 +50,16 @@ impl Walk {
         }
     }
     fn obs(&self, v: Vec<f32>) -> Observation<I> {
-        Observation::new(Tensor::from_data(TensorData::new(v, [2, 1]), &self.device))
+        Observation::new(Tensor::from_data(
+            TensorData::new(v, [2, 1]),
+            self.info.device(),
+        ))
     }
 }
 
 impl Env<I> for Walk {
-    fn name(&self) -> &str {
-        "Walk"
-    }
-    fn num_envs(&self) -> usize {
-        2
-    }
-    fn observation_space(&self) -> &Space {
-        &self.obs_space
-    }
-    fn action_space(&self) -> &Space {
-        &self.act_space
-    }
-    fn device(&self) -> &burn::tensor::ops::Device<I> {
-        &self.device
+    fn info(&self) -> &EnvInfo<I> {
+        &self.info
     }
     fn residence(&self) -> Residence {
         self.residence
@@ -79,7 +73,7 @@ impl Env<I> for Walk {
         let done = reached[0] >= 3.0;
         self.pos = if done { vec![0.0; 2] } else { reached.clone() };
         let flags = |v: [bool; 2]| {
-            Tensor::<I, 1, Bool>::from_data(TensorData::new(v.to_vec(), [2]), &self.device)
+            Tensor::<I, 1, Bool>::from_data(TensorData::new(v.to_vec(), [2]), self.info.device())
         };
         let mut seen = self.pos.clone();
         if self.nan_at == Some(self.steps) {
@@ -88,7 +82,7 @@ impl Env<I> for Walk {
         self.steps += 1;
         Ok(Transition {
             obs: self.obs(seen),
-            reward: Tensor::from_data(TensorData::new(vec![1.0f32; 2], [2]), &self.device),
+            reward: Tensor::from_data(TensorData::new(vec![1.0f32; 2], [2]), self.info.device()),
             terminated: flags([done, false]),
             truncated: flags([false, done]),
             final_obs: (done || self.residence == Residence::Device).then(|| self.obs(reached)),

@@ -210,20 +210,8 @@ struct Configured<B: Backend> {
 }
 
 impl<B: Backend> Env<B> for Configured<B> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn num_envs(&self) -> usize {
-        self.inner.num_envs()
-    }
-    fn observation_space(&self) -> &rl_core::Space {
-        self.inner.observation_space()
-    }
-    fn action_space(&self) -> &rl_core::Space {
-        self.inner.action_space()
-    }
-    fn device(&self) -> &B::Device {
-        self.inner.device()
+    fn info(&self) -> &rl_core::EnvInfo<B> {
+        self.inner.info()
     }
     fn reset(&mut self, config: Option<&EnvConfig>) -> rl_core::Result<rl_core::Observation<B>> {
         self.inner.reset(Some(config.unwrap_or(&self.config)))

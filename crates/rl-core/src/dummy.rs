@@ -18,7 +18,7 @@ use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 use chacha20::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
-use crate::env::{HostAction, SavedRng, check_action, decode_state, encode_state};
+use crate::env::{EnvInfo, HostAction, SavedRng, check_action, decode_state, encode_state};
 use crate::host::first_non_finite_row;
 use crate::{Action, CoreError, Env, EnvConfig, Observation, Result, Space, Transition};
 
@@ -28,14 +28,10 @@ const DEFAULT_BOUNDS: f32 = 100.0;
 /// The state and logic shared by both dummy environments.
 #[derive(Debug)]
 struct DummyCore<B: Backend> {
-    name: &'static str,
-    num_envs: usize,
+    info: EnvInfo<B>,
     bounds: f32,
     state: Option<Vec<f32>>,
     rng: ChaCha12Rng,
-    device: B::Device,
-    observation_space: Space,
-    action_space: Space,
 }
 
 impl<B: Backend> DummyCore<B> {
@@ -46,35 +42,26 @@ impl<B: Backend> DummyCore<B> {
         device: &B::Device,
         action_space: Space,
     ) -> Result<Self> {
-        if num_envs == 0 {
-            return Err(CoreError::Env {
-                env: name.to_string(),
-                message: "num_envs must be at least 1".to_string(),
-            });
-        }
+        let observations = Space::unbounded(vec![1])?;
         Ok(Self {
-            name,
-            num_envs,
+            info: EnvInfo::new(name, num_envs, observations, action_space, device.clone())?,
             bounds: DEFAULT_BOUNDS,
             state: None,
             rng: ChaCha12Rng::seed_from_u64(seed),
-            device: device.clone(),
-            observation_space: Space::unbounded(vec![1])?,
-            action_space,
         })
     }
 
     fn error(&self, message: String) -> CoreError {
         CoreError::Env {
-            env: self.name.to_string(),
+            env: self.info.name().to_string(),
             message,
         }
     }
 
     fn observation(&self, state: &[f32]) -> Observation<B> {
         // `state` always holds `num_envs` values, so the data matches the shape.
-        let data = TensorData::new(state.to_vec(), [self.num_envs, 1]);
-        Observation::new(Tensor::from_data(data, &self.device))
+        let data = TensorData::new(state.to_vec(), [self.info.num_envs(), 1]);
+        Observation::new(Tensor::from_data(data, self.info.device()))
     }
 
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
@@ -90,7 +77,7 @@ impl<B: Backend> DummyCore<B> {
         let bounds = self.bounds;
         // `bounds * (2u - 1)` with u in [0, 1) is uniform on [-bounds, bounds) and, unlike
         // `-bounds + 2 * bounds * u`, cannot overflow for bounds near f32::MAX.
-        let state: Vec<f32> = (0..self.num_envs)
+        let state: Vec<f32> = (0..self.info.num_envs())
             .map(|_| bounds * (2.0 * self.rng.random::<f32>() - 1.0))
             .collect();
         let obs = self.observation(&state);
@@ -106,18 +93,20 @@ impl<B: Backend> DummyCore<B> {
         let next: Vec<f32> = state.iter().zip(deltas).map(|(s, d)| s + d).collect();
         if let Some(index) = first_non_finite_row(&next, 1) {
             return Err(CoreError::NonFinite {
-                what: format!("{} state after the action", self.name),
+                what: format!("{} state after the action", self.info.name()),
                 index,
             });
         }
-        let n = self.num_envs;
+        let n = self.info.num_envs();
         let reward: Vec<f32> = next.iter().map(|s| -s.abs()).collect();
         let obs = self.observation(&next);
         self.state = Some(next);
         // Each buffer holds `num_envs` values, so the data matches the shape.
-        let reward = Tensor::from_data(TensorData::new(reward, [n]), &self.device);
-        let never =
-            Tensor::<B, 1, Bool>::from_data(TensorData::new(vec![false; n], [n]), &self.device);
+        let reward = Tensor::from_data(TensorData::new(reward, [n]), self.info.device());
+        let never = Tensor::<B, 1, Bool>::from_data(
+            TensorData::new(vec![false; n], [n]),
+            self.info.device(),
+        );
         Ok(Transition {
             obs,
             reward,
@@ -246,24 +235,8 @@ impl<B: Backend, M: DummyMove> DummyEnv<B, M> {
 }
 
 impl<B: Backend, M: DummyMove> Env<B> for DummyEnv<B, M> {
-    fn name(&self) -> &str {
-        self.core.name
-    }
-
-    fn num_envs(&self) -> usize {
-        self.core.num_envs
-    }
-
-    fn observation_space(&self) -> &Space {
-        &self.core.observation_space
-    }
-
-    fn action_space(&self) -> &Space {
-        &self.core.action_space
-    }
-
-    fn device(&self) -> &B::Device {
-        &self.core.device
+    fn info(&self) -> &EnvInfo<B> {
+        &self.core.info
     }
 
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
@@ -271,28 +244,34 @@ impl<B: Backend, M: DummyMove> Env<B> for DummyEnv<B, M> {
     }
 
     fn step(&mut self, action: &Action<B>) -> Result<Transition<B>> {
-        let action = check_action(&self.core.action_space, self.core.num_envs, action)?;
+        let action = check_action(
+            self.core.info.action_space(),
+            self.core.info.num_envs(),
+            action,
+        )?;
         let deltas = M::deltas(action)?;
         self.core.step(&deltas)
     }
 
     fn save_state(&self) -> Result<Option<Vec<u8>>> {
         let c = &self.core;
-        let saved = (c.num_envs, c.bounds, &c.state, SavedRng::new(&c.rng));
-        encode_state(c.name, &saved).map(Some)
+        let saved = (c.info.num_envs(), c.bounds, &c.state, SavedRng::new(&c.rng));
+        encode_state(c.info.name(), &saved).map(Some)
     }
 
     fn load_state(&mut self, state: &[u8]) -> Result<()> {
         type Saved = (usize, f32, Option<Vec<f32>>, SavedRng);
-        let (num_envs, bounds, saved, rng): Saved = decode_state(self.core.name, state)?;
+        let (num_envs, bounds, saved, rng): Saved = decode_state(self.core.info.name(), state)?;
         let rng = rng.restore().ok_or_else(|| {
             self.core
                 .error("the saved generator state is malformed".into())
         })?;
-        if num_envs != self.core.num_envs || saved.as_ref().is_some_and(|s| s.len() != num_envs) {
+        if num_envs != self.core.info.num_envs()
+            || saved.as_ref().is_some_and(|s| s.len() != num_envs)
+        {
             return Err(self.core.error(format!(
                 "the saved state holds {num_envs} environments, this batch {}",
-                self.core.num_envs
+                self.core.info.num_envs()
             )));
         }
         self.core.bounds = bounds;

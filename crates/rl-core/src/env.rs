@@ -118,6 +118,97 @@ pub enum Residence {
     Device,
 }
 
+/// What a batch of environments says of itself: its name, its size, its spaces and its device.
+/// An [`Env`] holds one and returns it from [`Env::info`]; the trait's accessors
+/// ([`Env::name`], [`Env::num_envs`], ...) read it, so an environment writes them once.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use rl_core::{EnvInfo, Space};
+///
+/// let info = EnvInfo::<NdArray>::new(
+///     "Walk",
+///     2,
+///     Space::unbounded(vec![1])?,
+///     Space::discrete(2)?,
+///     Default::default(),
+/// )?;
+/// assert_eq!((info.name(), info.num_envs()), ("Walk", 2));
+/// // A batch of no environments is refused.
+/// let none = EnvInfo::<NdArray>::new("Walk", 0, Space::unbounded(vec![1])?, Space::discrete(2)?, Default::default());
+/// assert!(none.is_err());
+/// # Ok::<(), rl_core::CoreError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct EnvInfo<B: Backend> {
+    name: String,
+    num_envs: usize,
+    observation_space: Space,
+    action_space: Space,
+    device: B::Device,
+}
+
+impl<B: Backend> EnvInfo<B> {
+    /// The description of `num_envs` environments named `name` (used in error messages).
+    ///
+    /// # Errors
+    /// [`CoreError::Env`] naming `name` when `num_envs` is 0.
+    pub fn new(
+        name: impl Into<String>,
+        num_envs: usize,
+        observation_space: Space,
+        action_space: Space,
+        device: B::Device,
+    ) -> Result<Self> {
+        let name = name.into();
+        if num_envs == 0 {
+            return Err(CoreError::Env {
+                env: name,
+                message: "num_envs must be at least 1".to_string(),
+            });
+        }
+        Ok(Self {
+            name,
+            num_envs,
+            observation_space,
+            action_space,
+            device,
+        })
+    }
+
+    /// The same description with `space` as the observation space (a bounded `Box`, say, where
+    /// the environment was first described with an unbounded one).
+    pub fn with_observation_space(mut self, space: Space) -> Self {
+        self.observation_space = space;
+        self
+    }
+
+    /// The short name used in error messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The number of environments N in the batch (at least 1).
+    pub fn num_envs(&self) -> usize {
+        self.num_envs
+    }
+
+    /// The space of one environment's features.
+    pub fn observation_space(&self) -> &Space {
+        &self.observation_space
+    }
+
+    /// The space of one environment's action.
+    pub fn action_space(&self) -> &Space {
+        &self.action_space
+    }
+
+    /// The device the environments' tensors live on.
+    pub fn device(&self) -> &B::Device {
+        &self.device
+    }
+}
+
 /// A batch of `num_envs` environments stepped as one (IsaacGym style, as in rl8).
 ///
 /// One call to [`Env::step`] steps every environment with one row of the action batch and
@@ -132,14 +223,25 @@ pub enum Residence {
 /// Implementations should reject an action outside the action space (see [`check_action`])
 /// rather than panic.
 pub trait Env<B: Backend> {
+    /// What the batch says of itself: name, size, spaces and device. The accessors below read
+    /// it; an implementation only returns the [`EnvInfo`] it holds.
+    fn info(&self) -> &EnvInfo<B>;
     /// A short name used in error messages.
-    fn name(&self) -> &str;
+    fn name(&self) -> &str {
+        self.info().name()
+    }
     /// The number of environments N in the batch.
-    fn num_envs(&self) -> usize;
+    fn num_envs(&self) -> usize {
+        self.info().num_envs()
+    }
     /// The space of one environment's features (a `Box`).
-    fn observation_space(&self) -> &Space;
+    fn observation_space(&self) -> &Space {
+        self.info().observation_space()
+    }
     /// The space of one environment's action.
-    fn action_space(&self) -> &Space;
+    fn action_space(&self) -> &Space {
+        self.info().action_space()
+    }
     /// What every observation holds besides its features. The default: no action mask. An
     /// environment whose observations carry an [`Observation::action_mask`] declares it here
     /// ([`ObservationSpec::with_action_mask`]).
@@ -147,7 +249,9 @@ pub trait Env<B: Backend> {
         ObservationSpec::new()
     }
     /// The device the environment's tensors live on.
-    fn device(&self) -> &B::Device;
+    fn device(&self) -> &B::Device {
+        self.info().device()
+    }
     /// Where the environment computes its steps. The default, [`Residence::Host`], suits an
     /// environment that reads the actions back each step; one written in tensor operations
     /// says [`Residence::Device`], and must then give `final_obs` on every step at which a row
@@ -244,6 +348,9 @@ pub fn decode_state<T: serde::de::DeserializeOwned>(env: &str, bytes: &[u8]) -> 
 /// A boxed environment is an environment: `Box<dyn Env<B>>` lets one engine type train
 /// environments chosen at run time (and compiles the engine once for all of them).
 impl<B: Backend, E: Env<B> + ?Sized> Env<B> for Box<E> {
+    fn info(&self) -> &EnvInfo<B> {
+        (**self).info()
+    }
     fn name(&self) -> &str {
         (**self).name()
     }

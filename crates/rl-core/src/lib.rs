@@ -66,8 +66,8 @@ pub use dummy::{
     ContinuousDummyEnv, ContinuousMove, DiscreteDummyEnv, DiscreteMove, DummyEnv, DummyMove,
 };
 pub use env::{
-    Env, EnvConfig, HostAction, ObservationSpec, Residence, SavedRng, Transition, check_action,
-    check_action_shape, decode_state, encode_state, first_non_finite_row,
+    Env, EnvConfig, EnvInfo, HostAction, ObservationSpec, Residence, SavedRng, Transition,
+    check_action, check_action_shape, decode_state, encode_state, first_non_finite_row,
 };
 pub use error::{CoreError, Result};
 pub use model::{Model, PolicyOutput, RecurrentModel, RecurrentOutput, RecurrentState};

@@ -143,9 +143,10 @@ impl<B: Backend> AcrobotV1<B> {
     /// ([`rl_core::CoreError::Env`]) if `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
         let actions = Space::discrete(3)?;
-        let mut core = Core::new("Acrobot-v1", num_envs, seed, device, (4, 6), actions)?;
         let high = vec![1.0, 1.0, 1.0, 1.0, MAX_VEL_1 as f32, MAX_VEL_2 as f32];
-        core.observation_space = Space::boxed(vec![6], high.iter().map(|h| -h).collect(), high)?;
+        let observations = Space::boxed(vec![6], high.iter().map(|h| -h).collect(), high)?;
+        let core = Core::new("Acrobot-v1", num_envs, seed, device, (4, 6), actions)?
+            .with_observation_space(observations);
         let params = Params::from_config(&core.config(None))?;
         Ok(Self {
             core,
@@ -155,11 +156,10 @@ impl<B: Backend> AcrobotV1<B> {
     }
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        let reader = self.core.config(config);
-        self.params =
-            self.limit
-                .reset_with(&reader, Self::MAX_EPISODE_STEPS, Params::from_config)?;
-        Ok(self.core.reset_rows(draw_initial, observe))
+        let limit = (&mut self.limit, config, Self::MAX_EPISODE_STEPS);
+        let params = (&mut self.params, Params::from_config);
+        self.core
+            .reset_episodic(limit, params, draw_initial, observe)
     }
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {

@@ -213,7 +213,7 @@ impl<B: Backend> CartPole<B> {
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         self.physics = Physics::rl8(&self.core.config(config))?;
-        let n = 4 * self.core.num_envs;
+        let n = 4 * self.core.info.num_envs();
         Ok(self.core.reset_with(
             |core| core.standard_normals(n).iter().map(|z| 0.01 * z).collect(),
             Self::observe,
@@ -364,11 +364,10 @@ impl<B: Backend> CartPoleV1<B> {
     }
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        let reader = self.core.config(config);
-        self.physics = self
-            .limit
-            .reset_with(&reader, Self::MAX_EPISODE_STEPS, Physics::gym)?;
-        Ok(self.core.reset_rows(Self::draw_initial, self.observe))
+        let limit = (&mut self.limit, config, Self::MAX_EPISODE_STEPS);
+        let physics = (&mut self.physics, Physics::gym);
+        self.core
+            .reset_episodic(limit, physics, Self::draw_initial, self.observe)
     }
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {

@@ -80,7 +80,7 @@ impl<B: Backend> Combination<B> {
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
         let actions = self.core.discrete_actions(action)?;
         let mut next = self.core.state()?.to_vec();
-        let n = self.core.num_envs;
+        let n = self.core.info.num_envs();
         let heads = Self::DIALS.len();
         let mut reward = Vec::with_capacity(n);
         for (s, a) in next

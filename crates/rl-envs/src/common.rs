@@ -6,7 +6,7 @@ use chacha20::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 use rl_core::first_non_finite_row;
 use rl_core::{
-    Action, CoreError, EnvConfig, Observation, ObservationSpec, Result, SavedRng, Space,
+    Action, CoreError, EnvConfig, EnvInfo, Observation, ObservationSpec, Result, SavedRng, Space,
     Transition, check_action, decode_state, encode_state,
 };
 use serde::Serialize;
@@ -46,12 +46,12 @@ pub(crate) fn standard_normals(rng: &mut ChaCha12Rng, n: usize) -> Vec<f64> {
 /// value that breaks its key's rule is an [`CoreError::Env`] naming the key.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ConfigReader<'a> {
-    env: &'static str,
+    env: &'a str,
     config: Option<&'a EnvConfig>,
 }
 
 impl<'a> ConfigReader<'a> {
-    pub(crate) fn new(env: &'static str, config: Option<&'a EnvConfig>) -> Self {
+    pub(crate) fn new(env: &'a str, config: Option<&'a EnvConfig>) -> Self {
         Self { env, config }
     }
 
@@ -119,11 +119,7 @@ impl<'a> ConfigReader<'a> {
 /// environment, one row after the other.
 #[derive(Debug)]
 pub(crate) struct Core<B: Backend> {
-    pub(crate) name: &'static str,
-    pub(crate) num_envs: usize,
-    pub(crate) device: B::Device,
-    pub(crate) observation_space: Space,
-    pub(crate) action_space: Space,
+    pub(crate) info: EnvInfo<B>,
     /// The state rows; `None` until the first reset.
     pub(crate) state: Option<Vec<f64>>,
     /// Whether every observation carries an action mask (its `observation_spec` says so).
@@ -144,16 +140,10 @@ impl<B: Backend> Core<B> {
         dims: (usize, usize),
         action_space: Space,
     ) -> Result<Self> {
-        if num_envs == 0 {
-            return Err(env_error(name, "num_envs must be at least 1"));
-        }
         let (state_dim, obs_dim) = dims;
+        let observations = Space::unbounded(vec![obs_dim])?;
         Ok(Self {
-            name,
-            num_envs,
-            device: device.clone(),
-            observation_space: Space::unbounded(vec![obs_dim])?,
-            action_space,
+            info: EnvInfo::new(name, num_envs, observations, action_space, device.clone())?,
             state: None,
             masked: false,
             state_dim,
@@ -162,10 +152,17 @@ impl<B: Backend> Core<B> {
         })
     }
 
+    /// The same batch with `space` (of the same width) as its observation space.
+    pub(crate) fn with_observation_space(mut self, space: Space) -> Self {
+        debug_assert_eq!(space.flat_dim(), self.obs_dim);
+        self.info = self.info.with_observation_space(space);
+        self
+    }
+
     /// The state rows and the generator's position, as a checkpoint saves them.
     fn saved(&self) -> SavedCore {
         SavedCore {
-            num_envs: self.num_envs,
+            num_envs: self.info.num_envs(),
             state: self.state.clone(),
             rng: SavedRng::new(&self.rng),
         }
@@ -176,25 +173,26 @@ impl<B: Backend> Core<B> {
         let rows_fit = saved
             .state
             .as_ref()
-            .is_none_or(|s| s.len() == self.num_envs * self.state_dim);
-        if saved.num_envs != self.num_envs || !rows_fit {
+            .is_none_or(|s| s.len() == self.info.num_envs() * self.state_dim);
+        if saved.num_envs != self.info.num_envs() || !rows_fit {
             return Err(env_error(
-                self.name,
+                self.info.name(),
                 format!(
                     "the saved state holds {} environments, this batch {}",
-                    saved.num_envs, self.num_envs
+                    saved.num_envs,
+                    self.info.num_envs()
                 ),
             ));
         }
         saved
             .rng
             .restore()
-            .ok_or_else(|| env_error(self.name, "the saved generator state is malformed"))
+            .ok_or_else(|| env_error(self.info.name(), "the saved generator state is malformed"))
     }
 
     /// A reader of `config` whose errors name this environment.
-    pub(crate) fn config<'a>(&self, config: Option<&'a EnvConfig>) -> ConfigReader<'a> {
-        ConfigReader::new(self.name, config)
+    pub(crate) fn config<'a>(&'a self, config: Option<&'a EnvConfig>) -> ConfigReader<'a> {
+        ConfigReader::new(self.info.name(), config)
     }
 
     /// A draw from U(`low`, `high`) (`high` excluded).
@@ -210,20 +208,20 @@ impl<B: Backend> Core<B> {
     /// The discrete actions, checked against the action space and read to the host once
     /// ([`rl_core::check_action`]).
     pub(crate) fn discrete_actions(&self, action: &Action<B>) -> Result<Vec<i64>> {
-        check_action(&self.action_space, self.num_envs, action)?.into_discrete()
+        check_action(self.info.action_space(), self.info.num_envs(), action)?.into_discrete()
     }
 
     /// The continuous actions, checked against the action space and read to the host once
     /// ([`rl_core::check_action`]: a NaN or infinity is a [`CoreError::NonFinite`]).
     pub(crate) fn continuous_actions(&self, action: &Action<B>) -> Result<Vec<f32>> {
-        check_action(&self.action_space, self.num_envs, action)?.into_continuous()
+        check_action(self.info.action_space(), self.info.num_envs(), action)?.into_continuous()
     }
 
     /// The current state rows, or an error before the first reset.
     pub(crate) fn state(&self) -> Result<&[f64]> {
         self.state
             .as_deref()
-            .ok_or_else(|| env_error(self.name, "step called before reset"))
+            .ok_or_else(|| env_error(self.info.name(), "step called before reset"))
     }
 
     /// Draws a fresh state with `draw` (which fills all rows), stores it and returns its
@@ -234,7 +232,7 @@ impl<B: Backend> Core<B> {
         observe: impl Fn(&[f64], &mut Vec<f32>),
     ) -> Observation<B> {
         let state = draw(self);
-        debug_assert_eq!(state.len(), self.num_envs * self.state_dim);
+        debug_assert_eq!(state.len(), self.info.num_envs() * self.state_dim);
         let features = self.observe(&state, &observe);
         self.state = Some(state);
         self.observation(features)
@@ -247,7 +245,7 @@ impl<B: Backend> Core<B> {
         mut draw: impl FnMut(&mut Self, &mut [f64]),
         observe: impl Fn(&[f64], &mut Vec<f32>),
     ) -> Observation<B> {
-        let (rows, width) = (self.num_envs, self.state_dim);
+        let (rows, width) = (self.info.num_envs(), self.state_dim);
         self.reset_with(
             |core| {
                 let mut state = vec![0.0; rows * width];
@@ -266,7 +264,7 @@ impl<B: Backend> Core<B> {
         state: &[f64],
         observe: impl Fn(&[f64], &mut Vec<f32>),
     ) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.num_envs * self.obs_dim);
+        let mut out = Vec::with_capacity(self.info.num_envs() * self.obs_dim);
         for row in state.chunks_exact(self.state_dim) {
             observe(row, &mut out);
         }
@@ -275,15 +273,19 @@ impl<B: Backend> Core<B> {
 
     /// An observation batch from `num_envs * obs_dim` feature values.
     fn observation(&self, features: Vec<f32>) -> Observation<B> {
-        let data = TensorData::new(features, [self.num_envs, self.obs_dim]);
-        Observation::new(Tensor::from_data(data, &self.device))
+        let data = TensorData::new(features, [self.info.num_envs(), self.obs_dim]);
+        Observation::new(Tensor::from_data(data, self.info.device()))
     }
 
     /// What every observation holds besides its features: for a masked environment, an action
     /// mask of the action space's width.
     pub(crate) fn spec(&self) -> ObservationSpec {
         ObservationSpec {
-            action_mask: self.action_space.mask_width().filter(|_| self.masked),
+            action_mask: self
+                .info
+                .action_space()
+                .mask_width()
+                .filter(|_| self.masked),
         }
     }
 
@@ -293,14 +295,17 @@ impl<B: Backend> Core<B> {
         obs: Observation<B>,
         flags: Vec<bool>,
     ) -> Result<Observation<B>> {
-        let width = self.action_space.mask_width().unwrap_or(0);
-        let data = TensorData::new(flags, [self.num_envs, width]);
-        obs.with_action_mask(Tensor::from_data(data, &self.device))
+        let width = self.info.action_space().mask_width().unwrap_or(0);
+        let data = TensorData::new(flags, [self.info.num_envs(), width]);
+        obs.with_action_mask(Tensor::from_data(data, self.info.device()))
     }
 
     /// A `[num_envs]` bool tensor.
     fn flags(&self, values: Vec<bool>) -> Tensor<B, 1, Bool> {
-        Tensor::from_data(TensorData::new(values, [self.num_envs]), &self.device)
+        Tensor::from_data(
+            TensorData::new(values, [self.info.num_envs()]),
+            self.info.device(),
+        )
     }
 
     /// Checks the step's outputs for NaN and infinity, then stores `next` as the state and
@@ -317,16 +322,16 @@ impl<B: Backend> Core<B> {
         for (what, values, width) in buffers.into_iter().chain(final_obs) {
             if let Some(index) = first_non_finite_row(values, width) {
                 return Err(CoreError::NonFinite {
-                    what: format!("{} {what} (is the config extreme?)", self.name),
+                    what: format!("{} {what} (is the config extreme?)", self.info.name()),
                     index,
                 });
             }
         }
         self.state = Some(next);
-        let reward = TensorData::new(out.reward, [self.num_envs]);
+        let reward = TensorData::new(out.reward, [self.info.num_envs()]);
         Ok(Transition {
             obs: self.observation(out.obs),
-            reward: Tensor::from_data(reward, &self.device),
+            reward: Tensor::from_data(reward, self.info.device()),
             terminated: self.flags(out.terminated),
             truncated: self.flags(out.truncated),
             final_obs: out.final_obs.map(|f| self.observation(f)),
@@ -347,7 +352,7 @@ impl<B: Backend> Core<B> {
             .map(|(row, s)| dynamics(row, s) as f32)
             .collect();
         let obs = self.observe(&next, observe);
-        let n = self.num_envs;
+        let n = self.info.num_envs();
         let out = StepOutput {
             obs,
             reward,
@@ -399,7 +404,7 @@ impl TimeLimit {
         elapsed: Vec<u32>,
     ) -> Result<()> {
         core.config(None).require(
-            elapsed.len() == core.num_envs,
+            elapsed.len() == core.info.num_envs(),
             "the saved episode lengths do not fit the batch",
         )?;
         (self.max_episode_steps, self.elapsed) = (max_episode_steps, elapsed);
@@ -408,6 +413,21 @@ impl TimeLimit {
 }
 
 impl<B: Backend> Core<B> {
+    /// The reset of an episodic environment: its parameters, read from `config` by `read` into
+    /// `params`, and the time limit (`max_episode_steps`, `default` if the config has none);
+    /// every episode restarts and every state row is drawn by `draw`. Returns the first
+    /// observation; on an error nothing changes.
+    pub(crate) fn reset_episodic<P>(
+        &mut self,
+        (limit, config, default): (&mut TimeLimit, Option<&EnvConfig>, u32),
+        (params, read): (&mut P, impl FnOnce(&ConfigReader<'_>) -> Result<P>),
+        draw: impl FnMut(&mut Self, &mut [f64]),
+        observe: impl Fn(&[f64], &mut Vec<f32>),
+    ) -> Result<Observation<B>> {
+        *params = limit.reset_with(&self.config(config), default, read)?;
+        Ok(self.reset_rows(draw, observe))
+    }
+
     /// One step of an episodic environment, as Gymnasium's `TimeLimit` and an auto-resetting
     /// vector env do it: `dynamics(row, state)` moves a state row in place and returns its
     /// reward and whether it terminated; the step that brings an episode to
@@ -422,7 +442,7 @@ impl<B: Backend> Core<B> {
         observe: impl Fn(&[f64], &mut Vec<f32>),
     ) -> Result<Transition<B>> {
         let mut next = self.state()?.to_vec();
-        let n = self.num_envs;
+        let n = self.info.num_envs();
         let mut elapsed = limit.elapsed.clone();
         let mut reward = Vec::with_capacity(n);
         let mut terminated = vec![false; n];
@@ -476,14 +496,14 @@ pub(crate) fn save_env<B: Backend, E: Persist<B>>(
     core: &Core<B>,
     env: &E,
 ) -> Result<Option<Vec<u8>>> {
-    encode_state(core.name, &(core.saved(), env.extra())).map(Some)
+    encode_state(core.info.name(), &(core.saved(), env.extra())).map(Some)
 }
 
 /// [`rl_core::Env::load_state`] of an environment with a [`Core`]: nothing changes unless the
 /// whole state fits.
 pub(crate) fn load_env<B: Backend, E: Persist<B>>(env: &mut E, bytes: &[u8]) -> Result<()> {
     let core = env.core_mut();
-    let (saved, extra): (SavedCore, E::Extra) = decode_state(core.name, bytes)?;
+    let (saved, extra): (SavedCore, E::Extra) = decode_state(core.info.name(), bytes)?;
     let rng = core.check(&saved)?;
     env.set_extra(extra)?;
     let core = env.core_mut();
@@ -532,28 +552,12 @@ macro_rules! impl_env {
     };
     ($env:ident, $($core:ident).+) => {
         impl<B: burn::tensor::backend::Backend> rl_core::Env<B> for $env<B> {
-            fn name(&self) -> &str {
-                self.$($core).+.name
-            }
-
-            fn num_envs(&self) -> usize {
-                self.$($core).+.num_envs
-            }
-
-            fn observation_space(&self) -> &rl_core::Space {
-                &self.$($core).+.observation_space
-            }
-
-            fn action_space(&self) -> &rl_core::Space {
-                &self.$($core).+.action_space
+            fn info(&self) -> &rl_core::EnvInfo<B> {
+                &self.$($core).+.info
             }
 
             fn observation_spec(&self) -> rl_core::ObservationSpec {
                 self.$($core).+.spec()
-            }
-
-            fn device(&self) -> &B::Device {
-                &self.$($core).+.device
             }
 
             fn reset(

@@ -7,8 +7,8 @@ use burn::tensor::{Bool, Tensor, TensorData};
 use chacha20::ChaCha12Rng;
 use rand::SeedableRng;
 use rl_core::{
-    Action, CoreError, Env, EnvConfig, Observation, Residence, Result, SavedRng, Space, Transition,
-    check_action, check_action_shape, decode_state, encode_state,
+    Action, CoreError, Env, EnvConfig, EnvInfo, Observation, Residence, Result, SavedRng, Space,
+    Transition, check_action, check_action_shape, decode_state, encode_state,
 };
 
 use crate::cartpole::Physics;
@@ -19,11 +19,7 @@ use crate::common::{ConfigReader, env_error as error, standard_normals, uniform}
 /// backend and a saved state continues exactly).
 #[derive(Debug)]
 struct Batch<B: Backend> {
-    name: &'static str,
-    num_envs: usize,
-    device: B::Device,
-    observation_space: Space,
-    action_space: Space,
+    info: EnvInfo<B>,
     physics: Physics,
     /// `[x, x_dot, theta, theta_dot]`, `[N]` each; `None` until the first reset.
     state: Option<[Tensor<B, 1>; 4]>,
@@ -53,15 +49,9 @@ impl<B: Backend> Batch<B> {
         (obs_dim, actions): (usize, usize),
         physics: Physics,
     ) -> Result<Self> {
-        if num_envs == 0 {
-            return Err(error(name, "num_envs must be at least 1"));
-        }
+        let (observations, actions) = (Space::unbounded(vec![obs_dim])?, Space::discrete(actions)?);
         Ok(Self {
-            name,
-            num_envs,
-            device: device.clone(),
-            observation_space: Space::unbounded(vec![obs_dim])?,
-            action_space: Space::discrete(actions)?,
+            info: EnvInfo::new(name, num_envs, observations, actions, device.clone())?,
             physics,
             state: None,
             rng: ChaCha12Rng::seed_from_u64(seed),
@@ -75,10 +65,11 @@ impl<B: Backend> Batch<B> {
         &mut self,
         draw: impl FnOnce(&mut ChaCha12Rng, usize) -> Vec<f32>,
     ) -> [Tensor<B, 1>; 4] {
-        let n = self.num_envs;
+        let n = self.info.num_envs();
         let values = draw(&mut self.rng, 4 * n);
         columns(
-            Tensor::<B, 2>::from_data(TensorData::new(values, [4, n]), &self.device).transpose(),
+            Tensor::<B, 2>::from_data(TensorData::new(values, [4, n]), self.info.device())
+                .transpose(),
         )
     }
 
@@ -86,64 +77,67 @@ impl<B: Backend> Batch<B> {
     /// shape), and with [`checked`](Self::checked) the range as well.
     fn actions(&self, action: &Action<B>) -> Result<Tensor<B, 1>> {
         if self.checked {
-            check_action(&self.action_space, self.num_envs, action)?;
+            check_action(self.info.action_space(), self.info.num_envs(), action)?;
         } else {
-            check_action_shape(&self.action_space, self.num_envs, action)?;
+            check_action_shape(self.info.action_space(), self.info.num_envs(), action)?;
         }
         Ok(action
             .as_discrete()?
             .clone()
             .float()
-            .reshape([self.num_envs]))
+            .reshape([self.info.num_envs()]))
     }
 
     /// The state, or an error before the first reset.
     fn state(&self) -> Result<[Tensor<B, 1>; 4]> {
         self.state
             .clone()
-            .ok_or_else(|| error(self.name, "step called before reset"))
+            .ok_or_else(|| error(self.info.name(), "step called before reset"))
     }
 
     fn save(&self, limit: Option<(u32, Vec<f32>)>) -> Result<Option<Vec<u8>>> {
         let state = match &self.state {
-            Some(s) => Some(read(Tensor::stack::<2>(s.to_vec(), 1), self.name)?),
+            Some(s) => Some(read(Tensor::stack::<2>(s.to_vec(), 1), self.info.name())?),
             None => None,
         };
         let saved = Saved {
-            num_envs: self.num_envs,
+            num_envs: self.info.num_envs(),
             physics: self.physics,
             state,
             rng: SavedRng::new(&self.rng),
             limit,
         };
-        encode_state(self.name, &saved).map(Some)
+        encode_state(self.info.name(), &saved).map(Some)
     }
 
     /// Takes a saved state if it fits this batch (with a time limit if `limited`); returns
     /// its time limit.
     fn load(&mut self, bytes: &[u8], limited: bool) -> Result<Option<(u32, Tensor<B, 1>)>> {
-        let saved: Saved = decode_state(self.name, bytes)?;
-        let n = self.num_envs;
+        let saved: Saved = decode_state(self.info.name(), bytes)?;
+        let n = self.info.num_envs();
         let fits = saved.num_envs == n
             && saved.state.as_ref().is_none_or(|s| s.len() == 4 * n)
             && saved.limit.is_some() == limited
             && saved.limit.as_ref().is_none_or(|(_, e)| e.len() == n);
         if !fits {
             return Err(error(
-                self.name,
+                self.info.name(),
                 format!("the saved state is not one of {n} environments of this kind"),
             ));
         }
         let rng = saved
             .rng
             .restore()
-            .ok_or_else(|| error(self.name, "the saved generator state is malformed"))?;
-        let state = saved
-            .state
-            .map(|s| columns(Tensor::from_data(TensorData::new(s, [n, 4]), &self.device)));
+            .ok_or_else(|| error(self.info.name(), "the saved generator state is malformed"))?;
+        let state = saved.state.map(|s| {
+            columns(Tensor::from_data(
+                TensorData::new(s, [n, 4]),
+                self.info.device(),
+            ))
+        });
         (self.physics, self.state, self.rng) = (saved.physics, state, rng);
         Ok(saved.limit.map(|(max, elapsed)| {
-            let elapsed = Tensor::from_data(TensorData::new(elapsed, [n]), &self.device);
+            let elapsed = Tensor::from_data(TensorData::new(elapsed, [n]), self.info.device());
             (max, elapsed)
         }))
     }
@@ -162,20 +156,8 @@ fn read<B: Backend, const D: usize>(t: Tensor<B, D>, env: &str) -> Result<Vec<f3
 /// The [`Env`] methods a device cart-pole answers from its [`Batch`].
 macro_rules! batch_accessors {
     () => {
-        fn name(&self) -> &str {
-            self.batch.name
-        }
-        fn num_envs(&self) -> usize {
-            self.batch.num_envs
-        }
-        fn observation_space(&self) -> &Space {
-            &self.batch.observation_space
-        }
-        fn action_space(&self) -> &Space {
-            &self.batch.action_space
-        }
-        fn device(&self) -> &B::Device {
-            &self.batch.device
+        fn info(&self) -> &EnvInfo<B> {
+            &self.batch.info
         }
         fn residence(&self) -> Residence {
             Residence::Device
@@ -244,7 +226,7 @@ impl<B: Backend> DeviceCartPole<B> {
 impl<B: Backend> Env<B> for DeviceCartPole<B> {
     batch_accessors!();
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        self.batch.physics = Physics::rl8(&ConfigReader::new(self.batch.name, config))?;
+        self.batch.physics = Physics::rl8(&ConfigReader::new(self.batch.info.name(), config))?;
         let state = self.batch.draws(|rng, count| {
             let z = standard_normals(rng, count);
             z.iter().map(|z| (0.01 * z) as f32).collect()
@@ -265,9 +247,9 @@ impl<B: Backend> Env<B> for DeviceCartPole<B> {
             + x_dot.abs()
             + theta_dot.abs())
         .neg();
-        let n = self.batch.num_envs;
+        let n = self.batch.info.num_envs();
         let never: Tensor<B, 1, Bool> =
-            Tensor::<B, 1>::zeros([n], &self.batch.device).lower_elem(0.0);
+            Tensor::<B, 1>::zeros([n], self.batch.info.device()).lower_elem(0.0);
         let obs = Self::observe(&s);
         self.batch.state = Some(s);
         Ok(Transition {
@@ -360,14 +342,14 @@ impl<B: Backend> DeviceCartPoleV1<B> {
     /// # Errors
     /// [`CoreError::Shape`] if either does not have N rows (and `state` 4 columns).
     pub fn set_state(&mut self, state: Tensor<B, 2>, elapsed: Tensor<B, 1>) -> Result<()> {
-        let n = self.batch.num_envs;
+        let n = self.batch.info.num_envs();
         for (what, dims, want) in [
             ("state", state.dims().to_vec(), vec![n, 4]),
             ("elapsed", elapsed.dims().to_vec(), vec![n]),
         ] {
             if dims != want {
                 return Err(CoreError::Shape {
-                    what: format!("{}: set_state {what}", self.batch.name),
+                    what: format!("{}: set_state {what}", self.batch.info.name()),
                     expected: format!("{want:?}"),
                     actual: dims,
                 });
@@ -386,12 +368,12 @@ impl<B: Backend> DeviceCartPoleV1<B> {
 impl<B: Backend> Env<B> for DeviceCartPoleV1<B> {
     batch_accessors!();
     fn reset(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        let reader = ConfigReader::new(self.batch.name, config);
+        let reader = ConfigReader::new(self.batch.info.name(), config);
         let default = crate::CartPoleV1::<B>::MAX_EPISODE_STEPS;
         let physics = Physics::gym(&reader)?;
         self.max_episode_steps = reader.count("max_episode_steps", default)?;
         self.batch.physics = physics;
-        self.elapsed = Tensor::zeros([self.batch.num_envs], &self.batch.device);
+        self.elapsed = Tensor::zeros([self.batch.info.num_envs()], self.batch.info.device());
         let state = self.batch.draws(uniform_start);
         let obs = Self::observe(&state);
         self.batch.state = Some(state);
@@ -421,11 +403,11 @@ impl<B: Backend> Env<B> for DeviceCartPoleV1<B> {
         let [a, b, c, d] = reached.clone();
         let [fa, fb, fc, fd] = fresh;
         let next = [(a, fa), (b, fb), (c, fc), (d, fd)].map(|(s, f)| s.mask_where(done.clone(), f));
-        let n = self.batch.num_envs;
+        let n = self.batch.info.num_envs();
         self.elapsed = elapsed.mask_fill(done, 0.0);
         let out = Transition {
             obs: Self::observe(&next),
-            reward: Tensor::ones([n], &self.batch.device),
+            reward: Tensor::ones([n], self.batch.info.device()),
             terminated,
             truncated,
             final_obs: Some(Self::observe(&reached)),
@@ -434,7 +416,7 @@ impl<B: Backend> Env<B> for DeviceCartPoleV1<B> {
         Ok(out)
     }
     fn save_state(&self) -> Result<Option<Vec<u8>>> {
-        let elapsed = read(self.elapsed.clone(), self.batch.name)?;
+        let elapsed = read(self.elapsed.clone(), self.batch.info.name())?;
         self.batch.save(Some((self.max_episode_steps, elapsed)))
     }
     fn load_state(&mut self, state: &[u8]) -> Result<()> {

@@ -177,7 +177,7 @@ impl<B: Backend> MaskedRecall<B> {
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
         let actions = self.core.discrete_actions(action)?;
         let mut next = self.core.state()?.to_vec();
-        let n = self.core.num_envs;
+        let n = self.core.info.num_envs();
         let observe = Self::observer(self.length);
         let question = f64::from(self.length - 1);
         let mut reward = vec![0.0; n];

@@ -151,7 +151,7 @@ impl<B: Backend> MountainCar<B> {
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
         self.params = Params::from_config(&self.core.config(config), "force_mag", 0.001, 0.5)?;
-        let n = self.core.num_envs;
+        let n = self.core.info.num_envs();
         Ok(self.core.reset_with(
             |core| {
                 let mut state = core.standard_normals(2 * n);
@@ -195,8 +195,8 @@ impl<B: Backend> GymCar<B> {
         actions: Space,
         (force_key, force, goal, max_steps): (&str, f64, f64, u32),
     ) -> Result<Self> {
-        let mut core = Core::new(name, num_envs, seed, device, (2, 2), actions)?;
-        core.observation_space = gym_observation_space()?;
+        let core = Core::new(name, num_envs, seed, device, (2, 2), actions)?
+            .with_observation_space(gym_observation_space()?);
         let params = Params::from_config(&core.config(None), force_key, force, goal)?;
         Ok(Self {
             core,
@@ -210,11 +210,10 @@ impl<B: Backend> GymCar<B> {
         config: Option<&EnvConfig>,
         (force_key, force, goal, max_steps): (&str, f64, f64, u32),
     ) -> Result<Observation<B>> {
-        let reader = self.core.config(config);
-        self.params = self.limit.reset_with(&reader, max_steps, |r| {
-            Params::from_config(r, force_key, force, goal)
-        })?;
-        Ok(self.core.reset_rows(draw_initial, observe))
+        let read = |r: &ConfigReader<'_>| Params::from_config(r, force_key, force, goal);
+        let limit = (&mut self.limit, config, max_steps);
+        self.core
+            .reset_episodic(limit, (&mut self.params, read), draw_initial, observe)
     }
 
     /// One step: `reward(row, at_goal)` is the reward of row `row` pushed by `push(row)`.

@@ -194,9 +194,9 @@ impl<B: Backend> PendulumV1<B> {
     /// `num_envs` is 0.
     pub fn new(num_envs: usize, seed: u64, device: &B::Device) -> Result<Self> {
         let actions = Space::boxed(vec![1], vec![-2.0], vec![2.0])?;
-        let mut core = Core::new("Pendulum-v1", num_envs, seed, device, (2, 3), actions)?;
-        core.observation_space =
-            Space::boxed(vec![3], vec![-1.0, -1.0, -8.0], vec![1.0, 1.0, 8.0])?;
+        let observations = Space::boxed(vec![3], vec![-1.0, -1.0, -8.0], vec![1.0, 1.0, 8.0])?;
+        let core = Core::new("Pendulum-v1", num_envs, seed, device, (2, 3), actions)?
+            .with_observation_space(observations);
         let params = Params::from_config(&core.config(None))?;
         Ok(Self {
             core,
@@ -211,11 +211,10 @@ impl<B: Backend> PendulumV1<B> {
     }
 
     fn reset_batch(&mut self, config: Option<&EnvConfig>) -> Result<Observation<B>> {
-        let reader = self.core.config(config);
-        self.params =
-            self.limit
-                .reset_with(&reader, Self::MAX_EPISODE_STEPS, Params::from_config)?;
-        Ok(self.core.reset_rows(draw_initial, observe))
+        let limit = (&mut self.limit, config, Self::MAX_EPISODE_STEPS);
+        let params = (&mut self.params, Params::from_config);
+        self.core
+            .reset_episodic(limit, params, draw_initial, observe)
     }
 
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {

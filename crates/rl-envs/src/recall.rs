@@ -109,7 +109,7 @@ impl<B: Backend> Recall<B> {
         let length = reader.count("length", Self::DEFAULT_LENGTH)?;
         reader.require(length >= 2, "`length` must be at least 2")?;
         self.length = length;
-        let n = self.core.num_envs;
+        let n = self.core.info.num_envs();
         Ok(self.core.reset_with(
             |core| (0..n).flat_map(|_| Self::draw_start(core)).collect(),
             Self::observer(length),
@@ -119,7 +119,7 @@ impl<B: Backend> Recall<B> {
     fn step_batch(&mut self, action: &Action<B>) -> Result<Transition<B>> {
         let actions = self.core.discrete_actions(action)?;
         let mut next = self.core.state()?.to_vec();
-        let n = self.core.num_envs;
+        let n = self.core.info.num_envs();
         let observe = Self::observer(self.length);
         let query = f64::from(self.length - 1);
         let mut reward = vec![0.0; n];
