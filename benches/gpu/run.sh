@@ -18,7 +18,9 @@
 #   2. Gym CartPole-v1 (examples/configs/cartpole.toml) to a mean return of 475: env steps and
 #      wall seconds.
 # Each run is bounded by a timeout; a run that hits it prints what it reached. UPDATES,
-# RUN_TIMEOUT (seconds) and ENVS override the defaults.
+# RUN_TIMEOUT (seconds) and ENVS override the defaults; SWEEPS (default "device host cartpole")
+# picks the tables and DEVICE_BACKENDS (default "wgpu ndarray") the backends of table 0, so a
+# short GPU lease can run `SWEEPS=device DEVICE_BACKENDS=wgpu` alone.
 set -uo pipefail
 rl="$1"
 out="$2"
@@ -28,6 +30,10 @@ UPDATES="${UPDATES:-4}"
 # The batch sizes of the sweeps (`ENVS="64 256"` for a quick check on a software renderer).
 ENVS="${ENVS:-1024 4096 16384}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-60}"
+SWEEPS="${SWEEPS:-device host cartpole}"
+DEVICE_BACKENDS="${DEVICE_BACKENDS:-wgpu ndarray}"
+# `wanted NAME`: whether SWEEPS names the table NAME.
+wanted() { case " $SWEEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # `rate DIR HIDDEN`: transitions per second over the updates after the first, from
 # metrics.csv, and the update's median milliseconds and achieved GFLOP/s. FLOP of an update =
@@ -76,8 +82,9 @@ sweep() {
     echo
 }
 
-sweep "rl8's CartPole on the device" CartPole-device "wgpu ndarray"
-sweep "rl8's CartPole, host envs" CartPole wgpu
+wanted device && sweep "rl8's CartPole on the device" CartPole-device "$DEVICE_BACKENDS"
+wanted host && sweep "rl8's CartPole, host envs" CartPole wgpu
+wanted cartpole || exit 0
 echo "## Gym CartPole-v1 to a mean return of 475 (examples/configs/cartpole.toml), host and device envs"
 for run in wgpu:CartPole-v1 wgpu:CartPole-v1-device ndarray:CartPole-v1; do
     backend="${run%%:*}"
