@@ -135,8 +135,8 @@ pub enum Residence {
 /// )?;
 /// assert_eq!((info.name(), info.num_envs()), ("Walk", 2));
 /// // A batch of no environments is refused.
-/// let none = EnvInfo::<NdArray>::new("Walk", 0, Space::unbounded(vec![1])?, Space::discrete(2)?, Default::default());
-/// assert!(none.is_err());
+/// let (features, actions) = (Space::unbounded(vec![1])?, Space::discrete(2)?);
+/// assert!(EnvInfo::<NdArray>::new("Walk", 0, features, actions, Default::default()).is_err());
 /// # Ok::<(), rl_core::CoreError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -222,6 +222,10 @@ impl<B: Backend> EnvInfo<B> {
 ///
 /// Implementations should reject an action outside the action space (see [`check_action`])
 /// rather than panic.
+///
+/// An implementation writes [`info`](Env::info) (returning the [`EnvInfo`] it holds),
+/// [`reset`](Env::reset) and [`step`](Env::step); the other methods have defaults, and a
+/// wrapper forwards `info` to the environment it wraps.
 pub trait Env<B: Backend> {
     /// What the batch says of itself: name, size, spaces and device. The accessors below read
     /// it; an implementation only returns the [`EnvInfo`] it holds.

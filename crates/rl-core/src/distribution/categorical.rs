@@ -216,12 +216,15 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
     }
 
     fn log_prob_of_drawn(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
-        let [n, heads, _] = self.log_probs.dims();
+        let [n, heads, categories] = self.log_probs.dims();
         let actions = self.drawn_shape(actions)?;
+        // One row per (environment, head), gathered as a 2-D tensor: the same values, and
+        // burn-flex runs a small 2-D gather in place where a 3-D one goes through rayon.
         let chosen = self
             .log_probs
             .clone()
-            .gather(2, reshape(actions.clone(), [n, heads, 1]));
+            .reshape([n * heads, categories])
+            .gather(1, reshape(actions.clone(), [n * heads, 1]));
         Ok(chosen.reshape([n, heads]).sum_dim(1))
     }
 
