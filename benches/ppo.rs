@@ -589,7 +589,7 @@ fn print_solve(title: &str, runs: &[(&str, Vec<Option<Reached>>)]) {
     );
     println!("|---:|{}", "---:|---:|".repeat(names.len()));
     let cell = |r: &Option<Reached>| match r {
-        Some(r) => format!("{:.1} | {}", r.seconds, thousands(r.env_steps as f64)),
+        Some(r) => format!("{:.2} | {}", r.seconds, thousands(r.env_steps as f64)),
         None => "FAIL | FAIL".into(),
     };
     let seeds = runs.first().map_or(0, |(_, r)| r.len());
@@ -602,7 +602,7 @@ fn print_solve(title: &str, runs: &[(&str, Vec<Option<Reached>>)]) {
         let steps = median_or_fail(r.iter().map(|x| x.map(|x| x.env_steps as f64)).collect());
         format!(
             "**{}** | **{}**",
-            seconds.map_or_else(fail, |s| format!("{s:.1}")),
+            seconds.map_or_else(fail, |s| format!("{s:.2}")),
             steps.map_or_else(fail, thousands)
         )
     });
