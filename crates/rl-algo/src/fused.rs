@@ -158,7 +158,7 @@ mod backends {
 
 /// The fused operation on a CPU backend `I`, plain or under autodiff.
 #[cfg(any(feature = "ndarray", feature = "flex"))]
-mod op {
+pub(crate) mod op {
     use core::any::{Any, TypeId};
     use std::borrow::Cow;
 
@@ -187,14 +187,14 @@ mod op {
     }
 
     /// `x` as a `T`, which it is: the caller compared the types.
-    fn cast<A: 'static, T: 'static>(x: A) -> T {
+    pub fn cast<A: 'static, T: 'static>(x: A) -> T {
         *(Box::new(x) as Box<dyn Any>)
             .downcast::<T>()
             .expect("the types were compared before")
     }
 
     /// `Autodiff<I>`'s float tensor (its type is not exported by name).
-    type AutodiffTensor<I> = burn::tensor::ops::FloatTensor<Autodiff<I>>;
+    pub type AutodiffTensor<I> = burn::tensor::ops::FloatTensor<Autodiff<I>>;
 
     pub fn kind_of<B: Backend, I: Backend>() -> Option<Kind> {
         if is::<B, I::FloatTensorPrimitive>() {
@@ -245,17 +245,18 @@ mod op {
         }
     }
 
-    fn upload<I: Backend>(
+    /// `x` as a tensor of shape `shape` on `device` (the data moves in; no copy of it here).
+    pub fn upload<I: Backend, const D: usize>(
         x: Vec<f32>,
-        shape: [usize; 2],
+        shape: [usize; D],
         device: &I::Device,
     ) -> I::FloatTensorPrimitive {
-        Tensor::<I, 2>::from_data(TensorData::new(x, shape), device)
+        Tensor::<I, D>::from_data(TensorData::new(x, shape), device)
             .into_primitive()
             .tensor()
     }
 
-    fn device<I: Backend>(x: &I::FloatTensorPrimitive) -> I::Device {
+    pub fn device<I: Backend>(x: &I::FloatTensorPrimitive) -> I::Device {
         I::float_device(x)
     }
 
@@ -315,13 +316,13 @@ mod op {
             };
             for (parent, (g, width)) in ops.parents.into_iter().zip(outputs) {
                 if let Some(node) = parent {
-                    grads.register::<I>(node.id, upload::<I>(g, [rows, width], &device));
+                    grads.register::<I>(node.id, upload::<I, 2>(g, [rows, width], &device));
                 }
             }
         }
     }
 
-    pub fn run<B: Backend, I: Cpu, const N: usize>(
+    pub(super) fn run<B: Backend, I: Cpu, const N: usize>(
         kind: Kind,
         inputs: [Tensor<B, 2>; N],
         cell: Fused,
@@ -332,7 +333,7 @@ mod op {
             Kind::Plain => {
                 let x: [I::FloatTensorPrimitive; N] = primitives.map(cast);
                 let out = forward(&x.each_ref().map(I::slice), rows, hidden, cell);
-                let out = upload::<I>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
+                let out = upload::<I, 2>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
                 cast::<_, B::FloatTensorPrimitive>(out)
             }
             Kind::Autodiff => {
@@ -346,7 +347,7 @@ mod op {
                     hidden,
                     cell,
                 );
-                let out = upload::<I>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
+                let out = upload::<I, 2>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
                 let prep = <CellBackward as Backward<I, N>>::prepare::<NoCheckpointing>(
                     CellBackward(cell),
                     nodes,

@@ -15,6 +15,7 @@ use rl_core::{
 
 use crate::error::AlgoError;
 use crate::fused;
+use crate::fused_linear::{self, Act};
 
 /// The sizes of the default model: rl8's `hiddens`, `activation_fn` and `bias`.
 ///
@@ -255,9 +256,24 @@ impl<B: Backend> Mlp<B> {
     /// `[N, input]` to `[N, output]`.
     pub fn forward(&self, mut x: Tensor<B, 2>) -> Tensor<B, 2> {
         let last = self.layers.len().saturating_sub(1);
-        // Tanh runs as one fused, vectorized kernel each way on the CPU backends.
-        let tanh = matches!(self.activation, Activation::Tanh(_));
+        // On the CPU backends a layer with a tanh or ReLU (or none, the output layer) runs as
+        // one fused operation each way (`fused_linear`); tanh alone has a fused kernel too.
+        let hidden = match self.activation {
+            Activation::Tanh(_) => Some(Act::Tanh),
+            Activation::Relu(_) => Some(Act::Relu),
+            _ => None,
+        };
+        let tanh = hidden == Some(Act::Tanh);
         for (i, layer) in self.layers.iter().enumerate() {
+            let act = if i < last {
+                hidden
+            } else {
+                Some(Act::Identity)
+            };
+            if let Some(y) = act.and_then(|act| fused_linear::linear(&x, layer, act)) {
+                x = y;
+                continue;
+            }
             x = layer.forward(x);
             if i < last {
                 x = match tanh.then(|| fused::tanh(&x)).flatten() {

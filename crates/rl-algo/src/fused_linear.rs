@@ -1,0 +1,471 @@
+//! A fused linear layer for the CPU backends: `act(x W + b)` as one operation with its own
+//! backward, for the default models' layers.
+//!
+//! Composed, such a layer is Burn's `linear` (a matrix product into a fresh buffer, which
+//! burn-flex then copies once more to align it, and a pass that adds the bias) followed by the
+//! activation's pass, and in the backward pass the activation's gradient, a reduction for the
+//! bias and the two products. Here the bias is written into the output first and the matrix
+//! product accumulates onto it (`gemm`, which burn-flex uses too), the activation runs in place
+//! on the same buffer, and the backward pass is one pass for the activation's gradient and the
+//! bias's, then the two products: at the CartPole example's sizes (minibatches of 256,
+//! 64 units) per-op costs, not arithmetic, are what the composed layer spends.
+//!
+//! The backend is recognised at run time as in [`crate::fused`] (ndarray and flex, `f32`, plain
+//! or under `Autodiff`); elsewhere [`linear`] returns `None` and the layer is composed.
+
+use burn::nn::Linear;
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor};
+
+use crate::fused;
+
+/// Layers whose largest `[rows, width]` tensor has this many elements or more are composed.
+/// Measured on flex (AVX-512 EPYC, `benches/ppo.rs`): at the CartPole example's sizes (16 rows
+/// to collect, 256 to update, 64 units) the fused layer wins; at 1024 rows x 64 units it lost
+/// (collect 30 -> 40 ms) and at 1024 x 256, where burn-flex runs its passes on every core, more
+/// (146 -> 197-249 ms).
+const FUSED_BELOW: usize = 1 << 15;
+
+/// The activation a fused layer applies to its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Act {
+    /// None (an output layer).
+    Identity,
+    /// `tanh`.
+    Tanh,
+    /// `max(0, x)`; a NaN stays NaN, so that a non-finite check still sees it.
+    Relu,
+}
+
+/// `act(x W + b)` for `layer` (weights `[in, out]` and a bias) and `x` `[N, in]`, or `None`
+/// where the backend has no fused kernel or the layer has no bias: compose it instead.
+pub(crate) fn linear<B: Backend>(
+    x: &Tensor<B, 2>,
+    layer: &Linear<B>,
+    act: Act,
+) -> Option<Tensor<B, 2>> {
+    let bias = layer.bias.as_ref()?;
+    let weight = layer.weight.val();
+    let [rows, input] = x.dims();
+    if rows * input.max(weight.dims()[1]) >= FUSED_BELOW {
+        return None;
+    }
+    if !fused::available::<B>() || x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+        return None;
+    }
+    backends::run(x.clone(), weight, bias.val(), act)
+}
+
+#[cfg(any(feature = "ndarray", feature = "flex"))]
+mod backends {
+    use super::*;
+    use crate::fused::op::{self, Cpu};
+
+    pub fn run<B: Backend>(
+        x: Tensor<B, 2>,
+        w: Tensor<B, 2>,
+        b: Tensor<B, 1>,
+        act: Act,
+    ) -> Option<Tensor<B, 2>> {
+        #[cfg(feature = "ndarray")]
+        if let Some(kind) = op::kind_of::<B, burn::backend::NdArray>() {
+            return Some(run_on::<B, burn::backend::NdArray>(kind, x, w, b, act));
+        }
+        #[cfg(feature = "flex")]
+        if let Some(kind) = op::kind_of::<B, burn::backend::Flex>() {
+            return Some(run_on::<B, burn::backend::Flex>(kind, x, w, b, act));
+        }
+        None
+    }
+
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::tensor::TensorPrimitive;
+    use op::{AutodiffTensor, Kind, cast, device, upload};
+
+    /// The sizes of one application: `rows` inputs of `input` features to `output` units.
+    #[derive(Debug, Clone, Copy)]
+    struct Dims {
+        rows: usize,
+        input: usize,
+        output: usize,
+    }
+
+    /// What the backward pass needs (shared with the graph, not copied).
+    #[derive(Debug, Clone)]
+    struct Saved<I: Backend> {
+        x: I::FloatTensorPrimitive,
+        w: I::FloatTensorPrimitive,
+        /// The output, whose values give the activation's derivative.
+        y: I::FloatTensorPrimitive,
+        dims: Dims,
+    }
+
+    #[derive(Debug)]
+    struct LinearBackward(Act);
+
+    impl<I: Cpu> Backward<I, 3> for LinearBackward {
+        type State = Saved<I>;
+
+        fn backward(self, ops: Ops<Saved<I>, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let grad = grads.consume::<I>(&ops.node);
+            let dev = device::<I>(&grad);
+            let Saved { x, w, y, dims } = ops.state;
+            let Dims {
+                rows,
+                input,
+                output,
+            } = dims;
+            let (dz, db) = kernels::backward(&I::slice(&y), &I::slice(&grad), self.0, dims);
+            let [px, pw, pb] = ops.parents;
+            if let Some(node) = pb {
+                grads.register::<I>(node.id, upload::<I, 1>(db, [output], &dev));
+            }
+            if let Some(node) = pw {
+                let dw = kernels::weight_grad(&I::slice(&x), &dz, dims);
+                grads.register::<I>(node.id, upload::<I, 2>(dw, [input, output], &dev));
+            }
+            if let Some(node) = px {
+                let dx = kernels::input_grad(&dz, &I::slice(&w), dims);
+                grads.register::<I>(node.id, upload::<I, 2>(dx, [rows, input], &dev));
+            }
+        }
+    }
+
+    fn run_on<B: Backend, I: Cpu>(
+        kind: Kind,
+        x: Tensor<B, 2>,
+        w: Tensor<B, 2>,
+        b: Tensor<B, 1>,
+        act: Act,
+    ) -> Tensor<B, 2> {
+        let [rows, input] = x.dims();
+        let output = w.dims()[1];
+        let dims = Dims {
+            rows,
+            input,
+            output,
+        };
+        let [x, w, b] = [
+            x.into_primitive().tensor(),
+            w.into_primitive().tensor(),
+            b.into_primitive().tensor(),
+        ];
+        let forward = |x: &I::FloatTensorPrimitive,
+                       w: &I::FloatTensorPrimitive,
+                       b: &I::FloatTensorPrimitive| {
+            let out = kernels::forward(&I::slice(x), &I::slice(w), &I::slice(b), act, dims);
+            upload::<I, 2>(out, [rows, output], &device::<I>(x))
+        };
+        let out = match kind {
+            Kind::Plain => {
+                let [x, w, b]: [I::FloatTensorPrimitive; 3] = [x, w, b].map(cast);
+                cast::<_, B::FloatTensorPrimitive>(forward(&x, &w, &b))
+            }
+            Kind::Autodiff => {
+                let tensors: [AutodiffTensor<I>; 3] = [x, w, b].map(cast);
+                let nodes = tensors.each_ref().map(|t| t.node.clone());
+                let [x, w, b] = tensors.map(|t| t.primitive);
+                let out = forward(&x, &w, &b);
+                let prep = <LinearBackward as Backward<I, 3>>::prepare::<NoCheckpointing>(
+                    LinearBackward(act),
+                    nodes,
+                );
+                let out = match prep.compute_bound().stateful() {
+                    OpsKind::Tracked(prep) => prep.finish(
+                        Saved {
+                            x,
+                            w,
+                            y: out.clone(),
+                            dims,
+                        },
+                        out,
+                    ),
+                    OpsKind::UnTracked(prep) => prep.finish(out),
+                };
+                cast::<_, B::FloatTensorPrimitive>(out)
+            }
+        };
+        Tensor::from_primitive(TensorPrimitive::Float(out))
+    }
+
+    /// The layer's arithmetic over row-major host slices.
+    mod kernels {
+        use super::{Act, Dims};
+        use crate::fast_math::{simd, tanh};
+
+        /// Products at least this large (multiply-adds) use every core, as in burn-flex.
+        const PARALLEL_FROM: usize = 192 * 192 * 192;
+
+        /// `dst (m x n) += lhs (m x k) * rhs (k x n)`, each given by its row and column strides.
+        #[allow(clippy::too_many_arguments)]
+        fn gemm(
+            (m, n, k): (usize, usize, usize),
+            dst: &mut [f32],
+            accumulate: bool,
+            (lhs, lhs_rs, lhs_cs): (&[f32], usize, usize),
+            (rhs, rhs_rs, rhs_cs): (&[f32], usize, usize),
+        ) {
+            assert!(dst.len() >= m * n);
+            assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+            assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+            let parallelism = if m * n * k >= PARALLEL_FROM {
+                gemm::Parallelism::Rayon(0)
+            } else {
+                gemm::Parallelism::None
+            };
+            // SAFETY: the asserts above keep every index gemm reads or writes in its slice; the
+            // output does not alias the inputs (a `&mut` beside two `&`).
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    dst.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    accumulate,
+                    lhs.as_ptr(),
+                    lhs_cs as isize,
+                    lhs_rs as isize,
+                    rhs.as_ptr(),
+                    rhs_cs as isize,
+                    rhs_rs as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                );
+            }
+        }
+
+        /// `act(x W + b)`, `[rows, output]`.
+        pub fn forward(x: &[f32], w: &[f32], b: &[f32], act: Act, d: Dims) -> Vec<f32> {
+            let mut out = Vec::with_capacity(d.rows * d.output);
+            for _ in 0..d.rows {
+                out.extend_from_slice(b);
+            }
+            gemm(
+                (d.rows, d.output, d.input),
+                &mut out,
+                true,
+                (x, d.input, 1),
+                (w, d.output, 1),
+            );
+            match act {
+                Act::Identity => {}
+                Act::Tanh => simd(
+                    #[inline(always)]
+                    || out.iter_mut().for_each(|v| *v = tanh(*v)),
+                ),
+                Act::Relu => out.iter_mut().for_each(|v| {
+                    if *v < 0.0 {
+                        *v = 0.0
+                    }
+                }),
+            }
+            out
+        }
+
+        /// The gradient of the pre-activation `dz = grad * act'` (from the output `y`) and the
+        /// bias's, its column sums.
+        pub fn backward(y: &[f32], grad: &[f32], act: Act, d: Dims) -> (Vec<f32>, Vec<f32>) {
+            let dz: Vec<f32> = match act {
+                Act::Identity => grad.to_vec(),
+                Act::Tanh => simd(
+                    #[inline(always)]
+                    || {
+                        y.iter()
+                            .zip(grad)
+                            .map(|(&y, &g)| g * (1.0 - y * y))
+                            .collect()
+                    },
+                ),
+                Act::Relu => y
+                    .iter()
+                    .zip(grad)
+                    .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
+                    .collect(),
+            };
+            let mut db = vec![0.0f32; d.output];
+            for row in dz.chunks_exact(d.output) {
+                for (s, &g) in db.iter_mut().zip(row) {
+                    *s += g;
+                }
+            }
+            (dz, db)
+        }
+
+        /// `x^T dz`, `[input, output]`.
+        pub fn weight_grad(x: &[f32], dz: &[f32], d: Dims) -> Vec<f32> {
+            let mut dw = vec![0.0; d.input * d.output];
+            gemm(
+                (d.input, d.output, d.rows),
+                &mut dw,
+                false,
+                (x, 1, d.input),
+                (dz, d.output, 1),
+            );
+            dw
+        }
+
+        /// `dz W^T`, `[rows, input]`.
+        pub fn input_grad(dz: &[f32], w: &[f32], d: Dims) -> Vec<f32> {
+            let mut dx = vec![0.0; d.rows * d.input];
+            gemm(
+                (d.rows, d.input, d.output),
+                &mut dx,
+                false,
+                (dz, d.output, 1),
+                (w, 1, d.output),
+            );
+            dx
+        }
+    }
+}
+
+/// Without a CPU backend feature: no kernels.
+#[cfg(not(any(feature = "ndarray", feature = "flex")))]
+mod backends {
+    use super::*;
+
+    pub fn run<B: Backend>(
+        _: Tensor<B, 2>,
+        _: Tensor<B, 2>,
+        _: Tensor<B, 1>,
+        _: Act,
+    ) -> Option<Tensor<B, 2>> {
+        None
+    }
+}
+
+#[cfg(all(test, feature = "ndarray"))]
+mod tests {
+    use burn::backend::{Autodiff, NdArray};
+    use burn::module::Param;
+    use burn::nn::LinearConfig;
+    use burn::tensor::backend::AutodiffBackend;
+    use burn::tensor::{Distribution, TensorData};
+
+    use super::*;
+
+    fn values<X: Backend, const D: usize>(x: Tensor<X, D>) -> Vec<f32> {
+        x.into_data().to_vec().unwrap()
+    }
+
+    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= tol * (1.0 + y.abs()),
+                "{what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+
+    /// The fused layer against Burn's `Linear` and activation: values, and the gradients of
+    /// `sum(out * weights)` with respect to the input, the weights and the bias, for each
+    /// activation, on ndarray and flex, from a tiny odd shape to one whose products use
+    /// every core.
+    #[test]
+    fn fused_linear_equals_burns_values_and_gradients() {
+        equals_burns::<Autodiff<NdArray>>();
+        #[cfg(feature = "flex")]
+        equals_burns::<Autodiff<burn::backend::Flex>>();
+    }
+
+    fn equals_burns<X: AutodiffBackend>() {
+        let device = Default::default();
+        for (rows, input, output) in [(3, 5, 7), (256, 4, 64), (120, 256, 256)] {
+            let normal = |shape: Vec<usize>| {
+                Tensor::<X, 2>::random(
+                    [shape[0], shape[1]],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )
+            };
+            let x = normal(vec![rows, input]);
+            let w = normal(vec![input, output]);
+            let b = normal(vec![1, output]).reshape([output]);
+            let weights = normal(vec![rows, output]).detach();
+            for act in [Act::Identity, Act::Tanh, Act::Relu] {
+                let run = |fused: bool| {
+                    let x = x.clone().detach().require_grad();
+                    let mut layer = LinearConfig::new(input, output).init::<X>(&device);
+                    layer.weight = Param::from_tensor(w.clone().detach().require_grad());
+                    layer.bias = Some(Param::from_tensor(b.clone().detach().require_grad()));
+                    let out = if fused {
+                        linear(&x, &layer, act).expect("the backend has the kernel")
+                    } else {
+                        let z = layer.forward(x.clone());
+                        match act {
+                            Act::Identity => z,
+                            Act::Tanh => z.tanh(),
+                            Act::Relu => burn::tensor::activation::relu(z),
+                        }
+                    };
+                    let grads = (out.clone() * weights.clone()).sum().backward();
+                    let grad_w = layer.weight.val().grad(&grads).unwrap();
+                    let grad_b = layer.bias.as_ref().unwrap().val().grad(&grads).unwrap();
+                    (
+                        values(out),
+                        values(x.grad(&grads).unwrap()),
+                        values(grad_w),
+                        values(grad_b),
+                    )
+                };
+                let fused = run(true);
+                let burn = run(false);
+                let what = format!("{act:?} {rows}x{input}->{output}");
+                close(&fused.0, &burn.0, 1e-5, &format!("{what} output"));
+                close(&fused.1, &burn.1, 1e-4, &format!("{what} input gradient"));
+                close(&fused.2, &burn.2, 1e-4, &format!("{what} weight gradient"));
+                close(&fused.3, &burn.3, 1e-4, &format!("{what} bias gradient"));
+            }
+        }
+    }
+
+    /// Against the formulas in f64 on a small case, and a NaN input stays NaN through ReLU.
+    #[test]
+    fn fused_linear_matches_f64_and_keeps_nan() {
+        type X = Autodiff<NdArray>;
+        let device = Default::default();
+        let (xs, ws, bs) = (
+            [0.5f32, -1.0, 2.0, 0.25],
+            [1.0f32, -2.0, 0.5, 3.0],
+            [0.1f32, -0.2],
+        );
+        let x = Tensor::<X, 2>::from_data(TensorData::new(xs.to_vec(), [2, 2]), &device);
+        let mut layer = LinearConfig::new(2, 2).init::<X>(&device);
+        layer.weight = Param::from_tensor(Tensor::from_data(
+            TensorData::new(ws.to_vec(), [2, 2]),
+            &device,
+        ));
+        layer.bias = Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(bs.to_vec(), [2]),
+            &device,
+        )));
+        let got = values(linear(&x, &layer, Act::Tanh).unwrap());
+        for r in 0..2 {
+            for j in 0..2 {
+                let z: f64 = f64::from(bs[j])
+                    + (0..2)
+                        .map(|i| f64::from(xs[r * 2 + i]) * f64::from(ws[i * 2 + j]))
+                        .sum::<f64>();
+                assert!(
+                    (f64::from(got[r * 2 + j]) - z.tanh()).abs() < 1e-6,
+                    "row {r} unit {j}"
+                );
+            }
+        }
+        let nan = Tensor::<X, 2>::from_data([[f32::NAN, 1.0]], &device);
+        assert!(values(linear(&nan, &layer, Act::Relu).unwrap())[0].is_nan());
+        // A batch as large as FUSED_BELOW is left to the composed layer.
+        let large = Tensor::<X, 2>::zeros([FUSED_BELOW / 2, 2], &device);
+        assert!(linear(&large, &layer, Act::Tanh).is_none());
+    }
+}
