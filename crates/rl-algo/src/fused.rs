@@ -1,5 +1,6 @@
 //! Fused operations for the CPU backends: the LSTM and GRU cell steps, and the tanh
-//! activation of the default models' layers.
+//! activation of the default models' layers (small layers are fused whole, with their matrix
+//! product, in `fused_linear.rs`, which shares this module's backend recognition).
 //!
 //! Composed from Burn's tensor operations, an LSTM step is about a dozen elementwise passes
 //! over `[N, H]` tensors after its two matrix products, and as many again in its backward pass,
