@@ -682,7 +682,7 @@ mod kernels {
 }
 
 #[cfg(all(test, feature = "ndarray"))]
-mod tests {
+pub(crate) mod tests {
     use burn::backend::{Autodiff, NdArray};
     use burn::tensor::activation::sigmoid;
     use burn::tensor::{Distribution, TensorData};
@@ -713,11 +713,13 @@ mod tests {
         n.clone() + z * (h - n)
     }
 
-    fn values<X: Backend>(x: Tensor<X, 2>) -> Vec<f32> {
+    /// The elements of `x`, row-major.
+    pub(crate) fn values<X: Backend, const D: usize>(x: Tensor<X, D>) -> Vec<f32> {
         x.into_data().to_vec().unwrap()
     }
 
-    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+    /// Asserts that `a` and `b` agree within `tol` relative to `1 + |b|`, naming `what`.
+    pub(crate) fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
         assert_eq!(a.len(), b.len(), "{what}");
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!(

@@ -352,20 +352,7 @@ mod tests {
     use burn::tensor::{Distribution, TensorData};
 
     use super::*;
-
-    fn values<X: Backend, const D: usize>(x: Tensor<X, D>) -> Vec<f32> {
-        x.into_data().to_vec().unwrap()
-    }
-
-    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= tol * (1.0 + y.abs()),
-                "{what}[{i}]: {x} vs {y}"
-            );
-        }
-    }
+    use crate::fused::tests::{close, values};
 
     /// The fused layer against Burn's `Linear` and activation: values, and the gradients of
     /// `sum(out * weights)` with respect to the input, the weights and the bias, for each
