@@ -38,7 +38,8 @@ pub(crate) enum Act {
 }
 
 /// `act(x W + b)` for `layer` (weights `[in, out]` and a bias) and `x` `[N, in]`, or `None`
-/// where the backend has no fused kernel or the layer has no bias: compose it instead.
+/// where the backend has no fused kernel, the layer has no bias or its tensors reach
+/// [`FUSED_BELOW`] elements: compose it instead.
 pub(crate) fn linear<B: Backend>(
     x: &Tensor<B, 2>,
     layer: &Linear<B>,
@@ -58,9 +59,16 @@ pub(crate) fn linear<B: Backend>(
 
 #[cfg(any(feature = "ndarray", feature = "flex"))]
 mod backends {
-    use super::*;
-    use crate::fused::op::{self, Cpu};
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::tensor::TensorPrimitive;
 
+    use super::*;
+    use crate::fused::op::{self, AutodiffTensor, Cpu, Kind, cast, device, upload};
+
+    /// Runs the layer on the first CPU backend `I` that `B` is (or wraps in `Autodiff`).
     pub fn run<B: Backend>(
         x: Tensor<B, 2>,
         w: Tensor<B, 2>,
@@ -77,13 +85,6 @@ mod backends {
         }
         None
     }
-
-    use burn::backend::autodiff::checkpoint::base::Checkpointer;
-    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
-    use burn::backend::autodiff::grads::Gradients;
-    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-    use burn::tensor::TensorPrimitive;
-    use op::{AutodiffTensor, Kind, cast, device, upload};
 
     /// The sizes of one application: `rows` inputs of `input` features to `output` units.
     #[derive(Debug, Clone, Copy)]
