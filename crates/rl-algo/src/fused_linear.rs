@@ -33,7 +33,8 @@ pub(crate) enum Act {
     Identity,
     /// `tanh`.
     Tanh,
-    /// `max(0, x)`; a NaN stays NaN, so that a non-finite check still sees it.
+    /// `max(0, x)`, 0 where `x <= 0` as Burn writes it; a NaN stays NaN, so that a
+    /// non-finite check still sees it.
     Relu,
 }
 
@@ -119,7 +120,8 @@ mod backends {
                 input,
                 output,
             } = dims;
-            let (dz, db) = kernels::backward(&I::slice(&y), &I::slice(&grad), self.0, dims);
+            let grad = I::slice(&grad);
+            let (dz, db) = kernels::backward(&I::slice(&y), &grad, self.0, dims);
             let [px, pw, pb] = ops.parents;
             if let Some(node) = pb {
                 grads.register::<I>(node.id, upload::<I, 1>(db, [output], &dev));
@@ -194,14 +196,16 @@ mod backends {
 
     /// The layer's arithmetic over row-major host slices.
     mod kernels {
+        use std::borrow::Cow;
+
         use super::{Act, Dims};
         use crate::fast_math::{simd, tanh};
 
         /// Products at least this large (multiply-adds) use every core, as in burn-flex.
         const PARALLEL_FROM: usize = 192 * 192 * 192;
 
-        /// `dst (m x n) += lhs (m x k) * rhs (k x n)`, each given by its row and column strides.
-        #[allow(clippy::too_many_arguments)]
+        /// `dst (m x n) = lhs (m x k) * rhs (k x n)`, plus `dst` when `accumulate`, each operand
+        /// given by its row and column strides.
         fn gemm(
             (m, n, k): (usize, usize, usize),
             dst: &mut [f32],
@@ -263,8 +267,9 @@ mod backends {
                     #[inline(always)]
                     || out.iter_mut().for_each(|v| *v = tanh(*v)),
                 ),
+                // As Burn writes it: 0 where `v <= 0` (so `-0` too); NaN stays NaN.
                 Act::Relu => out.iter_mut().for_each(|v| {
-                    if *v < 0.0 {
+                    if *v <= 0.0 {
                         *v = 0.0
                     }
                 }),
@@ -272,12 +277,17 @@ mod backends {
             out
         }
 
-        /// The gradient of the pre-activation `dz = grad * act'` (from the output `y`) and the
-        /// bias's, its column sums.
-        pub fn backward(y: &[f32], grad: &[f32], act: Act, d: Dims) -> (Vec<f32>, Vec<f32>) {
-            let dz: Vec<f32> = match act {
-                Act::Identity => grad.to_vec(),
-                Act::Tanh => simd(
+        /// The gradient of the pre-activation `dz = grad * act'` (from the output `y`; `grad`
+        /// itself without an activation) and the bias's, its column sums.
+        pub fn backward<'a>(
+            y: &[f32],
+            grad: &'a [f32],
+            act: Act,
+            d: Dims,
+        ) -> (Cow<'a, [f32]>, Vec<f32>) {
+            let dz: Cow<'a, [f32]> = match act {
+                Act::Identity => Cow::Borrowed(grad),
+                Act::Tanh => Cow::Owned(simd(
                     #[inline(always)]
                     || {
                         y.iter()
@@ -285,12 +295,13 @@ mod backends {
                             .map(|(&y, &g)| g * (1.0 - y * y))
                             .collect()
                     },
+                )),
+                Act::Relu => Cow::Owned(
+                    y.iter()
+                        .zip(grad)
+                        .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
+                        .collect(),
                 ),
-                Act::Relu => y
-                    .iter()
-                    .zip(grad)
-                    .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
-                    .collect(),
             };
             let mut db = vec![0.0f32; d.output];
             for row in dz.chunks_exact(d.output) {
