@@ -46,16 +46,48 @@ pub(crate) fn linear<B: Backend>(
     layer: &Linear<B>,
     act: Act,
 ) -> Option<Tensor<B, 2>> {
-    let bias = layer.bias.as_ref()?;
-    let weight = layer.weight.val();
     let [rows, input] = x.dims();
-    if rows * input.max(weight.dims()[1]) >= FUSED_BELOW {
+    if rows * input.max(layer.weight.dims()[1]) >= FUSED_BELOW {
         return None;
     }
-    if !fused::available::<B>() || x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+    let [x, w, b] = term(x, layer)?;
+    backends::run([x, w, b], act)
+}
+
+/// `x W + b` for `layer` at any size (a recurrent cell's input or hidden projection), or
+/// `None` where the backend has no fused kernel or the layer has no bias.
+pub(crate) fn project<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<Tensor<B, 2>> {
+    let [x, w, b] = term(x, layer)?;
+    backends::run([x, w, b], Act::Identity)
+}
+
+/// `x W_x + b_x + h W_h + b_h` for two layers of the same output width (an LSTM's gate
+/// pre-activations from its input and hidden projections), at any size, or `None` where the
+/// backend has no fused kernel or a layer has no bias. Composed, these are two `linear`s (each
+/// a product, burn-flex's copy of it and a bias pass) and their sum; fused, one buffer that
+/// starts as the two biases and that both products accumulate onto.
+pub(crate) fn linear_sum<B: Backend>(
+    (x, x_layer): (&Tensor<B, 2>, &Linear<B>),
+    (h, h_layer): (&Tensor<B, 2>, &Linear<B>),
+) -> Option<Tensor<B, 2>> {
+    let [x, wx, bx] = term(x, x_layer)?;
+    let [h, wh, bh] = term(h, h_layer)?;
+    backends::run([x, wx, bx, h, wh, bh], Act::Identity)
+}
+
+/// The primitives `[x, W, b]` of one term, or `None` where the fused kernels do not apply.
+fn term<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<[B::FloatTensorPrimitive; 3]> {
+    let bias = layer.bias.as_ref()?.val();
+    let weight = layer.weight.val();
+    let f32s = [x.dtype(), weight.dtype(), bias.dtype()] == [DType::F32; 3];
+    if !fused::available::<B>() || !f32s {
         return None;
     }
-    backends::run(x.clone(), weight, bias.val(), act)
+    Some([
+        x.clone().into_primitive().tensor(),
+        weight.into_primitive().tensor(),
+        bias.into_primitive().tensor(),
+    ])
 }
 
 #[cfg(any(feature = "ndarray", feature = "flex"))]
@@ -64,128 +96,127 @@ mod backends {
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-    use burn::tensor::TensorPrimitive;
+    use burn::tensor::{TensorMetadata, TensorPrimitive};
 
     use super::*;
     use crate::fused::op::{self, AutodiffTensor, Cpu, Kind, cast, device, upload};
 
-    /// Runs the layer on the first CPU backend `I` that `B` is (or wraps in `Autodiff`).
-    pub fn run<B: Backend>(
-        x: Tensor<B, 2>,
-        w: Tensor<B, 2>,
-        b: Tensor<B, 1>,
+    /// Runs `act(sum of x W + b)` over the terms `[x, W, b]` laid end to end in `inputs` on
+    /// the first CPU backend `I` that `B` is (or wraps in `Autodiff`).
+    pub fn run<B: Backend, const N: usize>(
+        inputs: [B::FloatTensorPrimitive; N],
         act: Act,
     ) -> Option<Tensor<B, 2>> {
         #[cfg(feature = "ndarray")]
         if let Some(kind) = op::kind_of::<B, burn::backend::NdArray>() {
-            return Some(run_on::<B, burn::backend::NdArray>(kind, x, w, b, act));
+            return Some(run_on::<B, burn::backend::NdArray, N>(kind, inputs, act));
         }
         #[cfg(feature = "flex")]
         if let Some(kind) = op::kind_of::<B, burn::backend::Flex>() {
-            return Some(run_on::<B, burn::backend::Flex>(kind, x, w, b, act));
+            return Some(run_on::<B, burn::backend::Flex, N>(kind, inputs, act));
         }
         None
     }
 
-    /// The sizes of one application: `rows` inputs of `input` features to `output` units.
-    #[derive(Debug, Clone, Copy)]
+    /// The sizes of one application: `rows` rows to `output` units, from terms of `inputs[i]`
+    /// features each.
+    #[derive(Debug, Clone)]
     struct Dims {
         rows: usize,
-        input: usize,
+        inputs: Vec<usize>,
         output: usize,
     }
 
     /// What the backward pass needs (shared with the graph, not copied).
     #[derive(Debug, Clone)]
     struct Saved<I: Backend> {
-        x: I::FloatTensorPrimitive,
-        w: I::FloatTensorPrimitive,
-        /// The output, whose values give the activation's derivative.
-        y: I::FloatTensorPrimitive,
+        /// Each term's `[x, W]`.
+        terms: Vec<[I::FloatTensorPrimitive; 2]>,
+        /// The output, whose values give the activation's derivative (none without one).
+        y: Option<I::FloatTensorPrimitive>,
         dims: Dims,
     }
 
     #[derive(Debug)]
     struct LinearBackward(Act);
 
-    impl<I: Cpu> Backward<I, 3> for LinearBackward {
+    impl<I: Cpu, const N: usize> Backward<I, N> for LinearBackward {
         type State = Saved<I>;
 
-        fn backward(self, ops: Ops<Saved<I>, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        fn backward(self, ops: Ops<Saved<I>, N>, grads: &mut Gradients, _: &mut Checkpointer) {
             let grad = grads.consume::<I>(&ops.node);
             let dev = device::<I>(&grad);
-            let Saved { x, w, y, dims } = ops.state;
-            let Dims {
-                rows,
-                input,
-                output,
-            } = dims;
+            let Saved { terms, y, dims } = ops.state;
             let grad = I::slice(&grad);
-            let (dz, db) = kernels::backward(&I::slice(&y), &grad, self.0, dims);
-            let [px, pw, pb] = ops.parents;
-            if let Some(node) = pb {
-                grads.register::<I>(node.id, upload::<I, 1>(db, [output], &dev));
-            }
-            if let Some(node) = pw {
-                let dw = kernels::weight_grad(&I::slice(&x), &dz, dims);
-                grads.register::<I>(node.id, upload::<I, 2>(dw, [input, output], &dev));
-            }
-            if let Some(node) = px {
-                let dx = kernels::input_grad(&dz, &I::slice(&w), dims);
-                grads.register::<I>(node.id, upload::<I, 2>(dx, [rows, input], &dev));
+            let y = y.as_ref().map(I::slice);
+            let (dz, db) = kernels::backward(y.as_deref(), &grad, self.0, dims.output);
+            let (rows, output) = (dims.rows, dims.output);
+            for (([x, w], &input), parents) in terms
+                .iter()
+                .zip(&dims.inputs)
+                .zip(ops.parents.chunks_exact(3))
+            {
+                let [px, pw, pb] = [0, 1, 2].map(|k| parents[k].as_ref());
+                if let Some(node) = pb {
+                    grads.register::<I>(node.id, upload::<I, 1>(db.clone(), [output], &dev));
+                }
+                let d = (rows, input, output);
+                if let Some(node) = pw {
+                    let dw = kernels::weight_grad(&I::slice(x), &dz, d);
+                    grads.register::<I>(node.id, upload::<I, 2>(dw, [input, output], &dev));
+                }
+                if let Some(node) = px {
+                    let dx = kernels::input_grad(&dz, &I::slice(w), d);
+                    grads.register::<I>(node.id, upload::<I, 2>(dx, [rows, input], &dev));
+                }
             }
         }
     }
 
-    fn run_on<B: Backend, I: Cpu>(
+    fn run_on<B: Backend, I: Cpu, const N: usize>(
         kind: Kind,
-        x: Tensor<B, 2>,
-        w: Tensor<B, 2>,
-        b: Tensor<B, 1>,
+        inputs: [B::FloatTensorPrimitive; N],
         act: Act,
     ) -> Tensor<B, 2> {
-        let [rows, input] = x.dims();
-        let output = w.dims()[1];
-        let dims = Dims {
-            rows,
-            input,
-            output,
-        };
-        let [x, w, b] = [
-            x.into_primitive().tensor(),
-            w.into_primitive().tensor(),
-            b.into_primitive().tensor(),
-        ];
-        let forward = |x: &I::FloatTensorPrimitive,
-                       w: &I::FloatTensorPrimitive,
-                       b: &I::FloatTensorPrimitive| {
-            let out = kernels::forward(&I::slice(x), &I::slice(w), &I::slice(b), act, dims);
-            upload::<I, 2>(out, [rows, output], &device::<I>(x))
+        let forward = |x: &[I::FloatTensorPrimitive]| {
+            let rows = x[0].shape()[0];
+            let dims = Dims {
+                rows,
+                inputs: x.chunks_exact(3).map(|t| t[1].shape()[0]).collect(),
+                output: x[1].shape()[1],
+            };
+            let slices: Vec<_> = x.iter().map(I::slice).collect();
+            let terms: Vec<[&[f32]; 3]> = slices
+                .chunks_exact(3)
+                .map(|t| [&*t[0], &*t[1], &*t[2]])
+                .collect();
+            let out = kernels::forward(&terms, act, &dims);
+            let out = upload::<I, 2>(out, [rows, dims.output], &device::<I>(&x[0]));
+            (out, dims)
         };
         let out = match kind {
             Kind::Plain => {
-                let [x, w, b]: [I::FloatTensorPrimitive; 3] = [x, w, b].map(cast);
-                cast::<_, B::FloatTensorPrimitive>(forward(&x, &w, &b))
+                let x: [I::FloatTensorPrimitive; N] = inputs.map(cast);
+                cast::<_, B::FloatTensorPrimitive>(forward(&x).0)
             }
             Kind::Autodiff => {
-                let tensors: [AutodiffTensor<I>; 3] = [x, w, b].map(cast);
+                let tensors: [AutodiffTensor<I>; N] = inputs.map(cast);
                 let nodes = tensors.each_ref().map(|t| t.node.clone());
-                let [x, w, b] = tensors.map(|t| t.primitive);
-                let out = forward(&x, &w, &b);
-                let prep = <LinearBackward as Backward<I, 3>>::prepare::<NoCheckpointing>(
+                let x = tensors.map(|t| t.primitive);
+                let (out, dims) = forward(&x);
+                let prep = <LinearBackward as Backward<I, N>>::prepare::<NoCheckpointing>(
                     LinearBackward(act),
                     nodes,
                 );
                 let out = match prep.compute_bound().stateful() {
-                    OpsKind::Tracked(prep) => prep.finish(
-                        Saved {
-                            x,
-                            w,
-                            y: out.clone(),
-                            dims,
-                        },
-                        out,
-                    ),
+                    OpsKind::Tracked(prep) => {
+                        let terms = x
+                            .chunks_exact(3)
+                            .map(|t| [t[0].clone(), t[1].clone()])
+                            .collect();
+                        let y = (act != Act::Identity).then(|| out.clone());
+                        prep.finish(Saved { terms, y, dims }, out)
+                    }
                     OpsKind::UnTracked(prep) => prep.finish(out),
                 };
                 cast::<_, B::FloatTensorPrimitive>(out)
@@ -199,6 +230,9 @@ mod backends {
         use std::borrow::Cow;
 
         use super::{Act, Dims};
+
+        /// `(rows, input, output)` of one term.
+        pub type Sizes = (usize, usize, usize);
         use crate::fast_math::{simd, tanh};
 
         /// Products at least this large (multiply-adds) use every core, as in burn-flex.
@@ -248,19 +282,25 @@ mod backends {
             }
         }
 
-        /// `act(x W + b)`, `[rows, output]`.
-        pub fn forward(x: &[f32], w: &[f32], b: &[f32], act: Act, d: Dims) -> Vec<f32> {
+        /// `act(sum of x W + b)` over the terms `[x, W, b]`, `[rows, output]`.
+        pub fn forward(terms: &[[&[f32]; 3]], act: Act, d: &Dims) -> Vec<f32> {
+            let mut bias = terms[0][2].to_vec();
+            for [_, _, b] in &terms[1..] {
+                bias.iter_mut().zip(*b).for_each(|(s, b)| *s += b);
+            }
             let mut out = Vec::with_capacity(d.rows * d.output);
             for _ in 0..d.rows {
-                out.extend_from_slice(b);
+                out.extend_from_slice(&bias);
             }
-            gemm(
-                (d.rows, d.output, d.input),
-                &mut out,
-                true,
-                (x, d.input, 1),
-                (w, d.output, 1),
-            );
+            for (&[x, w, _], &input) in terms.iter().zip(&d.inputs) {
+                gemm(
+                    (d.rows, d.output, input),
+                    &mut out,
+                    true,
+                    (x, input, 1),
+                    (w, d.output, 1),
+                );
+            }
             match act {
                 Act::Identity => {}
                 Act::Tanh => simd(
@@ -280,31 +320,32 @@ mod backends {
         /// The gradient of the pre-activation `dz = grad * act'` (from the output `y`; `grad`
         /// itself without an activation) and the bias's, its column sums.
         pub fn backward<'a>(
-            y: &[f32],
+            y: Option<&[f32]>,
             grad: &'a [f32],
             act: Act,
-            d: Dims,
+            output: usize,
         ) -> (Cow<'a, [f32]>, Vec<f32>) {
+            let y = || y.expect("an activation's output is saved");
             let dz: Cow<'a, [f32]> = match act {
                 Act::Identity => Cow::Borrowed(grad),
                 Act::Tanh => Cow::Owned(simd(
                     #[inline(always)]
                     || {
-                        y.iter()
+                        y().iter()
                             .zip(grad)
                             .map(|(&y, &g)| g * (1.0 - y * y))
                             .collect()
                     },
                 )),
                 Act::Relu => Cow::Owned(
-                    y.iter()
+                    y().iter()
                         .zip(grad)
                         .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
                         .collect(),
                 ),
             };
-            let mut db = vec![0.0f32; d.output];
-            for row in dz.chunks_exact(d.output) {
+            let mut db = vec![0.0f32; output];
+            for row in dz.chunks_exact(output) {
                 for (s, &g) in db.iter_mut().zip(row) {
                     *s += g;
                 }
@@ -313,27 +354,27 @@ mod backends {
         }
 
         /// `x^T dz`, `[input, output]`.
-        pub fn weight_grad(x: &[f32], dz: &[f32], d: Dims) -> Vec<f32> {
-            let mut dw = vec![0.0; d.input * d.output];
+        pub fn weight_grad(x: &[f32], dz: &[f32], (rows, input, output): Sizes) -> Vec<f32> {
+            let mut dw = vec![0.0; input * output];
             gemm(
-                (d.input, d.output, d.rows),
+                (input, output, rows),
                 &mut dw,
                 false,
-                (x, 1, d.input),
-                (dz, d.output, 1),
+                (x, 1, input),
+                (dz, output, 1),
             );
             dw
         }
 
         /// `dz W^T`, `[rows, input]`.
-        pub fn input_grad(dz: &[f32], w: &[f32], d: Dims) -> Vec<f32> {
-            let mut dx = vec![0.0; d.rows * d.input];
+        pub fn input_grad(dz: &[f32], w: &[f32], (rows, input, output): Sizes) -> Vec<f32> {
+            let mut dx = vec![0.0; rows * input];
             gemm(
-                (d.rows, d.input, d.output),
+                (rows, input, output),
                 &mut dx,
                 false,
-                (dz, d.output, 1),
-                (w, 1, d.output),
+                (dz, output, 1),
+                (w, 1, output),
             );
             dx
         }
@@ -345,10 +386,8 @@ mod backends {
 mod backends {
     use super::*;
 
-    pub fn run<B: Backend>(
-        _: Tensor<B, 2>,
-        _: Tensor<B, 2>,
-        _: Tensor<B, 1>,
+    pub fn run<B: Backend, const N: usize>(
+        _: [B::FloatTensorPrimitive; N],
         _: Act,
     ) -> Option<Tensor<B, 2>> {
         None
@@ -424,6 +463,68 @@ mod tests {
                 close(&fused.1, &burn.1, 1e-4, &format!("{what} input gradient"));
                 close(&fused.2, &burn.2, 1e-4, &format!("{what} weight gradient"));
                 close(&fused.3, &burn.3, 1e-4, &format!("{what} bias gradient"));
+            }
+        }
+    }
+
+    /// The fused sum of two layers (an LSTM's gate pre-activations) against Burn's two
+    /// `Linear`s and their sum: values, and the gradients of both inputs, weights and biases,
+    /// on ndarray and flex, small and at the recurrent benchmark's row count.
+    #[test]
+    fn fused_linear_sum_equals_burns_values_and_gradients() {
+        sum_equals_burns::<Autodiff<NdArray>>();
+        #[cfg(feature = "flex")]
+        sum_equals_burns::<Autodiff<burn::backend::Flex>>();
+    }
+
+    fn sum_equals_burns<X: AutodiffBackend>() {
+        let device = Default::default();
+        let normal = |rows: usize, cols: usize| {
+            Tensor::<X, 2>::random([rows, cols], Distribution::Normal(0.0, 1.0), &device)
+        };
+        for (rows, input, hidden, output) in [(3, 5, 2, 7), (2048, 4, 64, 256)] {
+            let (x, h) = (normal(rows, input), normal(rows, hidden));
+            let layer = |inp: usize| {
+                let mut layer = LinearConfig::new(inp, output).init::<X>(&device);
+                layer.weight = Param::from_tensor(normal(inp, output).require_grad());
+                let bias = normal(1, output).reshape([output]);
+                layer.bias = Some(Param::from_tensor(bias.require_grad()));
+                layer
+            };
+            let (x_layer, h_layer) = (layer(input), layer(hidden));
+            let weights = normal(rows, output).detach();
+            let run = |fused: bool| {
+                let x = x.clone().detach().require_grad();
+                let h = h.clone().detach().require_grad();
+                let out = if fused {
+                    linear_sum((&x, &x_layer), (&h, &h_layer)).expect("the backend has the kernel")
+                } else {
+                    x_layer.forward(x.clone()) + h_layer.forward(h.clone())
+                };
+                let grads = (out.clone() * weights.clone()).sum().backward();
+                let mut got = vec![
+                    values(out),
+                    values(x.grad(&grads).unwrap()),
+                    values(h.grad(&grads).unwrap()),
+                ];
+                for layer in [&x_layer, &h_layer] {
+                    got.push(values(layer.weight.val().grad(&grads).unwrap()));
+                    got.push(values(
+                        layer.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
+                    ));
+                }
+                got
+            };
+            let (fused, burn) = (run(true), run(false));
+            let names = ["output", "dx", "dh", "dW_x", "db_x", "dW_h", "db_h"];
+            for ((name, a), b) in names.iter().zip(&fused).zip(&burn) {
+                let tol = if *name == "output" { 1e-5 } else { 1e-4 };
+                close(
+                    a,
+                    b,
+                    tol,
+                    &format!("{rows}x({input}+{hidden})->{output} {name}"),
+                );
             }
         }
     }

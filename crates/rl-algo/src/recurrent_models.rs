@@ -13,8 +13,8 @@ use rl_core::{CoreError, Observation, RecurrentModel, RecurrentOutput, Recurrent
 use serde::{Deserialize, Serialize};
 
 use crate::error::AlgoError;
-use crate::fused;
 use crate::models::{ContinuousPolicy, DefaultDist, Head, linear};
+use crate::{fused, fused_linear};
 
 /// The name the model's shape errors start with.
 const MODEL: &str = "DefaultRecurrentModel";
@@ -327,9 +327,13 @@ impl<B: Backend> RecurrentLayer<B> {
         let mut outputs = Vec::with_capacity(inputs.len());
         let fused = fused::applies(&h);
         for x in inputs {
+            let pre = || {
+                fused_linear::linear_sum((&x, &self.input), (&h, &self.hidden))
+                    .or_else(|| gates.whole(&x, &h).map(|[xp, hp]| xp + hp))
+            };
             if fused
-                && let Some([xp, hp]) = gates.whole(&x, &h)
-                && let Some(out) = fused::lstm(&(xp + hp), &c)
+                && let Some(pre) = pre()
+                && let Some(out) = fused::lstm(&pre, &c)
             {
                 // `[h'; c']`: both halves are contiguous rows.
                 let rows = c.dims()[0];
@@ -361,8 +365,14 @@ impl<B: Backend> RecurrentLayer<B> {
         let mut outputs = Vec::with_capacity(inputs.len());
         let fused = fused::applies(&h);
         for x in inputs {
+            let projections = || match [(&x, &self.input), (&h, &self.hidden)]
+                .map(|(t, layer)| fused_linear::project(t, layer))
+            {
+                [Some(xp), Some(hp)] => Some([xp, hp]),
+                _ => gates.whole(&x, &h),
+            };
             if fused
-                && let Some([xp, hp]) = gates.whole(&x, &h)
+                && let Some([xp, hp]) = projections()
                 && let Some(out) = fused::gru(&xp, &hp, &h)
             {
                 h = out;
@@ -1178,6 +1188,64 @@ mod tests {
             let gh = host(h0.grad(&grads).unwrap());
             assert!(gh[..16].iter().any(|g| *g != 0.0));
             assert!(gh[16..].iter().all(|g| *g == 0.0));
+        }
+    }
+
+    /// The whole model with the fused kernels (cell steps and the LSTM's gate products) against
+    /// the same model composed from Burn's operations: values and the gradients of the input,
+    /// the initial state and every layer's weights, at a row count that takes the composed
+    /// per-gate path too.
+    #[test]
+    fn fused_and_composed_models_agree() {
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            let model = build::<A>(cell, 2, 8, 3, &Space::discrete(2).unwrap(), 4);
+            let (n, len) = (300, 3);
+            let mut rng = StdRng::seed_from_u64(5);
+            let x = random(n * len, 3, &mut rng);
+            let state = random_state(
+                &build(cell, 2, 8, 3, &Space::discrete(2).unwrap(), 4),
+                n,
+                &mut rng,
+            );
+            let weights = random(n * len, 1, &mut rng);
+            let run = || {
+                let x = Tensor::<A, 2>::from_inner(x.clone()).require_grad();
+                let state = RecurrentState::<A>::from_inner(state.clone());
+                let h0 = state.tensors[0].clone().require_grad();
+                let mut tensors = state.tensors;
+                tensors[0] = h0.clone();
+                let out = model
+                    .forward(
+                        &Observation::new(x.clone()),
+                        len,
+                        RecurrentState::new(tensors),
+                    )
+                    .unwrap();
+                let loss = (out.values.clone() * Tensor::from_inner(weights.clone())).sum()
+                    + out
+                        .state
+                        .tensors
+                        .iter()
+                        .map(|t| t.clone().sum())
+                        .fold(Tensor::zeros([1], &dev()), |a, b| a + b);
+                let grads = loss.backward();
+                let mut got = vec![
+                    host(out.values.inner()),
+                    host(x.grad(&grads).unwrap()),
+                    host(h0.grad(&grads).unwrap()),
+                ];
+                for layer in &model.layers {
+                    for l in [&layer.input, &layer.hidden] {
+                        got.push(host(l.weight.val().grad(&grads).unwrap()));
+                        got.push(host(l.bias.as_ref().unwrap().val().grad(&grads).unwrap()));
+                    }
+                }
+                got
+            };
+            let (fused, composed) = (run(), fused::composed(run));
+            for (k, (a, b)) in fused.iter().zip(&composed).enumerate() {
+                assert_close(a, b, 1e-4, &format!("{cell:?} output {k}"));
+            }
         }
     }
 
