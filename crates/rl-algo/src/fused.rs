@@ -1,8 +1,9 @@
-//! Fused operations for the CPU backends: the LSTM and GRU cell steps, and the tanh
-//! activation of the default models' layers (small layers are fused whole, with their matrix
-//! product, in `fused_linear.rs`, which shares this module's backend recognition).
+//! Fused operations for the CPU backends: the GRU cell step, the tanh activation of the default
+//! models' layers, and the kernels and backend recognition the other fused operations share
+//! (small layers fused whole with their matrix product in `fused_linear.rs`, the whole LSTM
+//! step in `fused_lstm.rs`).
 //!
-//! Composed from Burn's tensor operations, an LSTM step is about a dozen elementwise passes
+//! Composed from Burn's tensor operations, a GRU step is about a dozen elementwise passes
 //! over `[N, H]` tensors after its two matrix products, and as many again in its backward pass,
 //! each allocating its output: on a CPU that memory traffic, not the arithmetic, is the cost.
 //! Here the part after the matrix products is one pass forward and one pass backward over host
@@ -22,15 +23,6 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
-
-/// `[h'; c']`, `[2N, H]` (the `h'` rows, then the `c'` rows), of an LSTM step from the gate pre-activations `gates` `[N, 4H]`
-/// (`x W_ih + b_ih + h W_hh + b_hh`, blocks `i, f, g, o`) and the cell state `c` `[N, H]`:
-/// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h' = sigmoid(o) * tanh(c')`. `None` where `B`
-/// has no fused kernel: compose the step instead.
-pub(crate) fn lstm<B: Backend>(gates: &Tensor<B, 2>, c: &Tensor<B, 2>) -> Option<Tensor<B, 2>> {
-    let [gates, c] = [gates, c].map(Clone::clone);
-    run::<B, 2>([gates, c], Fused::Lstm)
-}
 
 /// `h'`, `[N, H]`, of a GRU step from the input and hidden projections `xp`, `hp` `[N, 3H]`
 /// (blocks `r, z, n`, biases included) and `h` `[N, H]`: `r = sigmoid(xr + hr)`,
@@ -75,7 +67,7 @@ pub(crate) fn composed<R>(f: impl FnOnce() -> R) -> R {
     out
 }
 
-/// Whether [`lstm`] and [`gru`] run fused on tensors like `x`: `B` has the kernels and `x` is
+/// Whether the recurrent cells ([`gru`], `fused_lstm.rs`) run fused on tensors like `x`: `B` has the kernels and `x` is
 /// `f32`.
 pub(crate) fn applies<B: Backend>(x: &Tensor<B, 2>) -> bool {
     available::<B>() && x.dtype() == DType::F32
@@ -83,7 +75,6 @@ pub(crate) fn applies<B: Backend>(x: &Tensor<B, 2>) -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fused {
-    Lstm,
     Gru,
     Tanh,
 }
@@ -246,6 +237,52 @@ pub(crate) mod op {
         }
     }
 
+    /// `dst (m x n) = lhs (m x k) * rhs (k x n)`, plus `dst` when `accumulate`, each operand
+    /// given by its row and column strides; on every core (rayon's pool) when `parallel`.
+    /// Through `gemm`, the crate burn-flex's products use too.
+    pub fn gemm(
+        (m, n, k): (usize, usize, usize),
+        dst: &mut [f32],
+        accumulate: bool,
+        (lhs, lhs_rs, lhs_cs): (&[f32], usize, usize),
+        (rhs, rhs_rs, rhs_cs): (&[f32], usize, usize),
+        parallel: bool,
+    ) {
+        assert!(dst.len() >= m * n);
+        assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+        assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+        let parallelism = if parallel {
+            gemm::Parallelism::Rayon(0)
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: the asserts above keep every index gemm reads or writes in its slice; the
+        // output does not alias the inputs (a `&mut` beside two `&`).
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                accumulate,
+                lhs.as_ptr(),
+                lhs_cs as isize,
+                lhs_rs as isize,
+                rhs.as_ptr(),
+                rhs_cs as isize,
+                rhs_rs as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+
     /// `x` as a tensor of shape `shape` on `device` (the data moves in; no copy of it here).
     pub fn upload<I: Backend, const D: usize>(
         x: Vec<f32>,
@@ -265,7 +302,6 @@ pub(crate) mod op {
     /// a GRU, from the inputs' elements.
     fn forward(inputs: &[Cow<'_, [f32]>], rows: usize, hidden: usize, cell: Fused) -> Vec<f32> {
         match cell {
-            Fused::Lstm => kernels::lstm_forward(&inputs[0], &inputs[1], rows, hidden),
             Fused::Gru => kernels::gru_forward(&inputs[0], &inputs[1], &inputs[2], rows, hidden),
             Fused::Tanh => kernels::tanh_forward(&inputs[0], rows, hidden),
         }
@@ -273,7 +309,6 @@ pub(crate) mod op {
 
     fn out_shape(cell: Fused, rows: usize, hidden: usize) -> [usize; 2] {
         match cell {
-            Fused::Lstm => [2 * rows, hidden],
             Fused::Gru | Fused::Tanh => [rows, hidden],
         }
     }
@@ -304,10 +339,6 @@ pub(crate) mod op {
             let x: Vec<Cow<'_, [f32]>> = tensors.iter().map(I::slice).collect();
             let grad = I::slice(&grad);
             let outputs: Vec<(Vec<f32>, usize)> = match self.0 {
-                Fused::Lstm => {
-                    let (dgates, dc) = kernels::lstm_backward(&x[0], &x[1], &grad, rows, hidden);
-                    vec![(dgates, 4 * hidden), (dc, hidden)]
-                }
                 Fused::Gru => {
                     let (dxp, dhp, dh) =
                         kernels::gru_backward(&x[0], &x[1], &x[2], &grad, rows, hidden);
@@ -378,7 +409,7 @@ pub(crate) mod op {
 /// The fused operations' arithmetic over row-major host slices, rows split over the CPU's
 /// threads.
 #[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(dead_code))]
-mod kernels {
+pub(crate) mod kernels {
     /// Below this many output elements one thread does it all.
     const PARALLEL_FROM: usize = 1 << 15;
 
@@ -498,66 +529,10 @@ mod kernels {
         });
     }
 
-    /// `[h'; c']`: the `h'` rows, then the `c'` rows (`[2N, H]`).
-    pub fn lstm_forward(gates: &[f32], c: &[f32], rows: usize, h: usize) -> Vec<f32> {
-        let mut out = vec![0.0; rows * 2 * h];
-        let (h_all, c_all) = out.split_at_mut(rows * h);
-        for_rows(
-            rows,
-            [h, h],
-            [h_all, c_all],
-            #[inline(always)]
-            |first, count, [h_out, c_out]| {
-                for r in 0..count {
-                    let row = first + r;
-                    lstm_forward_row(
-                        &gates[row * 4 * h..][..4 * h],
-                        &c[row * h..][..h],
-                        &mut h_out[r * h..][..h],
-                        &mut c_out[r * h..][..h],
-                    );
-                }
-            },
-        );
-        out
-    }
-
-    /// The gradients of the gate pre-activations `[N, 4H]` and of `c` `[N, H]` from the
-    /// gradient of `[h'; c']` (`[2N, H]`).
-    pub fn lstm_backward(
-        gates: &[f32],
-        c: &[f32],
-        grad: &[f32],
-        rows: usize,
-        h: usize,
-    ) -> (Vec<f32>, Vec<f32>) {
-        let mut dgates = vec![0.0; rows * 4 * h];
-        let mut dc = vec![0.0; rows * h];
-        let (dh_all, dc_all) = grad.split_at(rows * h);
-        for_rows(
-            rows,
-            [4 * h, h],
-            [&mut dgates, &mut dc],
-            #[inline(always)]
-            |first, count, [dg, dc]| {
-                for r in 0..count {
-                    let row = first + r;
-                    lstm_backward_row(
-                        &gates[row * 4 * h..][..4 * h],
-                        &c[row * h..][..h],
-                        [&dh_all[row * h..][..h], &dc_all[row * h..][..h]],
-                        &mut dg[r * 4 * h..][..4 * h],
-                        &mut dc[r * h..][..h],
-                    );
-                }
-            },
-        );
-        (dgates, dc)
-    }
-
-    /// One row of [`lstm_forward`]: `gates` `4H`, `c` and the outputs `H`.
+    /// One row of an LSTM step's cell (`fused_lstm.rs`): `gates` `4H`, `c` and the outputs
+    /// `h'`, `c'`, `H` each.
     #[inline(always)]
-    fn lstm_forward_row(gates: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+    pub(crate) fn lstm_forward_row(gates: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
         let [i, f, g, o] = blocks::<4>(gates, c.len());
         lanes(
             [i, f, g, o, c],
@@ -571,10 +546,10 @@ mod kernels {
         );
     }
 
-    /// One row of [`lstm_backward`]: `gates` `4H`, `c` `H`, the gradients of `h'` and `c'`
-    /// (`H` each), and the outputs, `dgates` `4H` and `dc` `H`.
+    /// The backward of [`lstm_forward_row`]: from `gates` `4H`, `c` `H` and the gradients of
+    /// `h'` and `c'` (`H` each), the outputs `dgates` `4H` and `dc` `H`.
     #[inline(always)]
-    fn lstm_backward_row(
+    pub(crate) fn lstm_backward_row(
         gates: &[f32],
         c: &[f32],
         [dh_out, dc_out]: [&[f32]; 2],
@@ -744,6 +719,29 @@ pub(crate) mod tests {
     use super::*;
 
     type A = Autodiff<NdArray>;
+
+    /// An LSTM cell alone, `[h'; c']` from `gates` and `c`: the fused step with an identity
+    /// input projection, no biases and a zero hidden one (the gradient of `x` is then exactly
+    /// that of the gates).
+    fn lstm<X: Backend>(gates: &Tensor<X, 2>, c: &Tensor<X, 2>) -> Option<Tensor<X, 2>> {
+        use burn::module::Param;
+        use burn::nn::LinearConfig;
+        let ([rows, g], h) = (gates.dims(), c.dims()[1]);
+        let device = gates.device();
+        let layer = |input: usize, weight: Tensor<X, 2>| {
+            let mut layer = LinearConfig::new(input, g).init::<X>(&device);
+            layer.weight = Param::from_tensor(weight);
+            layer.bias = Some(Param::from_tensor(Tensor::zeros([g], &device)));
+            layer
+        };
+        let eye: Vec<f32> = (0..g * g)
+            .map(|i| f32::from(u8::from(i % (g + 1) == 0)))
+            .collect();
+        let input = layer(g, Tensor::from_data(TensorData::new(eye, [g, g]), &device));
+        let hidden = layer(h, Tensor::zeros([h, g], &device));
+        let zeros = Tensor::zeros([rows, h], &device);
+        crate::fused_lstm::lstm_step(gates, &zeros, c, &input, &hidden)
+    }
 
     /// The composed formulas, as `recurrent_models.rs` writes them.
     fn lstm_composed<X: Backend>(gates: Tensor<X, 2>, c: Tensor<X, 2>) -> Tensor<X, 2> {

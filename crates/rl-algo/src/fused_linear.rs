@@ -61,20 +61,6 @@ pub(crate) fn project<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option
     backends::run([x, w, b], Act::Identity)
 }
 
-/// `x W_x + b_x + h W_h + b_h` for two layers of the same output width (an LSTM's gate
-/// pre-activations from its input and hidden projections), at any size, or `None` where the
-/// backend has no fused kernel or a layer has no bias. Composed, these are two `linear`s (each
-/// a product, burn-flex's copy of it and a bias pass) and their sum; fused, one buffer that
-/// starts as the two biases and that both products accumulate onto.
-pub(crate) fn linear_sum<B: Backend>(
-    (x, x_layer): (&Tensor<B, 2>, &Linear<B>),
-    (h, h_layer): (&Tensor<B, 2>, &Linear<B>),
-) -> Option<Tensor<B, 2>> {
-    let [x, wx, bx] = term(x, x_layer)?;
-    let [h, wh, bh] = term(h, h_layer)?;
-    backends::run([x, wx, bx, h, wh, bh], Act::Identity)
-}
-
 /// The primitives `[x, W, b]` of one term, or `None` where the fused kernels do not apply.
 fn term<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<[B::FloatTensorPrimitive; 3]> {
     let bias = layer.bias.as_ref()?.val();
@@ -230,6 +216,7 @@ mod backends {
         use std::borrow::Cow;
 
         use super::{Act, Dims};
+        use crate::fused::op;
 
         /// `(rows, input, output)` of one term.
         pub type Sizes = (usize, usize, usize);
@@ -238,48 +225,16 @@ mod backends {
         /// Products at least this large (multiply-adds) use every core, as in burn-flex.
         const PARALLEL_FROM: usize = 192 * 192 * 192;
 
-        /// `dst (m x n) = lhs (m x k) * rhs (k x n)`, plus `dst` when `accumulate`, each operand
-        /// given by its row and column strides.
+        /// [`op::gemm`] on every core where the product is large enough.
         fn gemm(
-            (m, n, k): (usize, usize, usize),
+            dims: (usize, usize, usize),
             dst: &mut [f32],
             accumulate: bool,
-            (lhs, lhs_rs, lhs_cs): (&[f32], usize, usize),
-            (rhs, rhs_rs, rhs_cs): (&[f32], usize, usize),
+            lhs: (&[f32], usize, usize),
+            rhs: (&[f32], usize, usize),
         ) {
-            assert!(dst.len() >= m * n);
-            assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
-            assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-            let parallelism = if m * n * k >= PARALLEL_FROM {
-                gemm::Parallelism::Rayon(0)
-            } else {
-                gemm::Parallelism::None
-            };
-            // SAFETY: the asserts above keep every index gemm reads or writes in its slice; the
-            // output does not alias the inputs (a `&mut` beside two `&`).
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    dst.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    accumulate,
-                    lhs.as_ptr(),
-                    lhs_cs as isize,
-                    lhs_rs as isize,
-                    rhs.as_ptr(),
-                    rhs_cs as isize,
-                    rhs_rs as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    parallelism,
-                );
-            }
+            let (m, n, k) = dims;
+            op::gemm(dims, dst, accumulate, lhs, rhs, m * n * k >= PARALLEL_FROM);
         }
 
         /// `act(sum of x W + b)` over the terms `[x, W, b]`, `[rows, output]`.
@@ -463,68 +418,6 @@ mod tests {
                 close(&fused.1, &burn.1, 1e-4, &format!("{what} input gradient"));
                 close(&fused.2, &burn.2, 1e-4, &format!("{what} weight gradient"));
                 close(&fused.3, &burn.3, 1e-4, &format!("{what} bias gradient"));
-            }
-        }
-    }
-
-    /// The fused sum of two layers (an LSTM's gate pre-activations) against Burn's two
-    /// `Linear`s and their sum: values, and the gradients of both inputs, weights and biases,
-    /// on ndarray and flex, small and at the recurrent benchmark's row count.
-    #[test]
-    fn fused_linear_sum_equals_burns_values_and_gradients() {
-        sum_equals_burns::<Autodiff<NdArray>>();
-        #[cfg(feature = "flex")]
-        sum_equals_burns::<Autodiff<burn::backend::Flex>>();
-    }
-
-    fn sum_equals_burns<X: AutodiffBackend>() {
-        let device = Default::default();
-        let normal = |rows: usize, cols: usize| {
-            Tensor::<X, 2>::random([rows, cols], Distribution::Normal(0.0, 1.0), &device)
-        };
-        for (rows, input, hidden, output) in [(3, 5, 2, 7), (2048, 4, 64, 256)] {
-            let (x, h) = (normal(rows, input), normal(rows, hidden));
-            let layer = |inp: usize| {
-                let mut layer = LinearConfig::new(inp, output).init::<X>(&device);
-                layer.weight = Param::from_tensor(normal(inp, output).require_grad());
-                let bias = normal(1, output).reshape([output]);
-                layer.bias = Some(Param::from_tensor(bias.require_grad()));
-                layer
-            };
-            let (x_layer, h_layer) = (layer(input), layer(hidden));
-            let weights = normal(rows, output).detach();
-            let run = |fused: bool| {
-                let x = x.clone().detach().require_grad();
-                let h = h.clone().detach().require_grad();
-                let out = if fused {
-                    linear_sum((&x, &x_layer), (&h, &h_layer)).expect("the backend has the kernel")
-                } else {
-                    x_layer.forward(x.clone()) + h_layer.forward(h.clone())
-                };
-                let grads = (out.clone() * weights.clone()).sum().backward();
-                let mut got = vec![
-                    values(out),
-                    values(x.grad(&grads).unwrap()),
-                    values(h.grad(&grads).unwrap()),
-                ];
-                for layer in [&x_layer, &h_layer] {
-                    got.push(values(layer.weight.val().grad(&grads).unwrap()));
-                    got.push(values(
-                        layer.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
-                    ));
-                }
-                got
-            };
-            let (fused, burn) = (run(true), run(false));
-            let names = ["output", "dx", "dh", "dW_x", "db_x", "dW_h", "db_h"];
-            for ((name, a), b) in names.iter().zip(&fused).zip(&burn) {
-                let tol = if *name == "output" { 1e-5 } else { 1e-4 };
-                close(
-                    a,
-                    b,
-                    tol,
-                    &format!("{rows}x({input}+{hidden})->{output} {name}"),
-                );
             }
         }
     }

@@ -40,6 +40,7 @@ mod error;
 mod fast_math;
 mod fused;
 mod fused_linear;
+mod fused_lstm;
 mod host;
 mod memory;
 mod models;

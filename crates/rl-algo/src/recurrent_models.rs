@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AlgoError;
 use crate::models::{ContinuousPolicy, DefaultDist, Head, linear};
-use crate::{fused, fused_linear};
+use crate::{fused, fused_linear, fused_lstm};
 
 /// The name the model's shape errors start with.
 const MODEL: &str = "DefaultRecurrentModel";
@@ -327,13 +327,7 @@ impl<B: Backend> RecurrentLayer<B> {
         let mut outputs = Vec::with_capacity(inputs.len());
         let fused = fused::applies(&h);
         for x in inputs {
-            let pre = || {
-                fused_linear::linear_sum((&x, &self.input), (&h, &self.hidden))
-                    .or_else(|| gates.whole(&x, &h).map(|[xp, hp]| xp + hp))
-            };
-            if fused
-                && let Some(pre) = pre()
-                && let Some(out) = fused::lstm(&pre, &c)
+            if fused && let Some(out) = fused_lstm::lstm_step(&x, &h, &c, &self.input, &self.hidden)
             {
                 // `[h'; c']`: both halves are contiguous rows.
                 let rows = c.dims()[0];
@@ -1244,7 +1238,8 @@ mod tests {
             };
             let (fused, composed) = (run(), fused::composed(run));
             for (k, (a, b)) in fused.iter().zip(&composed).enumerate() {
-                assert_close(a, b, 1e-4, &format!("{cell:?} output {k}"));
+                // Relative: the weights' gradients sum 900 rows, in another order when fused.
+                fused::tests::close(a, b, 1e-5, &format!("{cell:?} output {k}"));
             }
         }
     }
