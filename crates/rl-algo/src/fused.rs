@@ -446,8 +446,10 @@ pub(crate) mod kernels {
         let h = outputs[0].len();
         let mut j = 0;
         while j + LANES <= h {
-            let x: [[f32; LANES]; K] =
-                inputs.map(|s| s[j..j + LANES].try_into().expect("LANES values"));
+            let mut x = [[0.0f32; LANES]; K];
+            for (x, s) in x.iter_mut().zip(&inputs) {
+                x.copy_from_slice(&s[j..j + LANES]);
+            }
             let mut y = [[0.0f32; LANES]; M];
             for l in 0..LANES {
                 let r = f(std::array::from_fn(|k| x[k][l]));
@@ -466,13 +468,6 @@ pub(crate) mod kernels {
                 out[j] = r;
             }
         }
-    }
-
-    /// A unit's LSTM gates `[sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)]` from its
-    /// pre-activations.
-    #[inline(always)]
-    fn lstm_gates([i, f, g, o]: [f32; 4]) -> [f32; 4] {
-        [sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)]
     }
 
     /// A unit's GRU gates `[r, z, n]` from its input and hidden projections.
@@ -529,25 +524,36 @@ pub(crate) mod kernels {
         });
     }
 
-    /// One row of an LSTM step's cell (`fused_lstm.rs`): `gates` `4H`, `c` and the outputs
+    /// One row of an LSTM step's cell (`fused_lstm.rs`): `gates` `4H`, the pre-activations
+    /// `i, f, g, o`, replaced by the gates (`sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)`,
+    /// which the backward pass reads instead of computing them again); `c` and the outputs
     /// `h'`, `c'`, `H` each.
     #[inline(always)]
-    pub(crate) fn lstm_forward_row(gates: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
-        let [i, f, g, o] = blocks::<4>(gates, c.len());
+    pub(crate) fn lstm_forward_row(
+        gates: &mut [f32],
+        c: &[f32],
+        h_out: &mut [f32],
+        c_out: &mut [f32],
+    ) {
+        let [i, f, g, o] = blocks_mut::<4>(gates, c.len());
+        for gate in [&mut *i, &mut *f, &mut *o] {
+            gate.iter_mut().for_each(|v| *v = sigmoid(*v));
+        }
+        g.iter_mut().for_each(|v| *v = tanh(*v));
         lanes(
             [i, f, g, o, c],
             [h_out, c_out],
             #[inline(always)]
             |[i, f, g, o, c]| {
-                let [i, f, g, o] = lstm_gates([i, f, g, o]);
                 let c_new = f * c + i * g;
                 [o * tanh(c_new), c_new]
             },
         );
     }
 
-    /// The backward of [`lstm_forward_row`]: from `gates` `4H`, `c` `H` and the gradients of
-    /// `h'` and `c'` (`H` each), the outputs `dgates` `4H` and `dc` `H`.
+    /// The backward of [`lstm_forward_row`]: from the gates it left (`4H`), `c` `H` and the
+    /// gradients of `h'` and `c'` (`H` each), the outputs `dgates` (of the pre-activations,
+    /// `4H`) and `dc` `H`.
     #[inline(always)]
     pub(crate) fn lstm_backward_row(
         gates: &[f32],
@@ -564,7 +570,6 @@ pub(crate) mod kernels {
             [di, df, dg, d_o, dc],
             #[inline(always)]
             |[i, f, g, o, c, dh_out, dc_out]| {
-                let [i, f, g, o] = lstm_gates([i, f, g, o]);
                 let tc = tanh(f * c + i * g);
                 let dcell = dc_out + dh_out * o * (1.0 - tc * tc);
                 [

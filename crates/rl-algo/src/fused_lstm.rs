@@ -76,7 +76,7 @@ mod backends {
     }
 
     /// What the backward pass needs (shared with the graph, not copied): the inputs but the
-    /// biases, and the gate pre-activations.
+    /// biases, and the gates after their activations.
     #[derive(Debug, Clone)]
     struct Saved<I: Backend> {
         /// `x, W_ih, h, W_hh, c`.
@@ -269,8 +269,8 @@ mod backends {
                 .reduce(&init, merge)
         }
 
-        /// `([h'; c'], gates)`: the step's output `[2N, H]` and its gate pre-activations
-        /// `[N, 4H]`.
+        /// `([h'; c'], gates)`: the step's output `[2N, H]` and its gates `[N, 4H]` (after
+        /// their activations, as the backward pass reads them).
         pub fn forward(s: Step<'_>, [b_ih, b_hh]: [&[f32]; 2], d: Dims) -> (Vec<f32>, Vec<f32>) {
             let Dims {
                 rows,
@@ -316,7 +316,7 @@ mod backends {
                         || {
                             for r in 0..n {
                                 lstm_forward_row(
-                                    &gates[r * g..][..g],
+                                    &mut gates[r * g..][..g],
                                     &c[r * hidden..][..hidden],
                                     &mut h_out[r * hidden..][..hidden],
                                     &mut c_out[r * hidden..][..hidden],
