@@ -8,7 +8,10 @@
 //! product accumulates onto it (`gemm`, which burn-flex uses too), the activation runs in place
 //! on the same buffer, and the backward pass is one pass for the activation's gradient and the
 //! bias's, then the two products: at the CartPole example's sizes (minibatches of 256,
-//! 64 units) per-op costs, not arithmetic, are what the composed layer spends.
+//! 64 units) per-op costs, not arithmetic, are what the composed layer spends. Larger batches
+//! go through in blocks of rows (`fused::op::for_blocks`), each block's passes while it is in
+//! cache, the blocks on every core: at rl8's 65,536-row minibatches the composed layer's
+//! passes were waiting on memory.
 //!
 //! The backend is recognised at run time as in [`crate::fused`] (ndarray and flex, `f32`, plain
 //! or under `Autodiff`); elsewhere [`linear`] returns `None` and the layer is composed.
@@ -19,12 +22,12 @@ use burn::tensor::{DType, Tensor};
 
 use crate::fused;
 
-/// Layers whose largest `[rows, width]` tensor has this many elements or more are composed.
-/// Measured on flex (AVX-512 EPYC, `benches/ppo.rs`): at the CartPole example's sizes (16 rows
-/// to collect, 256 to update, 64 units) the fused layer wins; at 1024 rows x 64 units it lost
-/// (collect 30 -> 40 ms) and at 1024 x 256, where burn-flex runs its passes on every core, more
-/// (146 -> 197-249 ms).
-const FUSED_BELOW: usize = 1 << 15;
+/// Outside autodiff (acting), layers whose largest `[rows, width]` tensor has this many
+/// elements or more are composed. Measured on flex (AVX-512 EPYC, `benches/ppo.rs`, the collect
+/// of rl8's CartPole at 1024 environments): fused, the forward passes lost (64 units: collect
+/// 30-32 -> 37-45 ms; 256 units: 138-141 -> 158-218 ms) although the products alone were as fast
+/// as burn-flex's; under autodiff (the update) fused layers of every size win.
+const ACTING_FUSED_BELOW: usize = 1 << 15;
 
 /// The activation a fused layer applies to its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +42,16 @@ pub(crate) enum Act {
 }
 
 /// `act(x W + b)` for `layer` (weights `[in, out]` and a bias) and `x` `[N, in]`, or `None`
-/// where the backend has no fused kernel, the layer has no bias or its tensors reach
-/// [`FUSED_BELOW`] elements: compose it instead.
+/// where the backend has no fused kernel, the layer has no bias, or outside autodiff its
+/// tensors reach [`ACTING_FUSED_BELOW`] elements: compose it instead.
 pub(crate) fn linear<B: Backend>(
     x: &Tensor<B, 2>,
     layer: &Linear<B>,
     act: Act,
 ) -> Option<Tensor<B, 2>> {
     let [rows, input] = x.dims();
-    if rows * input.max(layer.weight.dims()[1]) >= FUSED_BELOW {
+    let large = rows * input.max(layer.weight.dims()[1]) >= ACTING_FUSED_BELOW;
+    if large && !B::ad_enabled(&x.device()) {
         return None;
     }
     let [x, w, b] = term(x, layer)?;
@@ -87,121 +91,100 @@ mod backends {
     use super::*;
     use crate::fused::op::{self, AutodiffTensor, Cpu, Kind, cast, device, upload};
 
-    /// Runs `act(sum of x W + b)` over the terms `[x, W, b]` laid end to end in `inputs` on
-    /// the first CPU backend `I` that `B` is (or wraps in `Autodiff`).
-    pub fn run<B: Backend, const N: usize>(
-        inputs: [B::FloatTensorPrimitive; N],
-        act: Act,
-    ) -> Option<Tensor<B, 2>> {
+    /// Runs `act(x W + b)` on the first CPU backend `I` that `B` is (or wraps in `Autodiff`).
+    pub fn run<B: Backend>(inputs: [B::FloatTensorPrimitive; 3], act: Act) -> Option<Tensor<B, 2>> {
         #[cfg(feature = "ndarray")]
         if let Some(kind) = op::kind_of::<B, burn::backend::NdArray>() {
-            return Some(run_on::<B, burn::backend::NdArray, N>(kind, inputs, act));
+            return Some(run_on::<B, burn::backend::NdArray>(kind, inputs, act));
         }
         #[cfg(feature = "flex")]
         if let Some(kind) = op::kind_of::<B, burn::backend::Flex>() {
-            return Some(run_on::<B, burn::backend::Flex, N>(kind, inputs, act));
+            return Some(run_on::<B, burn::backend::Flex>(kind, inputs, act));
         }
         None
-    }
-
-    /// The sizes of one application: `rows` rows to `output` units, from terms of `inputs[i]`
-    /// features each.
-    #[derive(Debug, Clone)]
-    struct Dims {
-        rows: usize,
-        inputs: Vec<usize>,
-        output: usize,
     }
 
     /// What the backward pass needs (shared with the graph, not copied).
     #[derive(Debug, Clone)]
     struct Saved<I: Backend> {
-        /// Each term's `[x, W]`.
-        terms: Vec<[I::FloatTensorPrimitive; 2]>,
+        x: I::FloatTensorPrimitive,
+        w: I::FloatTensorPrimitive,
         /// The output, whose values give the activation's derivative (none without one).
         y: Option<I::FloatTensorPrimitive>,
-        dims: Dims,
+        dims: kernels::Dims,
     }
 
     #[derive(Debug)]
     struct LinearBackward(Act);
 
-    impl<I: Cpu, const N: usize> Backward<I, N> for LinearBackward {
+    impl<I: Cpu> Backward<I, 3> for LinearBackward {
         type State = Saved<I>;
 
-        fn backward(self, ops: Ops<Saved<I>, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+        fn backward(self, ops: Ops<Saved<I>, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
             let grad = grads.consume::<I>(&ops.node);
             let dev = device::<I>(&grad);
-            let Saved { terms, y, dims } = ops.state;
-            let grad = I::slice(&grad);
+            let Saved { x, w, y, dims } = ops.state;
+            let [px, pw, pb] = ops.parents;
             let y = y.as_ref().map(I::slice);
-            let (dz, db) = kernels::backward(y.as_deref(), &grad, self.0, dims.output);
-            let (rows, output) = (dims.rows, dims.output);
-            for (([x, w], &input), parents) in terms
-                .iter()
-                .zip(&dims.inputs)
-                .zip(ops.parents.chunks_exact(3))
-            {
-                let [px, pw, pb] = [0, 1, 2].map(|k| parents[k].as_ref());
-                if let Some(node) = pb {
-                    grads.register::<I>(node.id, upload::<I, 1>(db.clone(), [output], &dev));
-                }
-                let d = (rows, input, output);
-                if let Some(node) = pw {
-                    let dw = kernels::weight_grad(&I::slice(x), &dz, d);
-                    grads.register::<I>(node.id, upload::<I, 2>(dw, [input, output], &dev));
-                }
-                if let Some(node) = px {
-                    let dx = kernels::input_grad(&dz, &I::slice(w), d);
-                    grads.register::<I>(node.id, upload::<I, 2>(dx, [rows, input], &dev));
-                }
+            let g = kernels::backward(
+                [&I::slice(&x), &I::slice(&w)],
+                y.as_deref(),
+                &I::slice(&grad),
+                self.0,
+                dims,
+                px.is_some(),
+            );
+            let kernels::Dims {
+                rows,
+                input,
+                output,
+            } = dims;
+            if let Some(node) = pb {
+                grads.register::<I>(node.id, upload::<I, 1>(g.db, [output], &dev));
+            }
+            if let Some(node) = pw {
+                grads.register::<I>(node.id, upload::<I, 2>(g.dw, [input, output], &dev));
+            }
+            if let Some(node) = px {
+                grads.register::<I>(node.id, upload::<I, 2>(g.dx, [rows, input], &dev));
             }
         }
     }
 
-    fn run_on<B: Backend, I: Cpu, const N: usize>(
+    fn run_on<B: Backend, I: Cpu>(
         kind: Kind,
-        inputs: [B::FloatTensorPrimitive; N],
+        inputs: [B::FloatTensorPrimitive; 3],
         act: Act,
     ) -> Tensor<B, 2> {
-        let forward = |x: &[I::FloatTensorPrimitive]| {
-            let rows = x[0].shape()[0];
-            let dims = Dims {
-                rows,
-                inputs: x.chunks_exact(3).map(|t| t[1].shape()[0]).collect(),
-                output: x[1].shape()[1],
+        let forward = |[x, w, b]: &[I::FloatTensorPrimitive; 3]| {
+            let dims = kernels::Dims {
+                rows: x.shape()[0],
+                input: x.shape()[1],
+                output: w.shape()[1],
             };
-            let slices: Vec<_> = x.iter().map(I::slice).collect();
-            let terms: Vec<[&[f32]; 3]> = slices
-                .chunks_exact(3)
-                .map(|t| [&*t[0], &*t[1], &*t[2]])
-                .collect();
-            let out = kernels::forward(&terms, act, &dims);
-            let out = upload::<I, 2>(out, [rows, dims.output], &device::<I>(&x[0]));
+            let out = kernels::forward([&I::slice(x), &I::slice(w), &I::slice(b)], act, dims);
+            let out = upload::<I, 2>(out, [dims.rows, dims.output], &device::<I>(x));
             (out, dims)
         };
         let out = match kind {
             Kind::Plain => {
-                let x: [I::FloatTensorPrimitive; N] = inputs.map(cast);
+                let x: [I::FloatTensorPrimitive; 3] = inputs.map(cast);
                 cast::<_, B::FloatTensorPrimitive>(forward(&x).0)
             }
             Kind::Autodiff => {
-                let tensors: [AutodiffTensor<I>; N] = inputs.map(cast);
+                let tensors: [AutodiffTensor<I>; 3] = inputs.map(cast);
                 let nodes = tensors.each_ref().map(|t| t.node.clone());
-                let x = tensors.map(|t| t.primitive);
-                let (out, dims) = forward(&x);
-                let prep = <LinearBackward as Backward<I, N>>::prepare::<NoCheckpointing>(
+                let t = tensors.map(|t| t.primitive);
+                let (out, dims) = forward(&t);
+                let prep = <LinearBackward as Backward<I, 3>>::prepare::<NoCheckpointing>(
                     LinearBackward(act),
                     nodes,
                 );
                 let out = match prep.compute_bound().stateful() {
                     OpsKind::Tracked(prep) => {
-                        let terms = x
-                            .chunks_exact(3)
-                            .map(|t| [t[0].clone(), t[1].clone()])
-                            .collect();
+                        let [x, w, _] = t;
                         let y = (act != Act::Identity).then(|| out.clone());
-                        prep.finish(Saved { terms, y, dims }, out)
+                        prep.finish(Saved { x, w, y, dims }, out)
                     }
                     OpsKind::UnTracked(prep) => prep.finish(out),
                 };
@@ -211,127 +194,178 @@ mod backends {
         Tensor::from_primitive(TensorPrimitive::Float(out))
     }
 
-    /// The layer's arithmetic over row-major host slices.
+    /// The layer's arithmetic over row-major host slices, in blocks of rows on rayon's pool
+    /// (`op::for_blocks`): each block's passes run while it is in cache.
     mod kernels {
-        use std::borrow::Cow;
-
-        use super::{Act, Dims};
-        use crate::fused::op;
-
-        /// `(rows, input, output)` of one term.
-        pub type Sizes = (usize, usize, usize);
+        use super::Act;
         use crate::fast_math::{simd, tanh};
+        use crate::fused::op::{ROWS, for_blocks, gemm};
 
-        /// Products at least this large (multiply-adds) use every core, as in burn-flex.
-        const PARALLEL_FROM: usize = 192 * 192 * 192;
+        const PARALLEL_ABOVE: usize = 192 * 192 * 192;
 
-        /// [`op::gemm`] on every core where the product is large enough.
-        fn gemm(
-            dims: (usize, usize, usize),
-            dst: &mut [f32],
-            accumulate: bool,
-            lhs: (&[f32], usize, usize),
-            rhs: (&[f32], usize, usize),
-        ) {
-            let (m, n, k) = dims;
-            op::gemm(dims, dst, accumulate, lhs, rhs, m * n * k >= PARALLEL_FROM);
+        /// The sizes of one application: `rows` rows of `input` features to `output` units.
+        #[derive(Debug, Clone, Copy)]
+        pub struct Dims {
+            pub rows: usize,
+            pub input: usize,
+            pub output: usize,
         }
 
-        /// `act(sum of x W + b)` over the terms `[x, W, b]`, `[rows, output]`.
-        pub fn forward(terms: &[[&[f32]; 3]], act: Act, d: &Dims) -> Vec<f32> {
-            let mut bias = terms[0][2].to_vec();
-            for [_, _, b] in &terms[1..] {
-                bias.iter_mut().zip(*b).for_each(|(s, b)| *s += b);
+        /// Whether a layer's blocks run on every core: from as many multiply-adds as
+        /// burn-flex's products (below, the fork and join cost more than they save).
+        fn parallel(d: Dims) -> bool {
+            d.rows * d.input * d.output > PARALLEL_ABOVE
+        }
+
+        /// `act(x W + b)`, `[rows, output]`.
+        pub fn forward([x, w, b]: [&[f32]; 3], act: Act, d: Dims) -> Vec<f32> {
+            let Dims {
+                rows,
+                input,
+                output,
+            } = d;
+            // The bias in every row, written once (no zeroing first).
+            let mut out = Vec::with_capacity(rows * output);
+            for _ in 0..rows {
+                out.extend_from_slice(b);
             }
-            let mut out = Vec::with_capacity(d.rows * d.output);
-            for _ in 0..d.rows {
-                out.extend_from_slice(&bias);
-            }
-            for (&[x, w, _], &input) in terms.iter().zip(&d.inputs) {
-                gemm(
-                    (d.rows, d.output, input),
-                    &mut out,
-                    true,
-                    (x, input, 1),
-                    (w, d.output, 1),
-                );
-            }
-            match act {
-                Act::Identity => {}
-                Act::Tanh => simd(
-                    #[inline(always)]
-                    || out.iter_mut().for_each(|v| *v = tanh(*v)),
-                ),
-                // As Burn writes it: 0 where `v <= 0` (so `-0` too); NaN stays NaN.
-                Act::Relu => out.iter_mut().for_each(|v| {
-                    if *v <= 0.0 {
-                        *v = 0.0
+            for_blocks(
+                parallel(d),
+                rows,
+                [output],
+                [&mut out],
+                || (),
+                |_, first, [out]| {
+                    let n = out.len() / output;
+                    let x = &x[first * input..][..n * input];
+                    gemm(
+                        (n, output, input),
+                        out,
+                        true,
+                        (x, input, 1),
+                        (w, output, 1),
+                        false,
+                    );
+                    match act {
+                        Act::Identity => {}
+                        Act::Tanh => simd(
+                            #[inline(always)]
+                            || out.iter_mut().for_each(|v| *v = tanh(*v)),
+                        ),
+                        // As Burn writes it: 0 where `v <= 0` (so `-0` too); NaN stays NaN.
+                        Act::Relu => out.iter_mut().for_each(|v| {
+                            if *v <= 0.0 {
+                                *v = 0.0
+                            }
+                        }),
                     }
-                }),
-            }
+                },
+                |(), ()| (),
+            );
             out
         }
 
-        /// The gradient of the pre-activation `dz = grad * act'` (from the output `y`; `grad`
-        /// itself without an activation) and the bias's, its column sums.
-        pub fn backward<'a>(
+        /// The gradients of a layer's input (empty unless asked for), weights and bias.
+        pub struct Grads {
+            pub dx: Vec<f32>,
+            pub dw: Vec<f32>,
+            pub db: Vec<f32>,
+        }
+
+        /// A run of blocks' sums toward the weights' and the bias's gradients, and its scratch
+        /// space for the pre-activation's gradient.
+        struct Sums {
+            dw: Vec<f32>,
+            db: Vec<f32>,
+            dz: Vec<f32>,
+        }
+
+        /// The gradients from `grad`, the output's, and `y`, the output (for the
+        /// activation's derivative; `None` without one); the input's only `with_dx`.
+        pub fn backward(
+            [x, w]: [&[f32]; 2],
             y: Option<&[f32]>,
-            grad: &'a [f32],
+            grad: &[f32],
             act: Act,
-            output: usize,
-        ) -> (Cow<'a, [f32]>, Vec<f32>) {
-            let y = || y.expect("an activation's output is saved");
-            let dz: Cow<'a, [f32]> = match act {
-                Act::Identity => Cow::Borrowed(grad),
-                Act::Tanh => Cow::Owned(simd(
-                    #[inline(always)]
-                    || {
-                        y().iter()
-                            .zip(grad)
-                            .map(|(&y, &g)| g * (1.0 - y * y))
-                            .collect()
-                    },
-                )),
-                Act::Relu => Cow::Owned(
-                    y().iter()
-                        .zip(grad)
-                        .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
-                        .collect(),
-                ),
+            d: Dims,
+            with_dx: bool,
+        ) -> Grads {
+            let Dims {
+                rows,
+                input,
+                output,
+            } = d;
+            let mut dx = vec![0.0; if with_dx { rows * input } else { 0 }];
+            let zeros = || Sums {
+                dw: vec![0.0; input * output],
+                db: vec![0.0; output],
+                dz: Vec::new(),
             };
-            let mut db = vec![0.0f32; output];
-            for row in dz.chunks_exact(output) {
-                for (s, &g) in db.iter_mut().zip(row) {
-                    *s += g;
-                }
+            let dx_width = if with_dx { input } else { 0 };
+            let sums = for_blocks(
+                parallel(d),
+                rows,
+                [dx_width],
+                [&mut dx],
+                zeros,
+                |sums, first, [dx]| {
+                    let n = ROWS.min(rows - first);
+                    let grad = &grad[first * output..][..n * output];
+                    let y = || {
+                        &y.expect("an activation's output is saved")[first * output..][..n * output]
+                    };
+                    let dz: &[f32] = match act {
+                        Act::Identity => grad,
+                        Act::Tanh => {
+                            sums.dz.clear();
+                            sums.dz
+                                .extend(y().iter().zip(grad).map(|(&y, &g)| g * (1.0 - y * y)));
+                            &sums.dz
+                        }
+                        Act::Relu => {
+                            sums.dz.clear();
+                            sums.dz.extend(
+                                y().iter()
+                                    .zip(grad)
+                                    .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 }),
+                            );
+                            &sums.dz
+                        }
+                    };
+                    for row in dz.chunks_exact(output) {
+                        sums.db.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
+                    }
+                    let x = &x[first * input..][..n * input];
+                    gemm(
+                        (input, output, n),
+                        &mut sums.dw,
+                        true,
+                        (x, 1, input),
+                        (dz, output, 1),
+                        false,
+                    );
+                    if with_dx {
+                        gemm(
+                            (n, input, output),
+                            dx,
+                            false,
+                            (dz, output, 1),
+                            (w, 1, output),
+                            false,
+                        );
+                    }
+                },
+                |mut a, b| {
+                    a.dw.iter_mut().zip(&b.dw).for_each(|(a, b)| *a += b);
+                    a.db.iter_mut().zip(&b.db).for_each(|(a, b)| *a += b);
+                    a
+                },
+            );
+            Grads {
+                dx,
+                dw: sums.dw,
+                db: sums.db,
             }
-            (dz, db)
-        }
-
-        /// `x^T dz`, `[input, output]`.
-        pub fn weight_grad(x: &[f32], dz: &[f32], (rows, input, output): Sizes) -> Vec<f32> {
-            let mut dw = vec![0.0; input * output];
-            gemm(
-                (input, output, rows),
-                &mut dw,
-                false,
-                (x, 1, input),
-                (dz, output, 1),
-            );
-            dw
-        }
-
-        /// `dz W^T`, `[rows, input]`.
-        pub fn input_grad(dz: &[f32], w: &[f32], (rows, input, output): Sizes) -> Vec<f32> {
-            let mut dx = vec![0.0; rows * input];
-            gemm(
-                (rows, input, output),
-                &mut dx,
-                false,
-                (dz, output, 1),
-                (w, 1, output),
-            );
-            dx
         }
     }
 }
@@ -341,10 +375,7 @@ mod backends {
 mod backends {
     use super::*;
 
-    pub fn run<B: Backend, const N: usize>(
-        _: [B::FloatTensorPrimitive; N],
-        _: Act,
-    ) -> Option<Tensor<B, 2>> {
+    pub fn run<B: Backend>(_: [B::FloatTensorPrimitive; 3], _: Act) -> Option<Tensor<B, 2>> {
         None
     }
 }
@@ -373,7 +404,7 @@ mod tests {
 
     fn equals_burns<X: AutodiffBackend>() {
         let device = Default::default();
-        for (rows, input, output) in [(3, 5, 7), (256, 4, 64), (120, 256, 256)] {
+        for (rows, input, output) in [(3, 5, 7), (256, 4, 64), (120, 256, 256), (700, 64, 200)] {
             let normal = |shape: Vec<usize>| {
                 Tensor::<X, 2>::random(
                     [shape[0], shape[1]],
@@ -457,8 +488,10 @@ mod tests {
         }
         let nan = Tensor::<X, 2>::from_data([[f32::NAN, 1.0]], &device);
         assert!(values(linear(&nan, &layer, Act::Relu).unwrap())[0].is_nan());
-        // A batch as large as FUSED_BELOW is left to the composed layer.
-        let large = Tensor::<X, 2>::zeros([FUSED_BELOW / 2, 2], &device);
-        assert!(linear(&large, &layer, Act::Tanh).is_none());
+        // A batch as large as ACTING_FUSED_BELOW is fused under autodiff, composed outside it.
+        let large = Tensor::<X, 2>::zeros([ACTING_FUSED_BELOW / 2, 2], &device);
+        assert!(linear(&large, &layer, Act::Tanh).is_some());
+        let plain = burn::module::AutodiffModule::valid(&layer);
+        assert!(linear(&large.inner(), &plain, Act::Tanh).is_none());
     }
 }

@@ -201,15 +201,9 @@ mod backends {
 
     /// The step's arithmetic over row-major host slices, in blocks of rows.
     mod kernels {
-        use rayon::prelude::*;
-
         use crate::fast_math::simd;
         use crate::fused::kernels::{lstm_backward_row, lstm_forward_row};
-        use crate::fused::op::gemm;
-
-        /// Rows per block: a block's gates (`ROWS x 4H` floats, 256 KiB at H = 64) stay in a
-        /// core's cache between the products and the cell.
-        const ROWS: usize = 256;
+        use crate::fused::op::{for_blocks, gemm};
 
         /// The sizes of a step: `rows` rows of `input` features, `hidden` units.
         #[derive(Debug, Clone, Copy)]
@@ -229,46 +223,6 @@ mod backends {
             pub c: &'a [f32],
         }
 
-        /// Calls `f(first_row, block)` for each block of [`ROWS`] rows, on rayon's pool when
-        /// there is more than one block; `block` holds the blocks' rows of each output in
-        /// `outputs` (`widths[k]` floats per row).
-        fn for_blocks<const K: usize, A: Send>(
-            rows: usize,
-            widths: [usize; K],
-            outputs: [&mut [f32]; K],
-            init: impl Fn() -> A + Sync + Send,
-            f: impl Fn(&mut A, usize, [&mut [f32]; K]) + Sync + Send,
-            merge: impl Fn(A, A) -> A + Sync + Send,
-        ) -> A {
-            let mut blocks: Vec<(usize, [&mut [f32]; K])> = Vec::new();
-            let mut rest = outputs;
-            let mut first = 0;
-            while first < rows {
-                let count = ROWS.min(rows - first);
-                let chunk = std::array::from_fn(|k| {
-                    let (head, tail) = std::mem::take(&mut rest[k]).split_at_mut(count * widths[k]);
-                    rest[k] = tail;
-                    head
-                });
-                blocks.push((first, chunk));
-                first += count;
-            }
-            if blocks.len() <= 1 {
-                let mut acc = init();
-                for (first, chunk) in blocks {
-                    f(&mut acc, first, chunk);
-                }
-                return acc;
-            }
-            blocks
-                .into_par_iter()
-                .fold(&init, |mut acc, (first, chunk)| {
-                    f(&mut acc, first, chunk);
-                    acc
-                })
-                .reduce(&init, merge)
-        }
-
         /// `([h'; c'], gates)`: the step's output `[2N, H]` and its gates `[N, 4H]` (after
         /// their activations, as the backward pass reads them).
         pub fn forward(s: Step<'_>, [b_ih, b_hh]: [&[f32]; 2], d: Dims) -> (Vec<f32>, Vec<f32>) {
@@ -283,6 +237,7 @@ mod backends {
             let mut out = vec![0.0; 2 * rows * hidden];
             let (h_out, c_out) = out.split_at_mut(rows * hidden);
             for_blocks(
+                true,
                 rows,
                 [g, hidden, hidden],
                 [&mut gates, h_out, c_out],
@@ -369,6 +324,7 @@ mod backends {
                 dgates: Vec::new(),
             };
             let sums = for_blocks(
+                true,
                 rows,
                 [input, hidden, hidden],
                 [&mut dx, &mut dh, &mut dc],
