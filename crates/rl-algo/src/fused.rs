@@ -67,6 +67,17 @@ pub(crate) fn composed<R>(f: impl FnOnce() -> R) -> R {
     out
 }
 
+/// Whether every element of `x` is finite, read in place where `B` is a CPU backend with the
+/// kernels (not under autodiff) and `x` is `f32`; `None` elsewhere: check with tensor
+/// operations instead. One pass over memory instead of a handful of tensor operations, each
+/// with its own output.
+pub(crate) fn all_finite<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Option<bool> {
+    if !available::<B>() || x.dtype() != DType::F32 {
+        return None;
+    }
+    backends::all_finite(x)
+}
+
 /// Whether the recurrent cells ([`gru`], `fused_lstm.rs`) run fused on tensors like `x`: `B` has the kernels and `x` is
 /// `f32`.
 pub(crate) fn applies<B: Backend>(x: &Tensor<B, 2>) -> bool {
@@ -130,6 +141,23 @@ mod backends {
         }
         false
     }
+
+    /// Whether every element of `x`, a plain (not autodiff) CPU tensor, is finite.
+    pub fn all_finite<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Option<bool> {
+        fn on<B: Backend, I: op::Cpu, const D: usize>(x: &Tensor<B, D>) -> Option<bool> {
+            let x: I::FloatTensorPrimitive = op::cast(x.clone().into_primitive().tensor());
+            Some(I::slice(&x).iter().all(|v| v.is_finite()))
+        }
+        #[cfg(feature = "ndarray")]
+        if op::kind_of::<B, burn::backend::NdArray>() == Some(op::Kind::Plain) {
+            return on::<B, burn::backend::NdArray, D>(x);
+        }
+        #[cfg(feature = "flex")]
+        if op::kind_of::<B, burn::backend::Flex>() == Some(op::Kind::Plain) {
+            return on::<B, burn::backend::Flex, D>(x);
+        }
+        None
+    }
 }
 
 /// Without a CPU backend feature: no kernels.
@@ -144,6 +172,10 @@ mod backends {
     }
 
     pub fn run<B: Backend, const N: usize>(_: [Tensor<B, 2>; N], _: Fused) -> Option<Tensor<B, 2>> {
+        None
+    }
+
+    pub fn all_finite<B: Backend, const D: usize>(_: &Tensor<B, D>) -> Option<bool> {
         None
     }
 }
@@ -280,6 +312,54 @@ pub(crate) mod op {
                 false,
                 false,
                 parallelism,
+            );
+        }
+    }
+
+    /// Adds `x W` to `out` for a block of `n` rows of a linear map (`x` `[n, input]`, `W`
+    /// `[input, output]`, `out` `[n, output]`, holding the bias already); on this thread.
+    pub fn block_product(
+        out: &mut [f32],
+        x: &[f32],
+        w: &[f32],
+        (n, input, output): (usize, usize, usize),
+    ) {
+        gemm(
+            (n, output, input),
+            out,
+            true,
+            (x, input, 1),
+            (w, output, 1),
+            false,
+        );
+    }
+
+    /// The backward of [`block_product`] from `dz`, the gradient of its output: adds the
+    /// block's share `x^T dz` to `dw` and, when given `dx`, writes `dz W^T` into it.
+    pub fn block_product_backward(
+        dz: &[f32],
+        x: &[f32],
+        w: &[f32],
+        (n, input, output): (usize, usize, usize),
+        dw: &mut [f32],
+        dx: Option<&mut [f32]>,
+    ) {
+        gemm(
+            (input, output, n),
+            dw,
+            true,
+            (x, 1, input),
+            (dz, output, 1),
+            false,
+        );
+        if let Some(dx) = dx {
+            gemm(
+                (n, input, output),
+                dx,
+                false,
+                (dz, output, 1),
+                (w, 1, output),
+                false,
             );
         }
     }

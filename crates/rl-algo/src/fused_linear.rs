@@ -199,7 +199,7 @@ mod backends {
     mod kernels {
         use super::Act;
         use crate::fast_math::{simd, tanh};
-        use crate::fused::op::{ROWS, for_blocks, gemm};
+        use crate::fused::op::{ROWS, block_product, block_product_backward, for_blocks};
 
         const PARALLEL_ABOVE: usize = 192 * 192 * 192;
 
@@ -238,14 +238,7 @@ mod backends {
                 |_, first, [out]| {
                     let n = out.len() / output;
                     let x = &x[first * input..][..n * input];
-                    gemm(
-                        (n, output, input),
-                        out,
-                        true,
-                        (x, input, 1),
-                        (w, output, 1),
-                        false,
-                    );
+                    block_product(out, x, w, (n, input, output));
                     match act {
                         Act::Identity => {}
                         Act::Tanh => simd(
@@ -336,24 +329,8 @@ mod backends {
                         sums.db.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
                     }
                     let x = &x[first * input..][..n * input];
-                    gemm(
-                        (input, output, n),
-                        &mut sums.dw,
-                        true,
-                        (x, 1, input),
-                        (dz, output, 1),
-                        false,
-                    );
-                    if with_dx {
-                        gemm(
-                            (n, input, output),
-                            dx,
-                            false,
-                            (dz, output, 1),
-                            (w, 1, output),
-                            false,
-                        );
-                    }
+                    let dx = with_dx.then_some(dx);
+                    block_product_backward(dz, x, w, (n, input, output), &mut sums.dw, dx);
                 },
                 |mut a, b| {
                     a.dw.iter_mut().zip(&b.dw).for_each(|(a, b)| *a += b);

@@ -203,7 +203,7 @@ mod backends {
     mod kernels {
         use crate::fast_math::simd;
         use crate::fused::kernels::{lstm_backward_row, lstm_forward_row};
-        use crate::fused::op::{for_blocks, gemm};
+        use crate::fused::op::{block_product, block_product_backward, for_blocks};
 
         /// The sizes of a step: `rows` rows of `input` features, `hidden` units.
         #[derive(Debug, Clone, Copy)]
@@ -249,22 +249,9 @@ mod backends {
                     }
                     let x = &s.x[first * input..][..n * input];
                     let h = &s.h[first * hidden..][..n * hidden];
-                    gemm(
-                        (n, g, input),
-                        gates,
-                        true,
-                        (x, input, 1),
-                        (s.w_ih, g, 1),
-                        false,
-                    );
-                    gemm(
-                        (n, g, hidden),
-                        gates,
-                        true,
-                        (h, hidden, 1),
-                        (s.w_hh, g, 1),
-                        false,
-                    );
+                    for (t, width, w) in [(x, input, s.w_ih), (h, hidden, s.w_hh)] {
+                        block_product(gates, t, w, (n, width, g));
+                    }
                     let c = &s.c[first * hidden..][..n * hidden];
                     simd(
                         #[inline(always)]
@@ -358,38 +345,13 @@ mod backends {
                         sums.db.iter_mut().zip(row).for_each(|(s, d)| *s += d);
                     }
                     let (x, h) = (rows_of(s.x, input), rows_of(s.h, hidden));
-                    gemm(
-                        (input, g, n),
-                        &mut sums.dw_ih,
-                        true,
-                        (x, 1, input),
-                        (dgates, g, 1),
-                        false,
-                    );
-                    gemm(
-                        (hidden, g, n),
-                        &mut sums.dw_hh,
-                        true,
-                        (h, 1, hidden),
-                        (dgates, g, 1),
-                        false,
-                    );
-                    gemm(
-                        (n, input, g),
-                        dx,
-                        false,
-                        (dgates, g, 1),
-                        (s.w_ih, 1, g),
-                        false,
-                    );
-                    gemm(
-                        (n, hidden, g),
-                        dh,
-                        false,
-                        (dgates, g, 1),
-                        (s.w_hh, 1, g),
-                        false,
-                    );
+                    let terms = [
+                        (x, input, s.w_ih, &mut sums.dw_ih, dx),
+                        (h, hidden, s.w_hh, &mut sums.dw_hh, dh),
+                    ];
+                    for (t, width, w, dw, dt) in terms {
+                        block_product_backward(dgates, t, w, (n, width, g), dw, Some(dt));
+                    }
                 },
                 |mut a, b| {
                     for (a, b) in [

@@ -287,6 +287,10 @@ fn keep_finite<B: AutodiffBackend, M: AutodiffModule<B>>(
             let Some(old) = self.olds.next() else {
                 return Param::from_mapped_value(id, tensor, mapper);
             };
+            if crate::fused::all_finite(&tensor.clone().inner()) == Some(true) {
+                // Read in place on the CPU backends: nothing to replace, no tensor operations.
+                return Param::from_mapped_value(id, tensor, mapper);
+            }
             let require_grad = tensor.is_require_grad();
             let new = tensor.inner();
             let bad = new.clone().is_finite().bool_not();
