@@ -1137,6 +1137,27 @@ mod tests {
         assert!(no_bias.policy.bias.is_some());
     }
 
+    /// `model`'s output on `x` (`len` steps per sequence) from `state`, with the initial `h`
+    /// tracked for its gradient (returned beside the output).
+    fn forward_tracking_h0(
+        model: &DefaultRecurrentModel<A>,
+        x: &Tensor<A, 2>,
+        len: usize,
+        state: RecurrentState<A>,
+    ) -> (RecurrentOutput<A, DefaultDist<A>>, Tensor<A, 2>) {
+        let h0 = state.tensors[0].clone().require_grad();
+        let mut tensors = state.tensors;
+        tensors[0] = h0.clone();
+        let out = model
+            .forward(
+                &Observation::new(x.clone()),
+                len,
+                RecurrentState::new(tensors),
+            )
+            .unwrap();
+        (out, h0)
+    }
+
     #[test]
     fn gradients_flow_back_through_time() {
         for cell in [CellKind::Lstm, CellKind::Gru] {
@@ -1159,16 +1180,7 @@ mod tests {
                 n,
                 &mut rng,
             ));
-            let h0 = state.tensors[0].clone().require_grad();
-            let mut tensors = state.tensors;
-            tensors[0] = h0.clone();
-            let out = model
-                .forward(
-                    &Observation::new(x.clone()),
-                    len,
-                    RecurrentState::new(tensors),
-                )
-                .unwrap();
+            let (out, h0) = forward_tracking_h0(&model, &x, len, state);
             // The value of the last step of sequence 0.
             let grads = out.values.narrow(0, len - 1, 1).sum().backward();
             let gx = host(x.grad(&grads).unwrap());
@@ -1205,16 +1217,7 @@ mod tests {
             let run = || {
                 let x = Tensor::<A, 2>::from_inner(x.clone()).require_grad();
                 let state = RecurrentState::<A>::from_inner(state.clone());
-                let h0 = state.tensors[0].clone().require_grad();
-                let mut tensors = state.tensors;
-                tensors[0] = h0.clone();
-                let out = model
-                    .forward(
-                        &Observation::new(x.clone()),
-                        len,
-                        RecurrentState::new(tensors),
-                    )
-                    .unwrap();
+                let (out, h0) = forward_tracking_h0(&model, &x, len, state);
                 let loss = (out.values.clone() * Tensor::from_inner(weights.clone())).sum()
                     + out
                         .state
