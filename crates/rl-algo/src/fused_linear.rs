@@ -381,7 +381,13 @@ mod tests {
 
     fn equals_burns<X: AutodiffBackend>() {
         let device = Default::default();
-        for (rows, input, output) in [(3, 5, 7), (256, 4, 64), (120, 256, 256), (700, 64, 200)] {
+        for (rows, input, output) in [
+            (3, 5, 7),
+            (256, 4, 64),
+            (600, 8, 16),
+            (120, 256, 256),
+            (700, 64, 200),
+        ] {
             let normal = |shape: Vec<usize>| {
                 Tensor::<X, 2>::random(
                     [shape[0], shape[1]],
