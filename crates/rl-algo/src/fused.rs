@@ -184,6 +184,7 @@ mod backends {
 #[cfg(any(feature = "ndarray", feature = "flex"))]
 pub(crate) mod op {
     use core::any::{Any, TypeId};
+    use core::mem::MaybeUninit;
     use std::borrow::Cow;
 
     use burn::backend::Autodiff;
@@ -274,14 +275,52 @@ pub(crate) mod op {
     /// given by its row and column strides; on every core (rayon's pool) when `parallel`.
     /// Through `gemm`, the crate burn-flex's products use too.
     pub fn gemm(
-        (m, n, k): (usize, usize, usize),
+        dims: (usize, usize, usize),
         dst: &mut [f32],
+        accumulate: bool,
+        lhs: (&[f32], usize, usize),
+        rhs: (&[f32], usize, usize),
+        parallel: bool,
+    ) {
+        let (m, n, _) = dims;
+        assert!(dst.len() >= m * n);
+        // SAFETY: `dst` holds `m x n` floats, initialized.
+        unsafe { gemm_raw(dims, dst.as_mut_ptr(), accumulate, lhs, rhs, parallel) }
+    }
+
+    /// [`gemm`] into `m x n` floats not written yet, which it writes in full (on this thread):
+    /// the buffer the caller reads afterwards, initialized.
+    pub fn gemm_into<'a>(
+        dims: (usize, usize, usize),
+        dst: &'a mut [MaybeUninit<f32>],
+        lhs: (&[f32], usize, usize),
+        rhs: (&[f32], usize, usize),
+    ) -> &'a mut [f32] {
+        let (m, n, k) = dims;
+        assert_eq!(dst.len(), m * n);
+        if k == 0 {
+            dst.fill(MaybeUninit::new(0.0));
+        } else {
+            // SAFETY: `dst` holds `m x n` floats; without `accumulate` gemm only writes them.
+            unsafe { gemm_raw(dims, dst.as_mut_ptr().cast(), false, lhs, rhs, false) }
+        }
+        // SAFETY: every element was written just above.
+        unsafe { &mut *(dst as *mut [MaybeUninit<f32>] as *mut [f32]) }
+    }
+
+    /// [`gemm`] on a raw `dst`.
+    ///
+    /// # Safety
+    /// `dst` is valid for writes of `m x n` floats, and for reads of them, initialized, when
+    /// `accumulate`; it does not overlap `lhs` or `rhs`.
+    unsafe fn gemm_raw(
+        (m, n, k): (usize, usize, usize),
+        dst: *mut f32,
         accumulate: bool,
         (lhs, lhs_rs, lhs_cs): (&[f32], usize, usize),
         (rhs, rhs_rs, rhs_cs): (&[f32], usize, usize),
         parallel: bool,
     ) {
-        assert!(dst.len() >= m * n);
         assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
         assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
         let parallelism = if parallel {
@@ -289,14 +328,14 @@ pub(crate) mod op {
         } else {
             gemm::Parallelism::None
         };
-        // SAFETY: the asserts above keep every index gemm reads or writes in its slice; the
-        // output does not alias the inputs (a `&mut` beside two `&`).
+        // SAFETY: the asserts above keep every index gemm reads in its slice; the caller
+        // vouches for `dst`.
         unsafe {
             gemm::gemm(
                 m,
                 n,
                 k,
-                dst.as_mut_ptr(),
+                dst,
                 1,
                 n as isize,
                 accumulate,
@@ -335,14 +374,14 @@ pub(crate) mod op {
     }
 
     /// The backward of [`block_product`] from `dz`, the gradient of its output: adds the
-    /// block's share `x^T dz` to `dw` and, when given `dx`, writes `dz W^T` into it.
+    /// block's share `x^T dz` to `dw` and, when given `dx`, writes `dz W^T` into all of it.
     pub fn block_product_backward(
         dz: &[f32],
         x: &[f32],
         w: &[f32],
         (n, input, output): (usize, usize, usize),
         dw: &mut [f32],
-        dx: Option<&mut [f32]>,
+        dx: Option<&mut [MaybeUninit<f32>]>,
     ) {
         gemm(
             (input, output, n),
@@ -353,15 +392,17 @@ pub(crate) mod op {
             false,
         );
         if let Some(dx) = dx {
-            gemm(
-                (n, input, output),
-                dx,
-                false,
-                (dz, output, 1),
-                (w, 1, output),
-                false,
-            );
+            gemm_into((n, input, output), dx, (dz, output, 1), (w, 1, output));
         }
+    }
+
+    /// `x` as floats to be overwritten by [`gemm_into`].
+    ///
+    /// # Safety
+    /// Nothing but initialized floats is written through the result.
+    pub unsafe fn overwritten(x: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+        // SAFETY: the same layout; the caller writes only floats.
+        unsafe { &mut *(x as *mut [f32] as *mut [MaybeUninit<f32>]) }
     }
 
     /// Rows per block of [`for_blocks`]: a block of a layer's outputs (`ROWS x 4H` floats of
@@ -372,16 +413,16 @@ pub(crate) mod op {
     /// there is more than one block, and merges the accumulators `acc` (one per run of
     /// blocks a thread took, from `init`); `block` holds the block's rows of each output in
     /// `outputs` (`widths[k]` floats per row).
-    pub fn for_blocks<const K: usize, A: Send>(
+    pub fn for_blocks<const K: usize, T: Send, A: Send>(
         parallel: bool,
         rows: usize,
         widths: [usize; K],
-        outputs: [&mut [f32]; K],
+        outputs: [&mut [T]; K],
         init: impl Fn() -> A + Sync + Send,
-        f: impl Fn(&mut A, usize, [&mut [f32]; K]) + Sync + Send,
+        f: impl Fn(&mut A, usize, [&mut [T]; K]) + Sync + Send,
         merge: impl Fn(A, A) -> A + Sync + Send,
     ) -> A {
-        let mut blocks: Vec<(usize, [&mut [f32]; K])> = Vec::new();
+        let mut blocks: Vec<(usize, [&mut [T]; K])> = Vec::new();
         let mut rest = outputs;
         let mut first = 0;
         while first < rows {

@@ -4,10 +4,11 @@
 //! Composed, such a layer is Burn's `linear` (a matrix product into a fresh buffer, which
 //! burn-flex then copies once more to align it, and a pass that adds the bias) followed by the
 //! activation's pass, and in the backward pass the activation's gradient, a reduction for the
-//! bias and the two products. Here the bias is written into the output first and the matrix
-//! product accumulates onto it (`gemm`, which burn-flex uses too), the activation runs in place
-//! on the same buffer, and the backward pass is one pass for the activation's gradient and the
-//! bias's, then the two products: at the CartPole example's sizes (minibatches of 256,
+//! bias and the two products. Here the matrix product (`gemm`, which burn-flex uses too) writes
+//! into a buffer nothing has touched yet, one pass adds the bias and applies the activation in
+//! place, and the backward pass is one pass for the activation's gradient and the bias's, then
+//! the two products; the loops are selects that vectorize, not branches (a branchy ReLU took a
+//! tenth of the 64x64 update). At the CartPole example's sizes (minibatches of 256,
 //! 64 units) per-op costs, not arithmetic, are what the composed layer spends. Larger batches
 //! go through in blocks of rows (`fused::op::for_blocks`), each block's passes while it is in
 //! cache, the blocks on every core: at rl8's 65,536-row minibatches the composed layer's
@@ -199,7 +200,7 @@ mod backends {
     mod kernels {
         use super::Act;
         use crate::fast_math::{simd, tanh};
-        use crate::fused::op::{ROWS, block_product, block_product_backward, for_blocks};
+        use crate::fused::op::{ROWS, block_product_backward, for_blocks, gemm_into};
 
         const PARALLEL_ABOVE: usize = 192 * 192 * 192;
 
@@ -224,38 +225,94 @@ mod backends {
                 input,
                 output,
             } = d;
-            // The bias in every row, written once (no zeroing first).
-            let mut out = Vec::with_capacity(rows * output);
-            for _ in 0..rows {
-                out.extend_from_slice(b);
-            }
+            let mut out = Box::<[f32]>::new_uninit_slice(rows * output);
             for_blocks(
                 parallel(d),
                 rows,
                 [output],
-                [&mut out],
+                [&mut out[..]],
                 || (),
                 |_, first, [out]| {
                     let n = out.len() / output;
                     let x = &x[first * input..][..n * input];
-                    block_product(out, x, w, (n, input, output));
-                    match act {
-                        Act::Identity => {}
-                        Act::Tanh => simd(
-                            #[inline(always)]
-                            || out.iter_mut().for_each(|v| *v = tanh(*v)),
-                        ),
-                        // As Burn writes it: 0 where `v <= 0` (so `-0` too); NaN stays NaN.
-                        Act::Relu => out.iter_mut().for_each(|v| {
-                            if *v <= 0.0 {
-                                *v = 0.0
-                            }
-                        }),
-                    }
+                    let out = gemm_into((n, output, input), out, (x, input, 1), (w, output, 1));
+                    bias_and_activate(out, b, act);
                 },
                 |(), ()| (),
             );
-            out
+            // SAFETY: the blocks cover every row, and `gemm_into` wrote each block in full.
+            unsafe { out.assume_init() }.into_vec()
+        }
+
+        /// Adds the bias `b` to every row of `out` and applies `act`, in place. Written as
+        /// selects, not conditional stores, so that the loops vectorize.
+        fn bias_and_activate(out: &mut [f32], b: &[f32], act: Act) {
+            let rows = out.chunks_exact_mut(b.len());
+            match act {
+                Act::Identity => simd(
+                    #[inline(always)]
+                    || rows.for_each(|row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b)),
+                ),
+                Act::Tanh => simd(
+                    #[inline(always)]
+                    || {
+                        rows.for_each(|row| {
+                            row.iter_mut().zip(b).for_each(|(v, b)| *v = tanh(*v + b))
+                        })
+                    },
+                ),
+                // As Burn writes it: 0 where `v <= 0` (so `-0` too); NaN stays NaN.
+                Act::Relu => simd(
+                    #[inline(always)]
+                    || {
+                        rows.for_each(|row| {
+                            row.iter_mut().zip(b).for_each(|(v, b)| {
+                                let z = *v + b;
+                                *v = if z <= 0.0 { 0.0 } else { z }
+                            })
+                        })
+                    },
+                ),
+            }
+        }
+
+        /// The pre-activation's gradient into `dz` (`grad` itself without an activation) from
+        /// the output's, `grad`, and the output, `y`; its column sums are added to `db`.
+        fn activation_backward<'a>(
+            act: Act,
+            y: impl FnOnce() -> &'a [f32],
+            grad: &'a [f32],
+            dz: &'a mut Vec<f32>,
+            db: &mut [f32],
+        ) -> &'a [f32] {
+            let dz: &[f32] = match act {
+                Act::Identity => grad,
+                Act::Tanh | Act::Relu => {
+                    let y = y();
+                    dz.resize(grad.len(), 0.0);
+                    simd(
+                        #[inline(always)]
+                        || {
+                            let pairs = dz.iter_mut().zip(y.iter().zip(grad));
+                            if act == Act::Tanh {
+                                pairs.for_each(|(d, (&y, &g))| *d = g * (1.0 - y * y));
+                            } else {
+                                pairs.for_each(|(d, (&y, &g))| *d = if y > 0.0 { g } else { 0.0 });
+                            }
+                        },
+                    );
+                    dz
+                }
+            };
+            simd(
+                #[inline(always)]
+                || {
+                    for row in dz.chunks_exact(db.len()) {
+                        db.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
+                    }
+                },
+            );
+            dz
         }
 
         /// The gradients of a layer's input (empty unless asked for), weights and bias.
@@ -288,7 +345,7 @@ mod backends {
                 input,
                 output,
             } = d;
-            let mut dx = vec![0.0; if with_dx { rows * input } else { 0 }];
+            let mut dx = Box::<[f32]>::new_uninit_slice(if with_dx { rows * input } else { 0 });
             let zeros = || Sums {
                 dw: vec![0.0; input * output],
                 db: vec![0.0; output],
@@ -299,7 +356,7 @@ mod backends {
                 parallel(d),
                 rows,
                 [dx_width],
-                [&mut dx],
+                [&mut dx[..]],
                 zeros,
                 |sums, first, [dx]| {
                     let n = ROWS.min(rows - first);
@@ -307,30 +364,11 @@ mod backends {
                     let y = || {
                         &y.expect("an activation's output is saved")[first * output..][..n * output]
                     };
-                    let dz: &[f32] = match act {
-                        Act::Identity => grad,
-                        Act::Tanh => {
-                            sums.dz.clear();
-                            sums.dz
-                                .extend(y().iter().zip(grad).map(|(&y, &g)| g * (1.0 - y * y)));
-                            &sums.dz
-                        }
-                        Act::Relu => {
-                            sums.dz.clear();
-                            sums.dz.extend(
-                                y().iter()
-                                    .zip(grad)
-                                    .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 }),
-                            );
-                            &sums.dz
-                        }
-                    };
-                    for row in dz.chunks_exact(output) {
-                        sums.db.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
-                    }
+                    let Sums { dw, db, dz } = sums;
+                    let dz = activation_backward(act, y, grad, dz, db);
                     let x = &x[first * input..][..n * input];
                     let dx = with_dx.then_some(dx);
-                    block_product_backward(dz, x, w, (n, input, output), &mut sums.dw, dx);
+                    block_product_backward(dz, x, w, (n, input, output), dw, dx);
                 },
                 |mut a, b| {
                     a.dw.iter_mut().zip(&b.dw).for_each(|(a, b)| *a += b);
@@ -339,7 +377,9 @@ mod backends {
                 },
             );
             Grads {
-                dx,
+                // SAFETY: the blocks cover every row, and the product wrote each block's `dx`
+                // in full (or `dx` is empty).
+                dx: unsafe { dx.assume_init() }.into_vec(),
                 dw: sums.dw,
                 db: sums.db,
             }

@@ -203,7 +203,7 @@ mod backends {
     mod kernels {
         use crate::fast_math::simd;
         use crate::fused::kernels::{lstm_backward_row, lstm_forward_row};
-        use crate::fused::op::{block_product, block_product_backward, for_blocks};
+        use crate::fused::op::{block_product, block_product_backward, for_blocks, overwritten};
 
         /// The sizes of a step: `rows` rows of `input` features, `hidden` units.
         #[derive(Debug, Clone, Copy)]
@@ -350,6 +350,8 @@ mod backends {
                         (h, hidden, s.w_hh, &mut sums.dw_hh, dh),
                     ];
                     for (t, width, w, dw, dt) in terms {
+                        // SAFETY: the product writes floats into `dt`.
+                        let dt = unsafe { overwritten(dt) };
                         block_product_backward(dgates, t, w, (n, width, g), dw, Some(dt));
                     }
                 },
