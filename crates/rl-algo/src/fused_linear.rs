@@ -1,21 +1,22 @@
-//! A fused linear layer for the CPU backends: `act(x W + b)` as one operation with its own
-//! backward, for the default models' layers.
+//! Fused linear layers for the CPU backends: a stack of layers `act(x W + b)`, a whole MLP, as
+//! one operation with its own backward, for the default models.
 //!
-//! Composed, such a layer is Burn's `linear` (a matrix product into a fresh buffer, which
+//! Composed, each layer is Burn's `linear` (a matrix product into a fresh buffer, which
 //! burn-flex then copies once more to align it, and a pass that adds the bias) followed by the
 //! activation's pass, and in the backward pass the activation's gradient, a reduction for the
-//! bias and the two products. Here the matrix product (`gemm`, which burn-flex uses too) writes
-//! into a buffer nothing has touched yet, one pass adds the bias and applies the activation in
-//! place, and the backward pass is one pass for the activation's gradient and the bias's, then
-//! the two products; the loops are selects that vectorize, not branches (a branchy ReLU took a
-//! tenth of the 64x64 update). At the CartPole example's sizes (minibatches of 256,
-//! 64 units) per-op costs, not arithmetic, are what the composed layer spends. Larger batches
-//! go through in blocks of rows (`fused::op::for_blocks`), each block's passes while it is in
-//! cache, the blocks on every core: at rl8's 65,536-row minibatches the composed layer's
-//! passes were waiting on memory.
+//! bias and the two products, every intermediate a tensor in memory. Here the rows go through in
+//! blocks (`fused::op::for_blocks`, on every core), and each block goes through every layer
+//! while it is in cache: the matrix product (`gemm`, which burn-flex uses too) writes into a
+//! buffer nothing has touched yet, one pass adds the bias and applies the activation. The
+//! backward pass takes each block back through the layers the same way: the activation's
+//! gradient and the bias's in one pass, then the two products, the gradient of a layer's input
+//! staying in cache as the next layer's output gradient. Only the hidden layers' outputs are
+//! kept between the passes (the activations' derivatives and the weights' gradients need them);
+//! outside autodiff (acting) not even those. The loops are selects that vectorize, not branches
+//! (a branchy ReLU took a tenth of the 64x64 update).
 //!
 //! The backend is recognised at run time as in [`crate::fused`] (ndarray and flex, `f32`, plain
-//! or under `Autodiff`); elsewhere [`linear`] returns `None` and the layer is composed.
+//! or under `Autodiff`); elsewhere [`mlp`] returns `None` and the layers are composed.
 
 use burn::nn::Linear;
 use burn::tensor::backend::Backend;
@@ -23,12 +24,17 @@ use burn::tensor::{DType, Tensor};
 
 use crate::fused;
 
-/// Outside autodiff (acting), layers whose largest `[rows, width]` tensor has this many
+/// Outside autodiff (acting), stacks whose largest `[rows, width]` tensor has this many
 /// elements or more are composed. Measured on flex (AVX-512 EPYC, `benches/ppo.rs`, the collect
-/// of rl8's CartPole at 1024 environments): fused, the forward passes lost (64 units: collect
-/// 30-32 -> 37-45 ms; 256 units: 138-141 -> 158-218 ms) although the products alone were as fast
-/// as burn-flex's; under autodiff (the update) fused layers of every size win.
+/// of rl8's CartPole at 1024 environments): fused layer by layer, the forward passes lost
+/// (64 units: collect 30-32 -> 37-45 ms; 256 units: 138-141 -> 158-218 ms) although the
+/// products alone were as fast as burn-flex's; under autodiff (the update) fused stacks of
+/// every size win.
 const ACTING_FUSED_BELOW: usize = 1 << 15;
+
+/// The most layers one fused operation takes (its inputs are a fixed-size array); longer stacks
+/// run as several.
+const MAX_LAYERS: usize = 4;
 
 /// The activation a fused layer applies to its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,43 +48,56 @@ pub(crate) enum Act {
     Relu,
 }
 
-/// `act(x W + b)` for `layer` (weights `[in, out]` and a bias) and `x` `[N, in]`, or `None`
-/// where the backend has no fused kernel, the layer has no bias, or outside autodiff its
-/// tensors reach [`ACTING_FUSED_BELOW`] elements: compose it instead.
-pub(crate) fn linear<B: Backend>(
-    x: &Tensor<B, 2>,
-    layer: &Linear<B>,
-    act: Act,
-) -> Option<Tensor<B, 2>> {
+/// `x` `[N, in]` through `layers` in turn, each `act(x W + b)` (weights `[in, out]`), or `None`
+/// where the backend has no fused kernel, a layer has no bias, or outside autodiff a
+/// `[N, width]` tensor would reach [`ACTING_FUSED_BELOW`] elements: compose them instead.
+pub(crate) fn mlp<B: Backend>(x: &Tensor<B, 2>, layers: &[(&Linear<B>, Act)]) -> Option<Tensor<B, 2>> {
     let [rows, input] = x.dims();
-    let large = rows * input.max(layer.weight.dims()[1]) >= ACTING_FUSED_BELOW;
-    if large && !B::ad_enabled(&x.device()) {
+    let widest = layers
+        .iter()
+        .map(|(layer, _)| layer.weight.dims()[1])
+        .fold(input, usize::max);
+    if rows * widest >= ACTING_FUSED_BELOW && !B::ad_enabled(&x.device()) {
         return None;
     }
-    let [x, w, b] = term(x, layer)?;
-    backends::run([x, w, b], act)
+    stack(x, layers)
 }
 
 /// `x W + b` for `layer` at any size (a recurrent cell's input or hidden projection), or
 /// `None` where the backend has no fused kernel or the layer has no bias.
 pub(crate) fn project<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<Tensor<B, 2>> {
-    let [x, w, b] = term(x, layer)?;
-    backends::run([x, w, b], Act::Identity)
+    stack(x, &[(layer, Act::Identity)])
 }
 
-/// The primitives `[x, W, b]` of one term, or `None` where the fused kernels do not apply.
-fn term<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<[B::FloatTensorPrimitive; 3]> {
-    let bias = layer.bias.as_ref()?.val();
-    let weight = layer.weight.val();
-    let f32s = [x.dtype(), weight.dtype(), bias.dtype()] == [DType::F32; 3];
-    if !fused::available::<B>() || !f32s {
+/// [`mlp`] at any size.
+fn stack<B: Backend>(x: &Tensor<B, 2>, layers: &[(&Linear<B>, Act)]) -> Option<Tensor<B, 2>> {
+    if !fused::available::<B>() || x.dtype() != DType::F32 || layers.is_empty() {
         return None;
     }
-    Some([
-        x.clone().into_primitive().tensor(),
-        weight.into_primitive().tensor(),
-        bias.into_primitive().tensor(),
-    ])
+    let mut inputs = vec![x.clone().into_primitive().tensor()];
+    let mut acts = Vec::new();
+    for (layer, act) in layers {
+        let bias = layer.bias.as_ref()?.val();
+        let weight = layer.weight.val();
+        if [weight.dtype(), bias.dtype()] != [DType::F32; 2] {
+            return None;
+        }
+        inputs.push(weight.into_primitive().tensor());
+        inputs.push(bias.into_primitive().tensor());
+        acts.push(*act);
+    }
+    let mut out: Option<Tensor<B, 2>> = None;
+    for group in 0..acts.len().div_ceil(MAX_LAYERS) {
+        let layers = group * MAX_LAYERS..acts.len().min((group + 1) * MAX_LAYERS);
+        let x = match out {
+            Some(y) => y.into_primitive().tensor(),
+            None => inputs[0].clone(),
+        };
+        let params = inputs[1 + 2 * layers.start..1 + 2 * layers.end].iter().cloned();
+        let group_inputs: Vec<_> = std::iter::once(x).chain(params).collect();
+        out = Some(backends::run::<B>(group_inputs, &acts[layers])?);
+    }
+    out
 }
 
 #[cfg(any(feature = "ndarray", feature = "flex"))]
@@ -92,102 +111,169 @@ mod backends {
     use super::*;
     use crate::fused::op::{self, AutodiffTensor, Cpu, Kind, cast, device, upload};
 
-    /// Runs `act(x W + b)` on the first CPU backend `I` that `B` is (or wraps in `Autodiff`).
-    pub fn run<B: Backend>(inputs: [B::FloatTensorPrimitive; 3], act: Act) -> Option<Tensor<B, 2>> {
+    /// Runs `inputs` (`[x, W_0, b_0, W_1, b_1, ...]`) through the layers with `acts` on the
+    /// first CPU backend `I` that `B` is (or wraps in `Autodiff`).
+    pub fn run<B: Backend>(inputs: Vec<B::FloatTensorPrimitive>, acts: &[Act]) -> Option<Tensor<B, 2>> {
         #[cfg(feature = "ndarray")]
         if let Some(kind) = op::kind_of::<B, burn::backend::NdArray>() {
-            return Some(run_on::<B, burn::backend::NdArray>(kind, inputs, act));
+            return run_sized::<B, burn::backend::NdArray>(kind, inputs, acts);
         }
         #[cfg(feature = "flex")]
         if let Some(kind) = op::kind_of::<B, burn::backend::Flex>() {
-            return Some(run_on::<B, burn::backend::Flex>(kind, inputs, act));
+            return run_sized::<B, burn::backend::Flex>(kind, inputs, acts);
         }
         None
+    }
+
+    /// The operation with as many inputs as `acts` has layers (the autodiff node's parents are
+    /// a fixed-size array).
+    fn run_sized<B: Backend, I: Cpu>(
+        kind: Kind,
+        inputs: Vec<B::FloatTensorPrimitive>,
+        acts: &[Act],
+    ) -> Option<Tensor<B, 2>> {
+        fn on<B: Backend, I: Cpu, const N: usize>(
+            kind: Kind,
+            inputs: Vec<B::FloatTensorPrimitive>,
+            acts: &[Act],
+        ) -> Option<Tensor<B, 2>> {
+            Some(run_on::<B, I, N>(kind, inputs.try_into().ok()?, acts))
+        }
+        match acts.len() {
+            1 => on::<B, I, 3>(kind, inputs, acts),
+            2 => on::<B, I, 5>(kind, inputs, acts),
+            3 => on::<B, I, 7>(kind, inputs, acts),
+            4 => on::<B, I, 9>(kind, inputs, acts),
+            _ => None,
+        }
     }
 
     /// What the backward pass needs (shared with the graph, not copied).
     #[derive(Debug, Clone)]
     struct Saved<I: Backend> {
         x: I::FloatTensorPrimitive,
-        w: I::FloatTensorPrimitive,
-        /// The output, whose values give the activation's derivative (none without one).
+        weights: Vec<I::FloatTensorPrimitive>,
+        /// The hidden layers' outputs, in the blocks' layout (`kernels::forward`).
+        hidden: Vec<f32>,
+        /// The last layer's output, whose values give its activation's derivative (none
+        /// without one).
         y: Option<I::FloatTensorPrimitive>,
         dims: kernels::Dims,
     }
 
     #[derive(Debug)]
-    struct LinearBackward(Act);
+    struct MlpBackward(Vec<Act>);
 
-    impl<I: Cpu> Backward<I, 3> for LinearBackward {
+    impl<I: Cpu, const N: usize> Backward<I, N> for MlpBackward {
         type State = Saved<I>;
 
-        fn backward(self, ops: Ops<Saved<I>, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        fn backward(self, ops: Ops<Saved<I>, N>, grads: &mut Gradients, _: &mut Checkpointer) {
             let grad = grads.consume::<I>(&ops.node);
             let dev = device::<I>(&grad);
-            let Saved { x, w, y, dims } = ops.state;
-            let [px, pw, pb] = ops.parents;
+            let Saved {
+                x,
+                weights,
+                hidden,
+                y,
+                dims,
+            } = ops.state;
+            let [px, params @ ..] = &ops.parents[..] else {
+                unreachable!("an operation has its input among its parents")
+            };
+            let x = I::slice(&x);
+            let weights: Vec<_> = weights.iter().map(I::slice).collect();
             let y = y.as_ref().map(I::slice);
+            let layers: Vec<kernels::Layer<'_>> = weights
+                .iter()
+                .zip(&self.0)
+                .map(|(w, &act)| kernels::Layer { w, b: &[], act })
+                .collect();
             let g = kernels::backward(
-                [&I::slice(&x), &I::slice(&w)],
+                &x,
+                &layers,
+                &hidden,
                 y.as_deref(),
                 &I::slice(&grad),
-                self.0,
-                dims,
+                &dims,
                 px.is_some(),
             );
-            let kernels::Dims {
-                rows,
-                input,
-                output,
-            } = dims;
-            if let Some(node) = pb {
-                grads.register::<I>(node.id, upload::<I, 1>(g.db, [output], &dev));
-            }
-            if let Some(node) = pw {
-                grads.register::<I>(node.id, upload::<I, 2>(g.dw, [input, output], &dev));
+            for (l, (dw, db)) in g.dw.into_iter().zip(g.db).enumerate() {
+                let [input, output] = [dims.widths[l], dims.widths[l + 1]];
+                if let Some(node) = &params[2 * l] {
+                    grads.register::<I>(node.id, upload::<I, 2>(dw, [input, output], &dev));
+                }
+                if let Some(node) = &params[2 * l + 1] {
+                    grads.register::<I>(node.id, upload::<I, 1>(db, [output], &dev));
+                }
             }
             if let Some(node) = px {
-                grads.register::<I>(node.id, upload::<I, 2>(g.dx, [rows, input], &dev));
+                grads.register::<I>(node.id, upload::<I, 2>(g.dx, [dims.rows, dims.widths[0]], &dev));
             }
         }
     }
 
-    fn run_on<B: Backend, I: Cpu>(
+    fn run_on<B: Backend, I: Cpu, const N: usize>(
         kind: Kind,
-        inputs: [B::FloatTensorPrimitive; 3],
-        act: Act,
+        inputs: [B::FloatTensorPrimitive; N],
+        acts: &[Act],
     ) -> Tensor<B, 2> {
-        let forward = |[x, w, b]: &[I::FloatTensorPrimitive; 3]| {
+        // `(output, hidden outputs, dims)`; the hidden outputs only `keep`.
+        let forward = |t: &[I::FloatTensorPrimitive; N], keep: bool| {
+            let [x, params @ ..] = &t[..] else {
+                unreachable!("an operation has its input")
+            };
+            let mut widths = vec![x.shape()[1]];
+            widths.extend(params.chunks_exact(2).map(|p| p[0].shape()[1]));
             let dims = kernels::Dims {
                 rows: x.shape()[0],
-                input: x.shape()[1],
-                output: w.shape()[1],
+                widths,
             };
-            let out = kernels::forward([&I::slice(x), &I::slice(w), &I::slice(b)], act, dims);
-            let out = upload::<I, 2>(out, [dims.rows, dims.output], &device::<I>(x));
-            (out, dims)
+            let slices: Vec<_> = params.iter().map(I::slice).collect();
+            let layers: Vec<kernels::Layer<'_>> = slices
+                .chunks_exact(2)
+                .zip(acts)
+                .map(|(p, &act)| kernels::Layer {
+                    w: &p[0],
+                    b: &p[1],
+                    act,
+                })
+                .collect();
+            let (out, hidden) = kernels::forward(&I::slice(x), &layers, &dims, keep);
+            let out = upload::<I, 2>(out, [dims.rows, dims.output()], &device::<I>(x));
+            (out, hidden, dims)
         };
         let out = match kind {
             Kind::Plain => {
-                let x: [I::FloatTensorPrimitive; 3] = inputs.map(cast);
-                cast::<_, B::FloatTensorPrimitive>(forward(&x).0)
+                let x: [I::FloatTensorPrimitive; N] = inputs.map(cast);
+                cast::<_, B::FloatTensorPrimitive>(forward(&x, false).0)
             }
             Kind::Autodiff => {
-                let tensors: [AutodiffTensor<I>; 3] = inputs.map(cast);
+                let tensors: [AutodiffTensor<I>; N] = inputs.map(cast);
                 let nodes = tensors.each_ref().map(|t| t.node.clone());
                 let t = tensors.map(|t| t.primitive);
-                let (out, dims) = forward(&t);
-                let prep = <LinearBackward as Backward<I, 3>>::prepare::<NoCheckpointing>(
-                    LinearBackward(act),
+                let prep = <MlpBackward as Backward<I, N>>::prepare::<NoCheckpointing>(
+                    MlpBackward(acts.to_vec()),
                     nodes,
                 );
                 let out = match prep.compute_bound().stateful() {
                     OpsKind::Tracked(prep) => {
-                        let [x, w, _] = t;
-                        let y = (act != Act::Identity).then(|| out.clone());
-                        prep.finish(Saved { x, w, y, dims }, out)
+                        let (out, hidden, dims) = forward(&t, true);
+                        let [x, params @ ..] = &t[..] else {
+                            unreachable!("an operation has its input")
+                        };
+                        let last = acts.last().copied().unwrap_or(Act::Identity);
+                        let y = (last != Act::Identity).then(|| out.clone());
+                        let weights = params.iter().step_by(2).cloned().collect();
+                        let state = Saved {
+                            x: x.clone(),
+                            weights,
+                            hidden,
+                            y,
+                            dims,
+                        };
+                        prep.finish(state, out)
                     }
-                    OpsKind::UnTracked(prep) => prep.finish(out),
+                    OpsKind::UnTracked(prep) => prep.finish(forward(&t, false).0),
                 };
                 cast::<_, B::FloatTensorPrimitive>(out)
             }
@@ -195,53 +281,97 @@ mod backends {
         Tensor::from_primitive(TensorPrimitive::Float(out))
     }
 
-    /// The layer's arithmetic over row-major host slices, in blocks of rows on rayon's pool
-    /// (`op::for_blocks`): each block's passes run while it is in cache.
+    /// The stack's arithmetic over row-major host slices, in blocks of rows on rayon's pool
+    /// (`op::for_blocks`): each block goes through every layer while it is in cache.
     mod kernels {
+        use core::mem::MaybeUninit;
+
         use super::Act;
         use crate::fast_math::{simd, tanh};
-        use crate::fused::op::{ROWS, block_product_backward, for_blocks, gemm_into};
+        use crate::fused::op::{ROWS, block_product_backward, for_blocks, gemm_into, overwritten};
 
         const PARALLEL_ABOVE: usize = 192 * 192 * 192;
 
-        /// The sizes of one application: `rows` rows of `input` features to `output` units.
-        #[derive(Debug, Clone, Copy)]
+        /// The sizes of one application: `rows` rows, `widths[0]` input features and
+        /// `widths[l + 1]` units out of layer `l`.
+        #[derive(Debug, Clone)]
         pub struct Dims {
             pub rows: usize,
-            pub input: usize,
-            pub output: usize,
+            pub widths: Vec<usize>,
         }
 
-        /// Whether a layer's blocks run on every core: from as many multiply-adds as
-        /// burn-flex's products (below, the fork and join cost more than they save).
-        fn parallel(d: Dims) -> bool {
-            d.rows * d.input * d.output > PARALLEL_ABOVE
+        impl Dims {
+            pub fn output(&self) -> usize {
+                self.widths[self.widths.len() - 1]
+            }
+
+            /// The hidden layers' units (every layer's but the last).
+            fn hidden(&self) -> &[usize] {
+                &self.widths[1..self.widths.len() - 1]
+            }
+
+            /// Whether the blocks run on every core: from as many multiply-adds as
+            /// burn-flex's products (below, the fork and join cost more than they save).
+            fn parallel(&self) -> bool {
+                let per_row: usize = self.widths.windows(2).map(|w| w[0] * w[1]).sum();
+                self.rows * per_row > PARALLEL_ABOVE
+            }
         }
 
-        /// `act(x W + b)`, `[rows, output]`.
-        pub fn forward([x, w, b]: [&[f32]; 3], act: Act, d: Dims) -> Vec<f32> {
-            let Dims {
-                rows,
-                input,
-                output,
-            } = d;
-            let mut out = Box::<[f32]>::new_uninit_slice(rows * output);
+        /// One layer: weights `[in, out]`, bias `[out]` (unused by the backward pass).
+        pub struct Layer<'a> {
+            pub w: &'a [f32],
+            pub b: &'a [f32],
+            pub act: Act,
+        }
+
+        /// A block's hidden outputs split by layer: the block of `n` rows holds layer 0's
+        /// `[n, widths[1]]`, then layer 1's, and so on, each contiguous.
+        fn split<'a, T>(mut block: &'a mut [T], n: usize, hidden: &[usize]) -> Vec<&'a mut [T]> {
+            hidden
+                .iter()
+                .map(|&w| {
+                    let (head, tail) = std::mem::take(&mut block).split_at_mut(n * w);
+                    block = tail;
+                    head
+                })
+                .collect()
+        }
+
+        /// `(output, hidden)`: the last layer's output `[rows, output]` and, when `keep`, the
+        /// hidden layers' outputs, by blocks of rows as [`split`] arranges them (else empty).
+        pub fn forward(x: &[f32], layers: &[Layer<'_>], d: &Dims, keep: bool) -> (Vec<f32>, Vec<f32>) {
+            let hidden: usize = d.hidden().iter().sum();
+            let output = d.output();
+            let mut out = Box::<[f32]>::new_uninit_slice(d.rows * output);
+            let mut kept = Box::<[f32]>::new_uninit_slice(if keep { d.rows * hidden } else { 0 });
             for_blocks(
-                parallel(d),
-                rows,
-                [output],
-                [&mut out[..]],
-                || (),
-                |_, first, [out]| {
+                d.parallel(),
+                d.rows,
+                [output, if keep { hidden } else { 0 }],
+                [&mut out[..], &mut kept[..]],
+                Vec::new,
+                |scratch: &mut Vec<MaybeUninit<f32>>, first, [out, kept]| {
                     let n = out.len() / output;
-                    let x = &x[first * input..][..n * input];
-                    let out = gemm_into((n, output, input), out, (x, input, 1), (w, output, 1));
-                    bias_and_activate(out, b, act);
+                    let block = if keep {
+                        kept
+                    } else {
+                        scratch.resize(n * hidden, MaybeUninit::uninit());
+                        &mut scratch[..n * hidden]
+                    };
+                    let mut targets = split(block, n, d.hidden());
+                    targets.push(out);
+                    let mut input = &x[first * d.widths[0]..][..n * d.widths[0]];
+                    for ((layer, target), io) in layers.iter().zip(targets).zip(d.widths.windows(2)) {
+                        let y = gemm_into((n, io[1], io[0]), target, (input, io[0], 1), (layer.w, io[1], 1));
+                        bias_and_activate(y, layer.b, layer.act);
+                        input = y;
+                    }
                 },
-                |(), ()| (),
+                |a, _| a,
             );
-            // SAFETY: the blocks cover every row, and `gemm_into` wrote each block in full.
-            unsafe { out.assume_init() }.into_vec()
+            // SAFETY: the blocks cover every row, and each block's layers wrote all of it.
+            unsafe { (out.assume_init().into_vec(), kept.assume_init().into_vec()) }
         }
 
         /// Adds the bias `b` to every row of `out` and applies `act`, in place. Written as
@@ -276,34 +406,26 @@ mod backends {
             }
         }
 
-        /// The pre-activation's gradient into `dz` (`grad` itself without an activation) from
-        /// the output's, `grad`, and the output, `y`; its column sums are added to `db`.
-        fn activation_backward<'a>(
-            act: Act,
-            y: impl FnOnce() -> &'a [f32],
-            grad: &'a [f32],
-            dz: &'a mut Vec<f32>,
-            db: &mut [f32],
-        ) -> &'a [f32] {
-            let dz: &[f32] = match act {
-                Act::Identity => grad,
-                Act::Tanh | Act::Relu => {
-                    let y = y();
-                    dz.resize(grad.len(), 0.0);
-                    simd(
-                        #[inline(always)]
-                        || {
-                            let pairs = dz.iter_mut().zip(y.iter().zip(grad));
-                            if act == Act::Tanh {
-                                pairs.for_each(|(d, (&y, &g))| *d = g * (1.0 - y * y));
-                            } else {
-                                pairs.for_each(|(d, (&y, &g))| *d = if y > 0.0 { g } else { 0.0 });
-                            }
-                        },
-                    );
-                    dz
-                }
-            };
+        /// The pre-activation's gradient into `dz` from the output's, `grad`, and the
+        /// output, `y`; its column sums are added to `db`. Without an activation it is `grad`
+        /// itself, and `dz` is left alone.
+        fn activation_backward(act: Act, y: &[f32], grad: &[f32], dz: &mut Vec<f32>, db: &mut [f32]) -> bool {
+            let wrote = act != Act::Identity;
+            if wrote {
+                dz.resize(grad.len(), 0.0);
+                simd(
+                    #[inline(always)]
+                    || {
+                        let pairs = dz.iter_mut().zip(y.iter().zip(grad));
+                        if act == Act::Tanh {
+                            pairs.for_each(|(d, (&y, &g))| *d = g * (1.0 - y * y));
+                        } else {
+                            pairs.for_each(|(d, (&y, &g))| *d = if y > 0.0 { g } else { 0.0 });
+                        }
+                    },
+                );
+            }
+            let dz: &[f32] = if wrote { &dz[..grad.len()] } else { grad };
             simd(
                 #[inline(always)]
                 || {
@@ -312,67 +434,105 @@ mod backends {
                     }
                 },
             );
-            dz
+            wrote
         }
 
-        /// The gradients of a layer's input (empty unless asked for), weights and bias.
+        /// The gradients of the stack's input (empty unless asked for), and of each layer's
+        /// weights and bias.
         pub struct Grads {
             pub dx: Vec<f32>,
-            pub dw: Vec<f32>,
-            pub db: Vec<f32>,
+            pub dw: Vec<Vec<f32>>,
+            pub db: Vec<Vec<f32>>,
         }
 
-        /// A run of blocks' sums toward the weights' and the bias's gradients, and its scratch
-        /// space for the pre-activation's gradient.
+        /// A run of blocks' sums toward the weights' and the biases' gradients, and its
+        /// scratch space: the pre-activation's gradient and the gradient of a layer's input
+        /// (the next one down's output), two of those so that one can be read while the other
+        /// is written.
         struct Sums {
-            dw: Vec<f32>,
-            db: Vec<f32>,
+            dw: Vec<Vec<f32>>,
+            db: Vec<Vec<f32>>,
             dz: Vec<f32>,
+            dinput: [Vec<f32>; 2],
         }
 
-        /// The gradients from `grad`, the output's, and `y`, the output (for the
-        /// activation's derivative; `None` without one); the input's only `with_dx`.
+        /// The gradients from `grad`, the output's, the hidden outputs `hidden` as [`forward`]
+        /// kept them and `y`, the last layer's output (`None` without an activation); the
+        /// input's only `with_dx`.
         pub fn backward(
-            [x, w]: [&[f32]; 2],
+            x: &[f32],
+            layers: &[Layer<'_>],
+            hidden: &[f32],
             y: Option<&[f32]>,
             grad: &[f32],
-            act: Act,
-            d: Dims,
+            d: &Dims,
             with_dx: bool,
         ) -> Grads {
-            let Dims {
-                rows,
-                input,
-                output,
-            } = d;
+            let rows = d.rows;
+            let input = d.widths[0];
+            let output = d.output();
+            let hidden_width: usize = d.hidden().iter().sum();
             let mut dx = Box::<[f32]>::new_uninit_slice(if with_dx { rows * input } else { 0 });
             let zeros = || Sums {
-                dw: vec![0.0; input * output],
-                db: vec![0.0; output],
-                dz: Vec::new(),
+                dw: d.widths.windows(2).map(|w| vec![0.0; w[0] * w[1]]).collect(),
+                db: d.widths[1..].iter().map(|&w| vec![0.0; w]).collect(),
+                dz: Default::default(),
+                dinput: Default::default(),
             };
-            let dx_width = if with_dx { input } else { 0 };
             let sums = for_blocks(
-                parallel(d),
+                d.parallel(),
                 rows,
-                [dx_width],
+                [if with_dx { input } else { 0 }],
                 [&mut dx[..]],
                 zeros,
                 |sums, first, [dx]| {
                     let n = ROWS.min(rows - first);
-                    let grad = &grad[first * output..][..n * output];
-                    let y = || {
-                        &y.expect("an activation's output is saved")[first * output..][..n * output]
-                    };
-                    let Sums { dw, db, dz } = sums;
-                    let dz = activation_backward(act, y, grad, dz, db);
-                    let x = &x[first * input..][..n * input];
-                    let dx = with_dx.then_some(dx);
-                    block_product_backward(dz, x, w, (n, input, output), dw, dx);
+                    let outs = split_ref(&hidden[first * hidden_width..][..n * hidden_width], n, d.hidden());
+                    let y = y.map(|y| &y[first * output..][..n * output]);
+                    let Sums { dw, db, dz, dinput } = sums;
+                    // Where the current output gradient is: the caller's, or `dinput[k]`.
+                    let mut at: Option<usize> = None;
+                    for l in (0..layers.len()).rev() {
+                        let (i, o) = (d.widths[l], d.widths[l + 1]);
+                        let layer_x = if l == 0 {
+                            &x[first * i..][..n * i]
+                        } else {
+                            outs[l - 1]
+                        };
+                        let layer_y = if l + 1 == layers.len() {
+                            y.unwrap_or(&[])
+                        } else {
+                            outs[l]
+                        };
+                        let next = at.map_or(0, |k| 1 - k);
+                        let [d0, d1] = &mut *dinput;
+                        let (from, to) = if next == 0 { (d1, d0) } else { (d0, d1) };
+                        let g: &[f32] = match at {
+                            None => &grad[first * output..][..n * output],
+                            Some(_) => &from[..n * o],
+                        };
+                        let dz: &[f32] = if activation_backward(layers[l].act, layer_y, g, dz, &mut db[l]) {
+                            &dz[..n * o]
+                        } else {
+                            g
+                        };
+                        let target: Option<&mut [MaybeUninit<f32>]> = if l > 0 {
+                            to.resize(n * i, 0.0);
+                            // SAFETY: the product writes floats into it.
+                            Some(unsafe { overwritten(&mut to[..n * i]) })
+                        } else if with_dx {
+                            Some(&mut *dx)
+                        } else {
+                            None
+                        };
+                        block_product_backward(dz, layer_x, layers[l].w, (n, i, o), &mut dw[l], target);
+                        at = Some(next);
+                    }
                 },
                 |mut a, b| {
-                    a.dw.iter_mut().zip(&b.dw).for_each(|(a, b)| *a += b);
-                    a.db.iter_mut().zip(&b.db).for_each(|(a, b)| *a += b);
+                    for (a, b) in a.dw.iter_mut().zip(&b.dw).chain(a.db.iter_mut().zip(&b.db)) {
+                        a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                    }
                     a
                 },
             );
@@ -384,6 +544,18 @@ mod backends {
                 db: sums.db,
             }
         }
+
+        /// [`split`] for reading.
+        fn split_ref<'a>(mut block: &'a [f32], n: usize, hidden: &[usize]) -> Vec<&'a [f32]> {
+            hidden
+                .iter()
+                .map(|&w| {
+                    let (head, tail) = block.split_at(n * w);
+                    block = tail;
+                    head
+                })
+                .collect()
+        }
     }
 }
 
@@ -392,7 +564,7 @@ mod backends {
 mod backends {
     use super::*;
 
-    pub fn run<B: Backend>(_: [B::FloatTensorPrimitive; 3], _: Act) -> Option<Tensor<B, 2>> {
+    pub fn run<B: Backend>(_: Vec<B::FloatTensorPrimitive>, _: &[Act]) -> Option<Tensor<B, 2>> {
         None
     }
 }
@@ -446,7 +618,7 @@ mod tests {
                     layer.weight = Param::from_tensor(w.clone().detach().require_grad());
                     layer.bias = Some(Param::from_tensor(b.clone().detach().require_grad()));
                     let out = if fused {
-                        linear(&x, &layer, act).expect("the backend has the kernel")
+                        mlp(&x, &[(&layer, act)]).expect("the backend has the kernel")
                     } else {
                         let z = layer.forward(x.clone());
                         match act {
@@ -476,6 +648,105 @@ mod tests {
         }
     }
 
+    /// Whole stacks against Burn's layers one by one: values, and the gradients of the input
+    /// (when it is tracked) and of every layer's weights and bias; from tiny to several blocks
+    /// on one thread and on every core, and a stack longer than one operation takes. The
+    /// plain backend's forward (which keeps nothing) gives the same values.
+    #[test]
+    fn fused_stacks_equal_burns_layers() {
+        stacks_equal_burns::<Autodiff<NdArray>>();
+        #[cfg(feature = "flex")]
+        stacks_equal_burns::<Autodiff<burn::backend::Flex>>();
+    }
+
+    fn stacks_equal_burns<X: AutodiffBackend>() {
+        let device = Default::default();
+        let cases: [(usize, &[usize], Act, bool); 5] = [
+            (3, &[5, 7, 3], Act::Tanh, true),
+            (600, &[4, 64, 64, 2], Act::Relu, false),
+            (700, &[8, 256, 256, 3], Act::Tanh, true),
+            (300, &[6, 16, 16, 16, 16, 2], Act::Relu, true),
+            (257, &[4, 32, 1], Act::Identity, true),
+        ];
+        for (rows, widths, act, track_x) in cases {
+            let normal = |shape: [usize; 2]| {
+                Tensor::<X, 2>::random(shape, Distribution::Normal(0.0, 1.0), &device)
+            };
+            let x = normal([rows, widths[0]]);
+            let params: Vec<_> = widths
+                .windows(2)
+                .map(|w| (normal([w[0], w[1]]), normal([1, w[1]]).reshape([w[1]])))
+                .collect();
+            let out_width = widths[widths.len() - 1];
+            let weights = normal([rows, out_width]).detach();
+            let last = params.len() - 1;
+            let run = |fused: bool| {
+                let x = if track_x {
+                    x.clone().detach().require_grad()
+                } else {
+                    x.clone().detach()
+                };
+                let layers: Vec<Linear<X>> = params
+                    .iter()
+                    .map(|(w, b)| {
+                        let [i, o] = w.dims();
+                        let mut layer = LinearConfig::new(i, o).init::<X>(&device);
+                        layer.weight = Param::from_tensor(w.clone().detach().require_grad());
+                        layer.bias = Some(Param::from_tensor(b.clone().detach().require_grad()));
+                        layer
+                    })
+                    .collect();
+                let act_of = |i: usize| if i < last { act } else { Act::Identity };
+                let out = if fused {
+                    let stack: Vec<_> = layers.iter().enumerate().map(|(i, l)| (l, act_of(i))).collect();
+                    let out = mlp(&x, &stack).expect("the backend has the kernel");
+                    let plain: Vec<_> = layers
+                        .iter()
+                        .map(burn::module::AutodiffModule::valid)
+                        .collect();
+                    let plain_stack: Vec<_> = plain.iter().enumerate().map(|(i, l)| (l, act_of(i))).collect();
+                    let inner = stack_plain(&x.clone().inner(), &plain_stack);
+                    close(&values(inner), &values(out.clone()), 0.0, "plain forward");
+                    out
+                } else {
+                    let mut y = x.clone();
+                    for (i, layer) in layers.iter().enumerate() {
+                        y = layer.forward(y);
+                        if i < last {
+                            y = match act {
+                                Act::Identity => y,
+                                Act::Tanh => y.tanh(),
+                                Act::Relu => burn::tensor::activation::relu(y),
+                            };
+                        }
+                    }
+                    y
+                };
+                let grads = (out.clone() * weights.clone()).sum().backward();
+                let mut got = vec![values(out)];
+                if track_x {
+                    got.push(values(x.grad(&grads).unwrap()));
+                }
+                for layer in &layers {
+                    got.push(values(layer.weight.val().grad(&grads).unwrap()));
+                    got.push(values(layer.bias.as_ref().unwrap().val().grad(&grads).unwrap()));
+                }
+                got
+            };
+            let (fused, burn) = (run(true), run(false));
+            assert_eq!(fused.len(), burn.len());
+            for (k, (f, b)) in fused.iter().zip(&burn).enumerate() {
+                let what = format!("{act:?} {rows} rows {widths:?}, value {k}");
+                close(f, b, if k == 0 { 1e-5 } else { 1e-4 }, &what);
+            }
+        }
+    }
+
+    /// [`mlp`] on the plain backend at any size (outside autodiff it composes large stacks).
+    fn stack_plain<B: Backend>(x: &Tensor<B, 2>, layers: &[(&Linear<B>, Act)]) -> Tensor<B, 2> {
+        stack(x, layers).expect("the backend has the kernel")
+    }
+
     /// Against the formulas in f64 on a small case, and a NaN input stays NaN through ReLU.
     #[test]
     fn fused_linear_matches_f64_and_keeps_nan() {
@@ -496,7 +767,7 @@ mod tests {
             TensorData::new(bs.to_vec(), [2]),
             &device,
         )));
-        let got = values(linear(&x, &layer, Act::Tanh).unwrap());
+        let got = values(mlp(&x, &[(&layer, Act::Tanh)]).unwrap());
         for r in 0..2 {
             for j in 0..2 {
                 let z: f64 = f64::from(bs[j])
@@ -510,11 +781,11 @@ mod tests {
             }
         }
         let nan = Tensor::<X, 2>::from_data([[f32::NAN, 1.0]], &device);
-        assert!(values(linear(&nan, &layer, Act::Relu).unwrap())[0].is_nan());
+        assert!(values(mlp(&nan, &[(&layer, Act::Relu)]).unwrap())[0].is_nan());
         // A batch as large as ACTING_FUSED_BELOW is fused under autodiff, composed outside it.
         let large = Tensor::<X, 2>::zeros([ACTING_FUSED_BELOW / 2, 2], &device);
-        assert!(linear(&large, &layer, Act::Tanh).is_some());
+        assert!(mlp(&large, &[(&layer, Act::Tanh)]).is_some());
         let plain = burn::module::AutodiffModule::valid(&layer);
-        assert!(linear(&large.inner(), &plain, Act::Tanh).is_none());
+        assert!(mlp(&large.inner(), &[(&plain, Act::Tanh)]).is_none());
     }
 }

@@ -256,24 +256,26 @@ impl<B: Backend> Mlp<B> {
     /// `[N, input]` to `[N, output]`.
     pub fn forward(&self, mut x: Tensor<B, 2>) -> Tensor<B, 2> {
         let last = self.layers.len().saturating_sub(1);
-        // On the CPU backends a layer with a tanh or ReLU (or none, the output layer) runs as
-        // one fused operation each way (`fused_linear`); tanh alone has a fused kernel too.
+        // On the CPU backends the whole stack with a tanh or ReLU runs as one fused operation
+        // each way (`fused_linear`); tanh alone has a fused kernel too.
         let hidden = match self.activation {
             Activation::Tanh(_) => Some(Act::Tanh),
             Activation::Relu(_) => Some(Act::Relu),
             _ => None,
         };
+        if let Some(act) = hidden {
+            let layers: Vec<_> = self
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, layer)| (layer, if i < last { act } else { Act::Identity }))
+                .collect();
+            if let Some(y) = fused_linear::mlp(&x, &layers) {
+                return y;
+            }
+        }
         let tanh = hidden == Some(Act::Tanh);
         for (i, layer) in self.layers.iter().enumerate() {
-            let act = if i < last {
-                hidden
-            } else {
-                Some(Act::Identity)
-            };
-            if let Some(y) = act.and_then(|act| fused_linear::linear(&x, layer, act)) {
-                x = y;
-                continue;
-            }
             x = layer.forward(x);
             if i < last {
                 x = match tanh.then(|| fused::tanh(&x)).flatten() {
