@@ -12,7 +12,7 @@
 //! gradient and the bias's in one pass, then the two products, the gradient of a layer's input
 //! staying in cache as the next layer's output gradient. Only the hidden layers' outputs are
 //! kept between the passes (the activations' derivatives and the weights' gradients need them);
-//! outside autodiff (acting) not even those. The loops are selects that vectorize, not branches
+//! outside autodiff (acting) not even those, which is why acting at 1024 rows gains too. The loops are selects that vectorize, not branches
 //! (a branchy ReLU took a tenth of the 64x64 update).
 //!
 //! The backend is recognised at run time as in [`crate::fused`] (ndarray and flex, `f32`, plain
@@ -23,14 +23,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
 
 use crate::fused;
-
-/// Outside autodiff (acting), stacks whose largest `[rows, width]` tensor has this many
-/// elements or more are composed. Measured on flex (AVX-512 EPYC, `benches/ppo.rs`, the collect
-/// of rl8's CartPole at 1024 environments): fused layer by layer, the forward passes lost
-/// (64 units: collect 30-32 -> 37-45 ms; 256 units: 138-141 -> 158-218 ms) although the
-/// products alone were as fast as burn-flex's; under autodiff (the update) fused stacks of
-/// every size win.
-const ACTING_FUSED_BELOW: usize = 1 << 15;
 
 /// The most layers one fused operation takes (its inputs are a fixed-size array); longer stacks
 /// run as several.
@@ -49,28 +41,11 @@ pub(crate) enum Act {
 }
 
 /// `x` `[N, in]` through `layers` in turn, each `act(x W + b)` (weights `[in, out]`), or `None`
-/// where the backend has no fused kernel, a layer has no bias, or outside autodiff a
-/// `[N, width]` tensor would reach [`ACTING_FUSED_BELOW`] elements: compose them instead.
-pub(crate) fn mlp<B: Backend>(x: &Tensor<B, 2>, layers: &[(&Linear<B>, Act)]) -> Option<Tensor<B, 2>> {
-    let [rows, input] = x.dims();
-    let widest = layers
-        .iter()
-        .map(|(layer, _)| layer.weight.dims()[1])
-        .fold(input, usize::max);
-    if rows * widest >= ACTING_FUSED_BELOW && !B::ad_enabled(&x.device()) {
-        return None;
-    }
-    stack(x, layers)
-}
-
-/// `x W + b` for `layer` at any size (a recurrent cell's input or hidden projection), or
-/// `None` where the backend has no fused kernel or the layer has no bias.
-pub(crate) fn project<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<Tensor<B, 2>> {
-    stack(x, &[(layer, Act::Identity)])
-}
-
-/// [`mlp`] at any size.
-fn stack<B: Backend>(x: &Tensor<B, 2>, layers: &[(&Linear<B>, Act)]) -> Option<Tensor<B, 2>> {
+/// where the backend has no fused kernel or a layer has no bias: compose them instead.
+pub(crate) fn mlp<B: Backend>(
+    x: &Tensor<B, 2>,
+    layers: &[(&Linear<B>, Act)],
+) -> Option<Tensor<B, 2>> {
     if !fused::available::<B>() || x.dtype() != DType::F32 || layers.is_empty() {
         return None;
     }
@@ -93,11 +68,19 @@ fn stack<B: Backend>(x: &Tensor<B, 2>, layers: &[(&Linear<B>, Act)]) -> Option<T
             Some(y) => y.into_primitive().tensor(),
             None => inputs[0].clone(),
         };
-        let params = inputs[1 + 2 * layers.start..1 + 2 * layers.end].iter().cloned();
+        let params = inputs[1 + 2 * layers.start..1 + 2 * layers.end]
+            .iter()
+            .cloned();
         let group_inputs: Vec<_> = std::iter::once(x).chain(params).collect();
         out = Some(backends::run::<B>(group_inputs, &acts[layers])?);
     }
     out
+}
+
+/// `x W + b` for `layer` (a recurrent cell's input or hidden projection), or `None` where the
+/// backend has no fused kernel or the layer has no bias.
+pub(crate) fn project<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<Tensor<B, 2>> {
+    mlp(x, &[(layer, Act::Identity)])
 }
 
 #[cfg(any(feature = "ndarray", feature = "flex"))]
@@ -113,7 +96,10 @@ mod backends {
 
     /// Runs `inputs` (`[x, W_0, b_0, W_1, b_1, ...]`) through the layers with `acts` on the
     /// first CPU backend `I` that `B` is (or wraps in `Autodiff`).
-    pub fn run<B: Backend>(inputs: Vec<B::FloatTensorPrimitive>, acts: &[Act]) -> Option<Tensor<B, 2>> {
+    pub fn run<B: Backend>(
+        inputs: Vec<B::FloatTensorPrimitive>,
+        acts: &[Act],
+    ) -> Option<Tensor<B, 2>> {
         #[cfg(feature = "ndarray")]
         if let Some(kind) = op::kind_of::<B, burn::backend::NdArray>() {
             return run_sized::<B, burn::backend::NdArray>(kind, inputs, acts);
@@ -207,7 +193,10 @@ mod backends {
                 }
             }
             if let Some(node) = px {
-                grads.register::<I>(node.id, upload::<I, 2>(g.dx, [dims.rows, dims.widths[0]], &dev));
+                grads.register::<I>(
+                    node.id,
+                    upload::<I, 2>(g.dx, [dims.rows, dims.widths[0]], &dev),
+                );
             }
         }
     }
@@ -340,7 +329,12 @@ mod backends {
 
         /// `(output, hidden)`: the last layer's output `[rows, output]` and, when `keep`, the
         /// hidden layers' outputs, by blocks of rows as [`split`] arranges them (else empty).
-        pub fn forward(x: &[f32], layers: &[Layer<'_>], d: &Dims, keep: bool) -> (Vec<f32>, Vec<f32>) {
+        pub fn forward(
+            x: &[f32],
+            layers: &[Layer<'_>],
+            d: &Dims,
+            keep: bool,
+        ) -> (Vec<f32>, Vec<f32>) {
             let hidden: usize = d.hidden().iter().sum();
             let output = d.output();
             let mut out = Box::<[f32]>::new_uninit_slice(d.rows * output);
@@ -362,8 +356,14 @@ mod backends {
                     let mut targets = split(block, n, d.hidden());
                     targets.push(out);
                     let mut input = &x[first * d.widths[0]..][..n * d.widths[0]];
-                    for ((layer, target), io) in layers.iter().zip(targets).zip(d.widths.windows(2)) {
-                        let y = gemm_into((n, io[1], io[0]), target, (input, io[0], 1), (layer.w, io[1], 1));
+                    for ((layer, target), io) in layers.iter().zip(targets).zip(d.widths.windows(2))
+                    {
+                        let y = gemm_into(
+                            (n, io[1], io[0]),
+                            target,
+                            (input, io[0], 1),
+                            (layer.w, io[1], 1),
+                        );
                         bias_and_activate(y, layer.b, layer.act);
                         input = y;
                     }
@@ -409,7 +409,13 @@ mod backends {
         /// The pre-activation's gradient into `dz` from the output's, `grad`, and the
         /// output, `y`; its column sums are added to `db`. Without an activation it is `grad`
         /// itself, and `dz` is left alone.
-        fn activation_backward(act: Act, y: &[f32], grad: &[f32], dz: &mut Vec<f32>, db: &mut [f32]) -> bool {
+        fn activation_backward(
+            act: Act,
+            y: &[f32],
+            grad: &[f32],
+            dz: &mut Vec<f32>,
+            db: &mut [f32],
+        ) -> bool {
             let wrote = act != Act::Identity;
             if wrote {
                 dz.resize(grad.len(), 0.0);
@@ -474,7 +480,11 @@ mod backends {
             let hidden_width: usize = d.hidden().iter().sum();
             let mut dx = Box::<[f32]>::new_uninit_slice(if with_dx { rows * input } else { 0 });
             let zeros = || Sums {
-                dw: d.widths.windows(2).map(|w| vec![0.0; w[0] * w[1]]).collect(),
+                dw: d
+                    .widths
+                    .windows(2)
+                    .map(|w| vec![0.0; w[0] * w[1]])
+                    .collect(),
                 db: d.widths[1..].iter().map(|&w| vec![0.0; w]).collect(),
                 dz: Default::default(),
                 dinput: Default::default(),
@@ -487,7 +497,11 @@ mod backends {
                 zeros,
                 |sums, first, [dx]| {
                     let n = ROWS.min(rows - first);
-                    let outs = split_ref(&hidden[first * hidden_width..][..n * hidden_width], n, d.hidden());
+                    let outs = split_ref(
+                        &hidden[first * hidden_width..][..n * hidden_width],
+                        n,
+                        d.hidden(),
+                    );
                     let y = y.map(|y| &y[first * output..][..n * output]);
                     let Sums { dw, db, dz, dinput } = sums;
                     // Where the current output gradient is: the caller's, or `dinput[k]`.
@@ -511,11 +525,12 @@ mod backends {
                             None => &grad[first * output..][..n * output],
                             Some(_) => &from[..n * o],
                         };
-                        let dz: &[f32] = if activation_backward(layers[l].act, layer_y, g, dz, &mut db[l]) {
-                            &dz[..n * o]
-                        } else {
-                            g
-                        };
+                        let dz: &[f32] =
+                            if activation_backward(layers[l].act, layer_y, g, dz, &mut db[l]) {
+                                &dz[..n * o]
+                            } else {
+                                g
+                            };
                         let target: Option<&mut [MaybeUninit<f32>]> = if l > 0 {
                             to.resize(n * i, 0.0);
                             // SAFETY: the product writes floats into it.
@@ -525,7 +540,14 @@ mod backends {
                         } else {
                             None
                         };
-                        block_product_backward(dz, layer_x, layers[l].w, (n, i, o), &mut dw[l], target);
+                        block_product_backward(
+                            dz,
+                            layer_x,
+                            layers[l].w,
+                            (n, i, o),
+                            &mut dw[l],
+                            target,
+                        );
                         at = Some(next);
                     }
                 },
@@ -675,7 +697,13 @@ mod tests {
             let x = normal([rows, widths[0]]);
             let params: Vec<_> = widths
                 .windows(2)
-                .map(|w| (normal([w[0], w[1]]), normal([1, w[1]]).reshape([w[1]])))
+                // Scaled as layers are initialised, so that sums do not grow (and cancel) with
+                // the width.
+                .map(|w| {
+                    let scale = 1.0 / (w[0] as f32).sqrt();
+                    let bias = normal([1, w[1]]).reshape([w[1]]);
+                    (normal([w[0], w[1]]) * scale, bias * scale)
+                })
                 .collect();
             let out_width = widths[widths.len() - 1];
             let weights = normal([rows, out_width]).detach();
@@ -698,14 +726,22 @@ mod tests {
                     .collect();
                 let act_of = |i: usize| if i < last { act } else { Act::Identity };
                 let out = if fused {
-                    let stack: Vec<_> = layers.iter().enumerate().map(|(i, l)| (l, act_of(i))).collect();
+                    let stack: Vec<_> = layers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (l, act_of(i)))
+                        .collect();
                     let out = mlp(&x, &stack).expect("the backend has the kernel");
                     let plain: Vec<_> = layers
                         .iter()
                         .map(burn::module::AutodiffModule::valid)
                         .collect();
-                    let plain_stack: Vec<_> = plain.iter().enumerate().map(|(i, l)| (l, act_of(i))).collect();
-                    let inner = stack_plain(&x.clone().inner(), &plain_stack);
+                    let plain_stack: Vec<_> = plain
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (l, act_of(i)))
+                        .collect();
+                    let inner = mlp(&x.clone().inner(), &plain_stack).expect("the kernel");
                     close(&values(inner), &values(out.clone()), 0.0, "plain forward");
                     out
                 } else {
@@ -729,7 +765,9 @@ mod tests {
                 }
                 for layer in &layers {
                     got.push(values(layer.weight.val().grad(&grads).unwrap()));
-                    got.push(values(layer.bias.as_ref().unwrap().val().grad(&grads).unwrap()));
+                    got.push(values(
+                        layer.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
+                    ));
                 }
                 got
             };
@@ -740,11 +778,6 @@ mod tests {
                 close(f, b, if k == 0 { 1e-5 } else { 1e-4 }, &what);
             }
         }
-    }
-
-    /// [`mlp`] on the plain backend at any size (outside autodiff it composes large stacks).
-    fn stack_plain<B: Backend>(x: &Tensor<B, 2>, layers: &[(&Linear<B>, Act)]) -> Tensor<B, 2> {
-        stack(x, layers).expect("the backend has the kernel")
     }
 
     /// Against the formulas in f64 on a small case, and a NaN input stays NaN through ReLU.
@@ -782,10 +815,5 @@ mod tests {
         }
         let nan = Tensor::<X, 2>::from_data([[f32::NAN, 1.0]], &device);
         assert!(values(mlp(&nan, &[(&layer, Act::Relu)]).unwrap())[0].is_nan());
-        // A batch as large as ACTING_FUSED_BELOW is fused under autodiff, composed outside it.
-        let large = Tensor::<X, 2>::zeros([ACTING_FUSED_BELOW / 2, 2], &device);
-        assert!(mlp(&large, &[(&layer, Act::Tanh)]).is_some());
-        let plain = burn::module::AutodiffModule::valid(&layer);
-        assert!(mlp(&large.inner(), &[(&plain, Act::Tanh)]).is_none());
     }
 }
