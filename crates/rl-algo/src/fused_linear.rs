@@ -683,8 +683,11 @@ mod tests {
 
     fn stacks_equal_burns<X: AutodiffBackend>() {
         let device = Default::default();
-        let cases: [(usize, &[usize], Act, bool); 5] = [
+        // Among them every small-dimension product of `fused::op` (a layer from 3 or 4
+        // inputs, outputs of 1 or 2 units, widths that are no multiple of the vector's).
+        let cases: [(usize, &[usize], Act, bool); 6] = [
             (3, &[5, 7, 3], Act::Tanh, true),
+            (300, &[3, 37, 2], Act::Tanh, true),
             (600, &[4, 64, 64, 2], Act::Relu, false),
             (700, &[8, 256, 256, 3], Act::Tanh, true),
             (300, &[6, 16, 16, 16, 16, 2], Act::Relu, true),
