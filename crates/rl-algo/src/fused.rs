@@ -399,7 +399,11 @@ pub(crate) mod op {
                     .flat_map(|j| (0..r).map(move |i| at(op, i, j)))
                     .collect()
             };
-            if k <= SMALL && n >= WIDE && m >= WIDE {
+            // The forward cases do not look at `m`, the rows: a row's value must not depend on
+            // how many rows are computed with it (acting takes one environment's row through
+            // the layers that a minibatch later takes through again, and the first epoch's
+            // ratios are exactly 1).
+            if k <= SMALL && n >= WIDE {
                 // Each output row a sum of k rows of `rhs`.
                 let r = rows(rhs, k, n);
                 let mut out = vec![0.0; m * n];
@@ -416,8 +420,9 @@ pub(crate) mod op {
                 );
                 return Some(out);
             }
-            if m <= SMALL && n >= WIDE && k >= WIDE && rhs.2 == 1 {
-                // A long sum over k of rows of `rhs`, into m rows kept in cache.
+            if m <= SMALL && n >= WIDE && k >= WIDE && lhs.1 == 1 && rhs.2 == 1 {
+                // A long sum over k of rows of `rhs`, into m rows kept in cache (a weights'
+                // gradient, `x^T dz`: `lhs` is a transposed operand, never a forward's rows).
                 let (x, rs, _) = rhs;
                 return Some(sum_of_rows(
                     m,
@@ -427,32 +432,30 @@ pub(crate) mod op {
                     |t| &x[t * rs..][..n],
                 ));
             }
-            if n <= SMALL && m >= WIDE && k >= WIDE {
-                if lhs.1 == 1 {
-                    // Transposed, the case above: `(lhs rhs)^T = rhs^T lhs^T`, whose rows
-                    // (`lhs`'s columns) are contiguous.
-                    let (x, _, cs) = lhs;
-                    let t = sum_of_rows(n, m, k, |j, t| at(rhs, t, j), |t| &x[t * cs..][..m]);
-                    return Some(rows((&t, 1, m), m, n));
-                }
-                if lhs.2 == 1 {
-                    // Dot products of `lhs`'s rows with `rhs`'s columns.
-                    let cols = transposed(rhs, k, n);
-                    let (x, rs, _) = lhs;
-                    let mut out = vec![0.0; m * n];
-                    simd(
-                        #[inline(always)]
-                        || {
-                            for (i, row) in out.chunks_exact_mut(n).enumerate() {
-                                let a = &x[i * rs..][..k];
-                                for (o, col) in row.iter_mut().zip(cols.chunks_exact(k)) {
-                                    *o = dot(a, col);
-                                }
+            if n <= SMALL && m >= WIDE && k >= WIDE && lhs.1 == 1 {
+                // Transposed, the case above: `(lhs rhs)^T = rhs^T lhs^T`, whose rows
+                // (`lhs`'s columns) are contiguous.
+                let (x, _, cs) = lhs;
+                let t = sum_of_rows(n, m, k, |j, t| at(rhs, t, j), |t| &x[t * cs..][..m]);
+                return Some(rows((&t, 1, m), m, n));
+            }
+            if n <= SMALL && k >= WIDE && lhs.2 == 1 {
+                // Dot products of `lhs`'s rows with `rhs`'s columns.
+                let cols = transposed(rhs, k, n);
+                let (x, rs, _) = lhs;
+                let mut out = vec![0.0; m * n];
+                simd(
+                    #[inline(always)]
+                    || {
+                        for (i, row) in out.chunks_exact_mut(n).enumerate() {
+                            let a = &x[i * rs..][..k];
+                            for (o, col) in row.iter_mut().zip(cols.chunks_exact(k)) {
+                                *o = dot(a, col);
                             }
-                        },
-                    );
-                    return Some(out);
-                }
+                        }
+                    },
+                );
+                return Some(out);
             }
             None
         }

@@ -746,6 +746,13 @@ mod tests {
                         .collect();
                     let inner = mlp(&x.clone().inner(), &plain_stack).expect("the kernel");
                     close(&values(inner), &values(out.clone()), 0.0, "plain forward");
+                    // A row's value does not depend on the rows beside it: acting on one
+                    // environment gives what the minibatch gives again (the first ratios are
+                    // exactly 1).
+                    let first_row = x.clone().inner().slice([0..1, 0..widths[0]]);
+                    let alone = mlp(&first_row, &plain_stack).expect("the kernel");
+                    let batch = values(out.clone());
+                    close(&values(alone), &batch[..out_width], 0.0, "one row alone");
                     out
                 } else {
                     let mut y = x.clone();
