@@ -1,17 +1,15 @@
-//! Fused operations for the CPU backends: the GRU cell step, the tanh activation of the default
-//! models' layers, and the kernels and backend recognition the other fused operations share
-//! (small layers fused whole with their matrix product in `fused_linear.rs`, the whole LSTM
-//! step in `fused_lstm.rs`).
+//! Fused operations for the CPU backends: the GRU cell step, and the kernels and backend
+//! recognition the other fused operations share (the default models' MLPs in
+//! `fused_linear.rs`, the whole LSTM step in `fused_lstm.rs`).
 //!
 //! Composed from Burn's tensor operations, a GRU step is about a dozen elementwise passes
 //! over `[N, H]` tensors after its two matrix products, and as many again in its backward pass,
 //! each allocating its output: on a CPU that memory traffic, not the arithmetic, is the cost.
 //! Here the part after the matrix products is one pass forward and one pass backward over host
 //! slices, registered with Burn's autodiff as one operation with its own backward. The
-//! activation is one such pass each way too; their point is the arithmetic: the backends'
-//! own `tanh` calls libm once per element, which cannot be vectorized (it was half of the
-//! CartPole example's time on flex), while these kernels use `fast_math`'s polynomials,
-//! compiled for the CPU's widest vectors.
+//! arithmetic matters too: the backends' own `tanh` and `sigmoid` call libm once per element,
+//! which cannot be vectorized (tanh was half of the CartPole example's time on flex), while
+//! these kernels use `fast_math`'s polynomials, compiled for the CPU's widest vectors.
 //!
 //! Burn's backend-extension traits would put a bound on every model's backend; instead the
 //! backend is recognised by its tensor type at run time: ndarray and flex (with this crate's
@@ -34,14 +32,7 @@ pub(crate) fn gru<B: Backend>(
     h: &Tensor<B, 2>,
 ) -> Option<Tensor<B, 2>> {
     let [xp, hp, h] = [xp, hp, h].map(Clone::clone);
-    run::<B, 3>([xp, hp, h], Fused::Gru)
-}
-
-/// `tanh(x)`, elementwise, `x` of any shape `[N, W]`. `None` where `B` has no fused kernel:
-/// apply Burn's `tanh` instead. (ReLU is not fused: the backends' own is vectorized already,
-/// and a kernel of ours only added a pass.)
-pub(crate) fn tanh<B: Backend>(x: &Tensor<B, 2>) -> Option<Tensor<B, 2>> {
-    run::<B, 1>([x.clone()], Fused::Tanh)
+    run::<B, 3>([xp, hp, h])
 }
 
 /// Whether `B` has the fused kernels (for `f32` tensors).
@@ -84,25 +75,11 @@ pub(crate) fn applies<B: Backend>(x: &Tensor<B, 2>) -> bool {
     available::<B>() && x.dtype() == DType::F32
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fused {
-    Gru,
-    Tanh,
-}
-
-impl Fused {
-    /// Whether the backward pass needs the output (an activation's derivative is a function
-    /// of it) rather than the inputs (a cell's are of the inputs).
-    fn saves_output(self) -> bool {
-        matches!(self, Fused::Tanh)
-    }
-}
-
-fn run<B: Backend, const N: usize>(inputs: [Tensor<B, 2>; N], cell: Fused) -> Option<Tensor<B, 2>> {
+fn run<B: Backend, const N: usize>(inputs: [Tensor<B, 2>; N]) -> Option<Tensor<B, 2>> {
     if !available::<B>() || inputs.iter().any(|x| x.dtype() != DType::F32) {
         return None;
     }
-    backends::run(inputs, cell)
+    backends::run(inputs)
 }
 
 /// The CPU backends compiled in, and the generic operation on each.
@@ -112,21 +89,18 @@ mod backends {
 
     /// Runs the operation on the first backend `I` that `B` is (or wraps in `Autodiff`).
     macro_rules! try_backend {
-        ($inner:ty, $inputs:ident, $cell:ident) => {
+        ($inner:ty, $inputs:ident) => {
             if let Some(kind) = op::kind_of::<B, $inner>() {
-                return Some(op::run::<B, $inner, N>(kind, $inputs, $cell));
+                return Some(op::run::<B, $inner, N>(kind, $inputs));
             }
         };
     }
 
-    pub fn run<B: Backend, const N: usize>(
-        inputs: [Tensor<B, 2>; N],
-        cell: Fused,
-    ) -> Option<Tensor<B, 2>> {
+    pub fn run<B: Backend, const N: usize>(inputs: [Tensor<B, 2>; N]) -> Option<Tensor<B, 2>> {
         #[cfg(feature = "ndarray")]
-        try_backend!(burn::backend::NdArray, inputs, cell);
+        try_backend!(burn::backend::NdArray, inputs);
         #[cfg(feature = "flex")]
-        try_backend!(burn::backend::Flex, inputs, cell);
+        try_backend!(burn::backend::Flex, inputs);
         None
     }
 
@@ -171,7 +145,7 @@ mod backends {
         false
     }
 
-    pub fn run<B: Backend, const N: usize>(_: [Tensor<B, 2>; N], _: Fused) -> Option<Tensor<B, 2>> {
+    pub fn run<B: Backend, const N: usize>(_: [Tensor<B, 2>; N]) -> Option<Tensor<B, 2>> {
         None
     }
 
@@ -639,32 +613,22 @@ pub(crate) mod op {
         I::float_device(x)
     }
 
-    /// The output of a step, `[2N, H]` (`h'` rows, then `c'` rows) for an LSTM and `[N, H]` for
-    /// a GRU, from the inputs' elements.
-    fn forward(inputs: &[Cow<'_, [f32]>], rows: usize, hidden: usize, cell: Fused) -> Vec<f32> {
-        match cell {
-            Fused::Gru => kernels::gru_forward(&inputs[0], &inputs[1], &inputs[2], rows, hidden),
-            Fused::Tanh => kernels::tanh_forward(&inputs[0], rows, hidden),
-        }
-    }
-
-    fn out_shape(cell: Fused, rows: usize, hidden: usize) -> [usize; 2] {
-        match cell {
-            Fused::Gru | Fused::Tanh => [rows, hidden],
-        }
+    /// A GRU step's `h'`, `[N, H]`, from the inputs' elements.
+    fn forward(inputs: &[Cow<'_, [f32]>], rows: usize, hidden: usize) -> Vec<f32> {
+        kernels::gru_forward(&inputs[0], &inputs[1], &inputs[2], rows, hidden)
     }
 
     /// What the backward pass needs (shared with the graph, not copied).
     #[derive(Debug, Clone)]
     struct Saved<I: Backend> {
-        /// The inputs, or for an activation ([`Fused::saves_output`]) its output.
+        /// The inputs.
         tensors: Vec<I::FloatTensorPrimitive>,
         rows: usize,
         hidden: usize,
     }
 
     #[derive(Debug)]
-    struct CellBackward(Fused);
+    struct CellBackward;
 
     impl<I: Cpu, const N: usize> Backward<I, N> for CellBackward {
         type State = Saved<I>;
@@ -679,14 +643,8 @@ pub(crate) mod op {
             } = ops.state;
             let x: Vec<Cow<'_, [f32]>> = tensors.iter().map(I::slice).collect();
             let grad = I::slice(&grad);
-            let outputs: Vec<(Vec<f32>, usize)> = match self.0 {
-                Fused::Gru => {
-                    let (dxp, dhp, dh) =
-                        kernels::gru_backward(&x[0], &x[1], &x[2], &grad, rows, hidden);
-                    vec![(dxp, 3 * hidden), (dhp, 3 * hidden), (dh, hidden)]
-                }
-                Fused::Tanh => vec![(kernels::tanh_backward(&x[0], &grad, rows, hidden), hidden)],
-            };
+            let (dxp, dhp, dh) = kernels::gru_backward(&x[0], &x[1], &x[2], &grad, rows, hidden);
+            let outputs = [(dxp, 3 * hidden), (dhp, 3 * hidden), (dh, hidden)];
             for (parent, (g, width)) in ops.parents.into_iter().zip(outputs) {
                 if let Some(node) = parent {
                     grads.register::<I>(node.id, upload::<I, 2>(g, [rows, width], &device));
@@ -698,15 +656,14 @@ pub(crate) mod op {
     pub(super) fn run<B: Backend, I: Cpu, const N: usize>(
         kind: Kind,
         inputs: [Tensor<B, 2>; N],
-        cell: Fused,
     ) -> Tensor<B, 2> {
         let [rows, hidden] = inputs[N - 1].dims();
         let primitives = inputs.map(|x| x.into_primitive().tensor());
         let out = match kind {
             Kind::Plain => {
                 let x: [I::FloatTensorPrimitive; N] = primitives.map(cast);
-                let out = forward(&x.each_ref().map(I::slice), rows, hidden, cell);
-                let out = upload::<I, 2>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
+                let out = forward(&x.each_ref().map(I::slice), rows, hidden);
+                let out = upload::<I, 2>(out, [rows, hidden], &device::<I>(&x[0]));
                 cast::<_, B::FloatTensorPrimitive>(out)
             }
             Kind::Autodiff => {
@@ -714,25 +671,16 @@ pub(crate) mod op {
                 let nodes = tensors.each_ref().map(|t| t.node.clone());
                 let x: Vec<I::FloatTensorPrimitive> =
                     tensors.into_iter().map(|t| t.primitive).collect();
-                let out = forward(
-                    &x.iter().map(I::slice).collect::<Vec<_>>(),
-                    rows,
-                    hidden,
-                    cell,
-                );
-                let out = upload::<I, 2>(out, out_shape(cell, rows, hidden), &device::<I>(&x[0]));
+                let out = forward(&x.iter().map(I::slice).collect::<Vec<_>>(), rows, hidden);
+                let out = upload::<I, 2>(out, [rows, hidden], &device::<I>(&x[0]));
                 let prep = <CellBackward as Backward<I, N>>::prepare::<NoCheckpointing>(
-                    CellBackward(cell),
+                    CellBackward,
                     nodes,
                 );
                 let out = match prep.compute_bound().stateful() {
                     OpsKind::Tracked(prep) => prep.finish(
                         Saved {
-                            tensors: if cell.saves_output() {
-                                vec![out.clone()]
-                            } else {
-                                x
-                            },
+                            tensors: x,
                             rows,
                             hidden,
                         },
@@ -922,58 +870,6 @@ pub(crate) mod kernels {
                 ]
             },
         );
-    }
-
-    /// `tanh(x)`, elementwise.
-    pub fn tanh_forward(x: &[f32], rows: usize, w: usize) -> Vec<f32> {
-        map_rows(
-            rows,
-            w,
-            [x],
-            #[inline(always)]
-            |[x], out| {
-                for (o, &x) in out.iter_mut().zip(x) {
-                    *o = tanh(x);
-                }
-            },
-        )
-    }
-
-    /// The gradient of `tanh`'s input from its output `y` and the gradient of that:
-    /// `grad * (1 - y^2)`.
-    pub fn tanh_backward(y: &[f32], grad: &[f32], rows: usize, w: usize) -> Vec<f32> {
-        map_rows(
-            rows,
-            w,
-            [y, grad],
-            #[inline(always)]
-            |[y, g], out| {
-                for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
-                    *o = g * (1.0 - y * y);
-                }
-            },
-        )
-    }
-
-    /// A `[rows, w]` output whose row range is `f(inputs' rows, output rows)` for every
-    /// thread's rows (each input also `[rows, w]`).
-    fn map_rows<const K: usize>(
-        rows: usize,
-        w: usize,
-        inputs: [&[f32]; K],
-        f: impl Fn([&[f32]; K], &mut [f32]) + Sync,
-    ) -> Vec<f32> {
-        let mut out = vec![0.0; rows * w];
-        for_rows(
-            rows,
-            [w],
-            [&mut out],
-            #[inline(always)]
-            |first, count, [out]| {
-                f(inputs.map(|x| &x[first * w..][..count * w]), out);
-            },
-        );
-        out
     }
 
     /// `h'` per row.
@@ -1197,70 +1093,6 @@ pub(crate) mod tests {
                 }
             }
         }
-    }
-
-    /// The fused tanh against Burn's own (values and the gradients of `sum(out * weights)`),
-    /// on ndarray and flex, a batch large enough for both threads and a small odd one; NaN
-    /// stays NaN.
-    #[test]
-    fn fused_tanh_equals_burns() {
-        tanh_equals_burns::<A>();
-        #[cfg(feature = "flex")]
-        tanh_equals_burns::<Autodiff<burn::backend::Flex>>();
-    }
-
-    fn tanh_equals_burns<X: burn::tensor::backend::AutodiffBackend>() {
-        for (rows, w) in [(3, 5), (1024, 64)] {
-            let [x] = inputs::<X, 1>([[rows, w]]);
-            let weights = inputs::<X, 1>([[rows, w]])[0].clone().detach();
-            let run = |fused: bool| {
-                let leaf = x.clone().detach().require_grad();
-                let out = if fused {
-                    super::tanh(&leaf).unwrap()
-                } else {
-                    burn::tensor::activation::tanh(leaf.clone())
-                };
-                let grads = (out.clone() * weights.clone()).sum().backward();
-                let grad = leaf
-                    .grad(&grads)
-                    .unwrap()
-                    .into_data()
-                    .to_vec::<f32>()
-                    .unwrap();
-                (values(out), grad)
-            };
-            let (fused_out, fused_grad) = run(true);
-            let (burn_out, burn_grad) = run(false);
-            close(&fused_out, &burn_out, 1e-6, &format!("{rows}x{w} output"));
-            close(
-                &fused_grad,
-                &burn_grad,
-                1e-6,
-                &format!("{rows}x{w} gradient"),
-            );
-        }
-        let nan = Tensor::<X, 2>::from_data([[f32::NAN, 1.0]], &Default::default());
-        assert!(values(super::tanh(&nan).unwrap())[0].is_nan());
-    }
-
-    /// tanh and its gradient against f64 (`1 - tanh^2`), across saturation.
-    #[test]
-    fn fused_tanh_matches_f64() {
-        let xs: Vec<f32> = (-400..400).map(|i| i as f32 * 0.025).collect();
-        let n = xs.len();
-        let x = Tensor::<A, 2>::from_data(TensorData::new(xs.clone(), [1, n]), &Default::default())
-            .require_grad();
-        let out = super::tanh(&x).unwrap();
-        let got = values(out.clone());
-        let grads = out.sum().backward();
-        let grad = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
-        let want: Vec<f32> = xs.iter().map(|&x| f64::from(x).tanh() as f32).collect();
-        let want_grad: Vec<f32> = xs
-            .iter()
-            .map(|&x| (1.0 - f64::from(x).tanh().powi(2)) as f32)
-            .collect();
-        close(&got, &want, 1e-6, "tanh");
-        close(&grad, &want_grad, 1e-6, "tanh gradient");
     }
 
     fn sigmoid64(x: f64) -> f64 {

@@ -40,8 +40,9 @@ pub(crate) enum Act {
     Relu,
 }
 
-/// `x` `[N, in]` through `layers` in turn, each `act(x W + b)` (weights `[in, out]`), or `None`
-/// where the backend has no fused kernel or a layer has no bias: compose them instead.
+/// `x` `[N, in]` through `layers` in turn, each `act(x W + b)` (weights `[in, out]`; a layer
+/// without a bias adds zeros), or `None` where the backend has no fused kernel: compose them
+/// instead.
 pub(crate) fn mlp<B: Backend>(
     x: &Tensor<B, 2>,
     layers: &[(&Linear<B>, Act)],
@@ -52,8 +53,12 @@ pub(crate) fn mlp<B: Backend>(
     let mut inputs = vec![x.clone().into_primitive().tensor()];
     let mut acts = Vec::new();
     for (layer, act) in layers {
-        let bias = layer.bias.as_ref()?.val();
         let weight = layer.weight.val();
+        let bias = match &layer.bias {
+            Some(bias) => bias.val(),
+            // Not tracked, so no gradient is computed for it.
+            None => Tensor::zeros([weight.dims()[1]], &weight.device()),
+        };
         if [weight.dtype(), bias.dtype()] != [DType::F32; 2] {
             return None;
         }
@@ -78,7 +83,7 @@ pub(crate) fn mlp<B: Backend>(
 }
 
 /// `x W + b` for `layer` (a recurrent cell's input or hidden projection), or `None` where the
-/// backend has no fused kernel or the layer has no bias.
+/// backend has no fused kernel.
 pub(crate) fn project<B: Backend>(x: &Tensor<B, 2>, layer: &Linear<B>) -> Option<Tensor<B, 2>> {
     mlp(x, &[(layer, Act::Identity)])
 }
@@ -671,9 +676,10 @@ mod tests {
     }
 
     /// Whole stacks against Burn's layers one by one: values, and the gradients of the input
-    /// (when it is tracked) and of every layer's weights and bias; from tiny to several blocks
-    /// on one thread and on every core, and a stack longer than one operation takes. The
-    /// plain backend's forward (which keeps nothing) gives the same values.
+    /// (when it is tracked) and of every layer's weights and bias (hidden layers with and
+    /// without one); from tiny to several blocks on one thread and on every core, and a stack
+    /// longer than one operation takes. The plain backend's forward (which keeps nothing)
+    /// gives the same values, and a row alone the same as in the batch.
     #[test]
     fn fused_stacks_equal_burns_layers() {
         stacks_equal_burns::<Autodiff<NdArray>>();
@@ -685,15 +691,17 @@ mod tests {
         let device = Default::default();
         // Among them every small-dimension product of `fused::op` (a layer from 3 or 4
         // inputs, outputs of 1 or 2 units, widths that are no multiple of the vector's).
-        let cases: [(usize, &[usize], Act, bool); 6] = [
-            (3, &[5, 7, 3], Act::Tanh, true),
-            (300, &[3, 37, 2], Act::Tanh, true),
-            (600, &[4, 64, 64, 2], Act::Relu, false),
-            (700, &[8, 256, 256, 3], Act::Tanh, true),
-            (300, &[6, 16, 16, 16, 16, 2], Act::Relu, true),
-            (257, &[4, 32, 1], Act::Identity, true),
+        // (rows, widths, hidden activation, input tracked, hidden layers with a bias)
+        let cases: [(usize, &[usize], Act, bool, bool); 7] = [
+            (3, &[5, 7, 3], Act::Tanh, true, true),
+            (300, &[3, 37, 2], Act::Tanh, true, true),
+            (600, &[4, 64, 64, 2], Act::Relu, false, true),
+            (700, &[8, 256, 256, 3], Act::Tanh, true, true),
+            (300, &[6, 16, 16, 16, 16, 2], Act::Relu, true, true),
+            (257, &[4, 32, 1], Act::Identity, true, true),
+            (300, &[4, 32, 32, 2], Act::Tanh, true, false),
         ];
-        for (rows, widths, act, track_x) in cases {
+        for (rows, widths, act, track_x, hidden_bias) in cases {
             let normal = |shape: [usize; 2]| {
                 Tensor::<X, 2>::random(shape, Distribution::Normal(0.0, 1.0), &device)
             };
@@ -719,11 +727,13 @@ mod tests {
                 };
                 let layers: Vec<Linear<X>> = params
                     .iter()
-                    .map(|(w, b)| {
+                    .enumerate()
+                    .map(|(l, (w, b))| {
                         let [i, o] = w.dims();
                         let mut layer = LinearConfig::new(i, o).init::<X>(&device);
                         layer.weight = Param::from_tensor(w.clone().detach().require_grad());
-                        layer.bias = Some(Param::from_tensor(b.clone().detach().require_grad()));
+                        layer.bias = (hidden_bias || l == last)
+                            .then(|| Param::from_tensor(b.clone().detach().require_grad()));
                         layer
                     })
                     .collect();
@@ -775,9 +785,9 @@ mod tests {
                 }
                 for layer in &layers {
                     got.push(values(layer.weight.val().grad(&grads).unwrap()));
-                    got.push(values(
-                        layer.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
-                    ));
+                    if let Some(bias) = &layer.bias {
+                        got.push(values(bias.val().grad(&grads).unwrap()));
+                    }
                 }
                 got
             };

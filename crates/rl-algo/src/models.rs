@@ -14,7 +14,6 @@ use rl_core::{
 };
 
 use crate::error::AlgoError;
-use crate::fused;
 use crate::fused_linear::{self, Act};
 
 /// The sizes of the default model: rl8's `hiddens`, `activation_fn` and `bias`.
@@ -257,7 +256,7 @@ impl<B: Backend> Mlp<B> {
     pub fn forward(&self, mut x: Tensor<B, 2>) -> Tensor<B, 2> {
         let last = self.layers.len().saturating_sub(1);
         // On the CPU backends the whole stack with a tanh or ReLU runs as one fused operation
-        // each way (`fused_linear`); tanh alone has a fused kernel too.
+        // each way (`fused_linear`).
         let hidden = match self.activation {
             Activation::Tanh(_) => Some(Act::Tanh),
             Activation::Relu(_) => Some(Act::Relu),
@@ -274,14 +273,10 @@ impl<B: Backend> Mlp<B> {
                 return y;
             }
         }
-        let tanh = hidden == Some(Act::Tanh);
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x);
             if i < last {
-                x = match tanh.then(|| fused::tanh(&x)).flatten() {
-                    Some(y) => y,
-                    None => self.activation.forward(x),
-                };
+                x = self.activation.forward(x);
             }
         }
         x
