@@ -695,9 +695,9 @@ pub(crate) mod op {
     }
 }
 
-/// The fused operations' arithmetic over row-major host slices, rows split over the CPU's
-/// threads.
-#[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(dead_code))]
+/// The fused operations' arithmetic over row-major host slices, in blocks of rows on the
+/// CPU's threads.
+#[cfg(any(feature = "ndarray", feature = "flex"))]
 pub(crate) mod kernels {
     /// Below this many output elements one thread does it all.
     const PARALLEL_FROM: usize = 1 << 15;
@@ -766,51 +766,31 @@ pub(crate) mod kernels {
         [r, sigmoid(x[1] + p[1]), tanh(x[2] + r * p[2])]
     }
 
-    /// Calls `f(first_row, rows, chunks)` on disjoint row ranges, one per thread, where
-    /// `chunks` are the matching row ranges of `outputs` (`widths[k]` floats per row).
+    /// Calls `f(first_row, rows, chunks)` on the blocks of rows of `op::for_blocks` (on
+    /// every core from [`PARALLEL_FROM`] output elements), where `chunks` are the matching
+    /// rows of `outputs` (`widths[k]` floats per row).
     fn for_rows<const K: usize>(
         rows: usize,
         widths: [usize; K],
         outputs: [&mut [f32]; K],
-        f: impl Fn(usize, usize, [&mut [f32]; K]) + Sync,
+        f: impl Fn(usize, usize, [&mut [f32]; K]) + Sync + Send,
     ) {
-        let threads = if rows * widths.iter().sum::<usize>() < PARALLEL_FROM {
-            1
-        } else {
-            rayon::current_num_threads().min(rows)
-        };
-        if threads <= 1 {
-            simd(
-                #[inline(always)]
-                || f(0, rows, outputs),
-            );
-            return;
-        }
-        let per = rows.div_ceil(threads);
-        // On rayon's pool, where the backends' and gemm's parallel work runs: its workers are
-        // awake after the products, and fresh threads would compete with them for the cores.
-        rayon::scope(|scope| {
-            let mut rest = outputs;
-            let mut first = 0;
-            while first < rows {
-                let count = per.min(rows - first);
-                let mut chunk: [&mut [f32]; K] = std::array::from_fn(|_| Default::default());
-                for (k, slot) in rest.iter_mut().enumerate() {
-                    let (head, tail) = std::mem::take(slot).split_at_mut(count * widths[k]);
-                    chunk[k] = head;
-                    *slot = tail;
-                }
-                let f = &f;
-                let start = first;
-                scope.spawn(move |_| {
-                    simd(
-                        #[inline(always)]
-                        || f(start, count, chunk),
-                    )
-                });
-                first += count;
-            }
-        });
+        let parallel = rows * widths.iter().sum::<usize>() >= PARALLEL_FROM;
+        super::op::for_blocks(
+            parallel,
+            rows,
+            widths,
+            outputs,
+            || (),
+            |_, first, chunks| {
+                let count = super::op::ROWS.min(rows - first);
+                simd(
+                    #[inline(always)]
+                    || f(first, count, chunks),
+                )
+            },
+            |(), ()| (),
+        );
     }
 
     /// One row of an LSTM step's cell (`fused_lstm.rs`): `gates` `4H`, the pre-activations
