@@ -12,8 +12,9 @@
 //! gradient and the bias's in one pass, then the two products, the gradient of a layer's input
 //! staying in cache as the next layer's output gradient. Only the hidden layers' outputs are
 //! kept between the passes (the activations' derivatives and the weights' gradients need them);
-//! outside autodiff (acting) not even those, which is why acting at 1024 rows gains too. The loops are selects that vectorize, not branches
-//! (a branchy ReLU took a tenth of the 64x64 update).
+//! outside autodiff (acting) not even those, which is why acting at 1024 rows gains too. The
+//! loops are selects that vectorize, not branches (a branchy ReLU took a tenth of the 64x64
+//! update).
 //!
 //! The backend is recognised at run time as in [`crate::fused`] (ndarray and flex, `f32`, plain
 //! or under `Autodiff`); elsewhere [`mlp`] returns `None` and the layers are composed.
@@ -50,7 +51,7 @@ pub(crate) fn mlp<B: Backend>(
     if !fused::available::<B>() || x.dtype() != DType::F32 || layers.is_empty() {
         return None;
     }
-    let mut inputs = vec![x.clone().into_primitive().tensor()];
+    let mut params = Vec::new();
     let mut acts = Vec::new();
     for (layer, act) in layers {
         let weight = layer.weight.val();
@@ -62,24 +63,18 @@ pub(crate) fn mlp<B: Backend>(
         if [weight.dtype(), bias.dtype()] != [DType::F32; 2] {
             return None;
         }
-        inputs.push(weight.into_primitive().tensor());
-        inputs.push(bias.into_primitive().tensor());
+        params.push(weight.into_primitive().tensor());
+        params.push(bias.into_primitive().tensor());
         acts.push(*act);
     }
-    let mut out: Option<Tensor<B, 2>> = None;
-    for group in 0..acts.len().div_ceil(MAX_LAYERS) {
-        let layers = group * MAX_LAYERS..acts.len().min((group + 1) * MAX_LAYERS);
-        let x = match out {
-            Some(y) => y.into_primitive().tensor(),
-            None => inputs[0].clone(),
-        };
-        let params = inputs[1 + 2 * layers.start..1 + 2 * layers.end]
-            .iter()
-            .cloned();
-        let group_inputs: Vec<_> = std::iter::once(x).chain(params).collect();
-        out = Some(backends::run::<B>(group_inputs, &acts[layers])?);
+    let mut y = x.clone();
+    let groups = params.chunks(2 * MAX_LAYERS).zip(acts.chunks(MAX_LAYERS));
+    for (params, acts) in groups {
+        let x = y.into_primitive().tensor();
+        let inputs = std::iter::once(x).chain(params.iter().cloned()).collect();
+        y = backends::run::<B>(inputs, acts)?;
     }
-    out
+    Some(y)
 }
 
 /// `x W + b` for `layer` (a recurrent cell's input or hidden projection), or `None` where the
@@ -173,15 +168,11 @@ mod backends {
             };
             let x = I::slice(&x);
             let weights: Vec<_> = weights.iter().map(I::slice).collect();
+            let weights: Vec<&[f32]> = weights.iter().map(|w| &**w).collect();
             let y = y.as_ref().map(I::slice);
-            let layers: Vec<kernels::Layer<'_>> = weights
-                .iter()
-                .zip(&self.0)
-                .map(|(w, &act)| kernels::Layer { w, b: &[], act })
-                .collect();
             let g = kernels::backward(
                 &x,
-                &layers,
+                (&weights, &self.0),
                 &hidden,
                 y.as_deref(),
                 &I::slice(&grad),
@@ -312,7 +303,7 @@ mod backends {
             }
         }
 
-        /// One layer: weights `[in, out]`, bias `[out]` (unused by the backward pass).
+        /// One layer of the forward pass: weights `[in, out]`, bias `[out]`.
         pub struct Layer<'a> {
             pub w: &'a [f32],
             pub b: &'a [f32],
@@ -457,22 +448,23 @@ mod backends {
         }
 
         /// A run of blocks' sums toward the weights' and the biases' gradients, and its
-        /// scratch space: the pre-activation's gradient and the gradient of a layer's input
-        /// (the next one down's output), two of those so that one can be read while the other
-        /// is written.
+        /// scratch space: the pre-activation's gradient, and the gradient of the current
+        /// layer's output (the layer above's input) beside a spare that the gradient of this
+        /// layer's input is written into (then the two swap).
         struct Sums {
             dw: Vec<Vec<f32>>,
             db: Vec<Vec<f32>>,
             dz: Vec<f32>,
-            dinput: [Vec<f32>; 2],
+            grad_out: Vec<f32>,
+            spare: Vec<f32>,
         }
 
-        /// The gradients from `grad`, the output's, the hidden outputs `hidden` as [`forward`]
-        /// kept them and `y`, the last layer's output (`None` without an activation); the
-        /// input's only `with_dx`.
+        /// The gradients from `grad`, the output's, the layers' weights and activations, the
+        /// hidden outputs `hidden` as [`forward`] kept them and `y`, the last layer's output
+        /// (`None` without an activation); the input's only `with_dx`.
         pub fn backward(
             x: &[f32],
-            layers: &[Layer<'_>],
+            (weights, acts): (&[&[f32]], &[Act]),
             hidden: &[f32],
             y: Option<&[f32]>,
             grad: &[f32],
@@ -491,8 +483,9 @@ mod backends {
                     .map(|w| vec![0.0; w[0] * w[1]])
                     .collect(),
                 db: d.widths[1..].iter().map(|&w| vec![0.0; w]).collect(),
-                dz: Default::default(),
-                dinput: Default::default(),
+                dz: Vec::new(),
+                grad_out: Vec::new(),
+                spare: Vec::new(),
             };
             let sums = for_blocks(
                 d.parallel(),
@@ -508,38 +501,36 @@ mod backends {
                         d.hidden(),
                     );
                     let y = y.map(|y| &y[first * output..][..n * output]);
-                    let Sums { dw, db, dz, dinput } = sums;
-                    // Where the current output gradient is: the caller's, or `dinput[k]`.
-                    let mut at: Option<usize> = None;
-                    for l in (0..layers.len()).rev() {
+                    let Sums {
+                        dw,
+                        db,
+                        dz,
+                        grad_out,
+                        spare,
+                    } = sums;
+                    let last = weights.len() - 1;
+                    for l in (0..=last).rev() {
                         let (i, o) = (d.widths[l], d.widths[l + 1]);
                         let layer_x = if l == 0 {
                             &x[first * i..][..n * i]
                         } else {
                             outs[l - 1]
                         };
-                        let layer_y = if l + 1 == layers.len() {
-                            y.unwrap_or(&[])
+                        let (layer_y, g): (&[f32], &[f32]) = if l == last {
+                            (y.unwrap_or(&[]), &grad[first * output..][..n * output])
                         } else {
-                            outs[l]
+                            (outs[l], &grad_out[..n * o])
                         };
-                        let next = at.map_or(0, |k| 1 - k);
-                        let [d0, d1] = &mut *dinput;
-                        let (from, to) = if next == 0 { (d1, d0) } else { (d0, d1) };
-                        let g: &[f32] = match at {
-                            None => &grad[first * output..][..n * output],
-                            Some(_) => &from[..n * o],
+                        let dz: &[f32] = if activation_backward(acts[l], layer_y, g, dz, &mut db[l])
+                        {
+                            &dz[..n * o]
+                        } else {
+                            g
                         };
-                        let dz: &[f32] =
-                            if activation_backward(layers[l].act, layer_y, g, dz, &mut db[l]) {
-                                &dz[..n * o]
-                            } else {
-                                g
-                            };
                         let target: Option<&mut [MaybeUninit<f32>]> = if l > 0 {
-                            to.resize(n * i, 0.0);
+                            spare.resize(n * i, 0.0);
                             // SAFETY: the product writes floats into it.
-                            Some(unsafe { overwritten(&mut to[..n * i]) })
+                            Some(unsafe { overwritten(&mut spare[..n * i]) })
                         } else if with_dx {
                             Some(&mut *dx)
                         } else {
@@ -548,12 +539,12 @@ mod backends {
                         block_product_backward(
                             dz,
                             layer_x,
-                            layers[l].w,
+                            weights[l],
                             (n, i, o),
                             &mut dw[l],
                             target,
                         );
-                        at = Some(next);
+                        std::mem::swap(grad_out, spare);
                     }
                 },
                 |mut a, b| {
