@@ -1,4 +1,4 @@
-//! `exp`, `sigmoid` and `tanh` for `f32` that a loop can vectorize, and [`simd`], which runs
+//! `exp`, `ln`, `sigmoid` and `tanh` for `f32` that a loop can vectorize, and [`simd`], which runs
 //! a kernel compiled for the widest vector instructions the CPU has.
 //!
 //! libm's `expf` and `tanhf` are calls the compiler cannot vectorize (glibc's `tanhf` goes
@@ -39,6 +39,47 @@ pub(crate) fn exp(x: f32) -> f32 {
     // `n` is the sum's low bits; `n + 127` in the exponent field is `2^n`.
     let n = k.to_bits().wrapping_sub(ROUND.to_bits());
     p * f32::from_bits(n.wrapping_add(127) << 23)
+}
+
+/// `e^x`, and exactly 0 where `e^x` would be below the normal `f32`s (`x < -87.33`, down to
+/// `-inf`), as libm's underflow gives: for probabilities, where a category of log-probability
+/// `-inf` must weigh nothing.
+#[inline(always)]
+pub(crate) fn exp_or_zero(x: f32) -> f32 {
+    if x < EXP_LO { 0.0 } else { exp(x) }
+}
+
+/// `sqrt(2)`: mantissas are taken to `[sqrt(1/2), sqrt(2))`, around 1.
+const SQRT2: f32 = std::f32::consts::SQRT_2;
+
+/// `ln x`: `x = 2^e * m` with `m` in `[sqrt(1/2), sqrt(2))`, `ln m = 2 atanh(s)` with
+/// `s = (m - 1) / (m + 1)`, `|s| <= 0.172`, by its series to `s^9` (the next term is below
+/// `2e-9` relative). For normal `x > 0`; `ln 0 = -inf` (subnormals too), `ln inf = inf`, NaN
+/// for a negative `x` or NaN.
+#[inline(always)]
+pub(crate) fn ln(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let (m, e) = if m >= SQRT2 { (m * 0.5, e + 1) } else { (m, e) };
+    let e = e as f32;
+    let s = (m - 1.0) / (m + 1.0);
+    let z = s * s;
+    let p = 1.0 / 9.0;
+    let p = p * z + 1.0 / 7.0;
+    let p = p * z + 0.2;
+    let p = p * z + 1.0 / 3.0;
+    let ln_m = 2.0 * s + 2.0 * s * z * p;
+    let r = e * LN2_HI + (e * LN2_LO + ln_m);
+    if x.is_nan() || x < 0.0 {
+        f32::NAN
+    } else if x < f32::MIN_POSITIVE {
+        f32::NEG_INFINITY
+    } else if x == f32::INFINITY {
+        x
+    } else {
+        r
+    }
 }
 
 /// `1 / (1 + e^-x)`.
@@ -139,6 +180,50 @@ mod tests {
     }
 
     #[test]
+    fn ln_is_within_a_few_ulp_of_f64() {
+        // Positive normals: the grid's magnitudes, a dense run over one binade on each side of
+        // 1 (where `ln` is near 0 and relative error is hardest), and the ends of the range.
+        let mut xs: Vec<f32> = grid()
+            .into_iter()
+            .map(f32::abs)
+            .filter(|x| x.is_normal())
+            .collect();
+        xs.extend((0..200_000).map(|i| 0.5 + i as f32 * 7.5e-6));
+        xs.extend([
+            f32::MIN_POSITIVE,
+            f32::MAX,
+            1.0,
+            2.0,
+            0.5,
+            1.000_000_1,
+            0.999_999_94,
+        ]);
+        let worst = xs
+            .iter()
+            .map(|&x| {
+                let want = f64::from(x).ln();
+                let got = f64::from(ln(x));
+                (got - want).abs() / want.abs().max(1e-30) / f64::from(f32::EPSILON)
+            })
+            .fold(0.0, f64::max);
+        assert!(worst < 4.0, "ln: {worst} ulp");
+        assert_eq!(ln(1.0), 0.0);
+        assert_eq!(ln(0.0), f32::NEG_INFINITY);
+        assert_eq!(ln(1e-40), f32::NEG_INFINITY);
+        assert_eq!(ln(f32::INFINITY), f32::INFINITY);
+        assert!(ln(-1.0).is_nan() && ln(f32::NAN).is_nan() && ln(f32::NEG_INFINITY).is_nan());
+    }
+
+    #[test]
+    fn exp_or_zero_underflows_to_zero() {
+        assert_eq!(exp_or_zero(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_or_zero(-88.0), 0.0);
+        assert_eq!(exp_or_zero(-87.0), exp(-87.0));
+        assert_eq!(exp_or_zero(0.5), exp(0.5));
+        assert!(exp_or_zero(f32::NAN).is_nan());
+    }
+
+    #[test]
     fn limits_signs_and_nan() {
         assert_eq!(exp(0.0), 1.0);
         assert!(exp(-1000.0) > 0.0 && exp(-1000.0) < 1.2e-38);
@@ -158,12 +243,9 @@ mod tests {
     #[test]
     fn simd_gives_the_scalar_results() {
         let xs = grid();
-        let scalar: Vec<f32> = xs.iter().map(|&x| tanh(x) + sigmoid(x)).collect();
-        let wide = simd(|| {
-            xs.iter()
-                .map(|&x| tanh(x) + sigmoid(x))
-                .collect::<Vec<f32>>()
-        });
+        let f = |x: f32| tanh(x) + sigmoid(x) + ln(x.abs());
+        let scalar: Vec<f32> = xs.iter().map(|&x| f(x)).collect();
+        let wide = simd(|| xs.iter().map(|&x| f(x)).collect::<Vec<f32>>());
         assert_eq!(
             scalar.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             wide.iter().map(|x| x.to_bits()).collect::<Vec<_>>()

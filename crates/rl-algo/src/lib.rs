@@ -39,6 +39,7 @@ mod error;
 #[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(dead_code))]
 mod fast_math;
 mod fused;
+mod fused_categorical;
 mod fused_linear;
 mod fused_lstm;
 mod host;

@@ -14,6 +14,7 @@ use rl_core::{
 };
 
 use crate::error::AlgoError;
+use crate::fused_categorical;
 use crate::fused_linear::{self, Act};
 
 /// The sizes of the default model: rl8's `hiddens`, `activation_fn` and `bias`.
@@ -512,6 +513,18 @@ pub enum DefaultDist<B: Backend> {
     Clipped(ClippedNormal<B>),
 }
 
+impl<B: Backend> DefaultDist<B> {
+    /// The categorical log-probability in one fused pass from the logits, where the backend
+    /// has the kernel and the heads are unmasked; `None` otherwise, also for actions of the
+    /// wrong kind, shape or range (the composed path reports those).
+    fn fused_log_prob(&self, actions: &Action<B>) -> Option<Tensor<B, 2>> {
+        let DefaultDist::Categorical(d) = self else {
+            return None;
+        };
+        fused_categorical::log_prob(&d.logits()?, actions.as_discrete().ok()?)
+    }
+}
+
 /// `$body` with `$d` bound to the distribution inside `$dist`, whichever it is.
 macro_rules! each {
     ($dist:expr, $d:ident => $body:expr) => {
@@ -534,13 +547,25 @@ impl<B: Backend> Distribution<B> for DefaultDist<B> {
     }
 
     fn log_prob(&self, actions: &Action<B>) -> rl_core::Result<Tensor<B, 2>> {
-        each!(self, d => d.log_prob(actions))
+        match self.fused_log_prob(actions) {
+            Some(logp) => Ok(logp),
+            None => each!(self, d => d.log_prob(actions)),
+        }
     }
+
     fn log_prob_of_drawn(&self, actions: &Action<B>) -> rl_core::Result<Tensor<B, 2>> {
-        each!(self, d => d.log_prob_of_drawn(actions))
+        match self.fused_log_prob(actions) {
+            Some(logp) => Ok(logp),
+            None => each!(self, d => d.log_prob_of_drawn(actions)),
+        }
     }
 
     fn entropy(&self) -> Tensor<B, 2> {
+        if let DefaultDist::Categorical(d) = self
+            && let Some(entropy) = d.logits().and_then(|l| fused_categorical::entropy(&l))
+        {
+            return entropy;
+        }
         each!(self, d => d.entropy())
     }
 

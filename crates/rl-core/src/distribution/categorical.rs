@@ -1,5 +1,7 @@
 //! Independent categorical heads, optionally masked.
 
+use std::sync::OnceLock;
+
 use burn::tensor::{Bool, Int, Tensor, TensorData, activation::log_softmax, backend::Backend};
 use rand::Rng;
 use rl_functional::{gumbel_noise, masked_log_softmax, reshape};
@@ -34,15 +36,26 @@ use crate::{Action, CoreError};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Categorical<B: Backend> {
-    /// Normalized log-probabilities `[N, A, n]`.
-    log_probs: Tensor<B, 3>,
+    /// The logits, kept when they are all there is ([`Categorical::new`]).
+    logits: Option<Tensor<B, 3>>,
+    /// Normalized log-probabilities `[N, A, n]`; from `logits`, they are computed on first use
+    /// (a caller that starts from the logits never pays for them).
+    log_probs: OnceLock<Tensor<B, 3>>,
 }
 
 impl<B: Backend> Categorical<B> {
     /// Unmasked categorical heads from logits `[N, A, n]`.
     pub fn new(logits: Tensor<B, 3>) -> Self {
         Self {
-            log_probs: log_softmax(logits, 2),
+            logits: Some(logits),
+            log_probs: OnceLock::new(),
+        }
+    }
+
+    fn from_log_probs(log_probs: Tensor<B, 3>) -> Self {
+        Self {
+            logits: None,
+            log_probs: OnceLock::from(log_probs),
         }
     }
 
@@ -62,8 +75,11 @@ impl<B: Backend> Categorical<B> {
             });
         }
         let mask = reshape(mask.float(), [n, heads, categories]);
-        let log_probs = masked_log_softmax(logits, Some(mask), 2)?;
-        Ok(Self { log_probs })
+        Ok(Self::from_log_probs(masked_log_softmax(
+            logits,
+            Some(mask),
+            2,
+        )?))
     }
 
     /// Categorical heads of any category counts: head `i` of the logits `[N, A, n]` has
@@ -157,18 +173,43 @@ impl<B: Backend> Categorical<B> {
                 (logits, flags.mask_where(none, exists))
             }
         };
-        let log_probs = masked_log_softmax(logits, Some(allowed), 2)?;
-        Ok(Self { log_probs })
+        Ok(Self::from_log_probs(masked_log_softmax(
+            logits,
+            Some(allowed),
+            2,
+        )?))
     }
 
     /// The normalized log-probabilities `[N, A, n]`.
     pub fn log_probs(&self) -> Tensor<B, 3> {
-        self.log_probs.clone()
+        self.lp().clone()
+    }
+
+    /// The logits `[N, A, n]` these heads were built from when they are unmasked with every
+    /// head's count `n` ([`Categorical::new`]), for code that computes from the logits in one
+    /// pass what the log-probabilities give; `None` when built with a mask or uneven counts.
+    pub fn logits(&self) -> Option<Tensor<B, 3>> {
+        self.logits.clone()
+    }
+
+    /// `[N, A, n]`, without computing the log-probabilities.
+    fn dims(&self) -> [usize; 3] {
+        match &self.logits {
+            Some(logits) => logits.dims(),
+            None => self.lp().dims(),
+        }
+    }
+
+    fn lp(&self) -> &Tensor<B, 3> {
+        self.log_probs.get_or_init(|| {
+            let logits = self.logits.clone();
+            log_softmax(logits.expect("built from logits or log-probabilities"), 2)
+        })
     }
 
     /// `actions` as category indices `[N, A]` of this distribution's heads, or why not.
     fn drawn_shape<'a>(&self, actions: &'a Action<B>) -> Result<&'a Tensor<B, 2, Int>, CoreError> {
-        let [n, heads, _] = self.log_probs.dims();
+        let [n, heads, _] = self.dims();
         let actions = actions.as_discrete()?;
         let dims = actions.dims();
         if dims != [n, heads] {
@@ -190,17 +231,17 @@ impl<B: Backend> Categorical<B> {
 impl<B: Backend> Distribution<B> for Categorical<B> {
     /// Gumbel-max sampling: `argmax(log p + g)` with Gumbel noise `g` from `rng`.
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
-        let noise = gumbel_noise(self.log_probs.dims(), &self.log_probs.device(), rng);
-        Self::to_actions((self.log_probs.clone() + noise).argmax(2))
+        let noise = gumbel_noise(self.lp().dims(), &self.lp().device(), rng);
+        Self::to_actions((self.lp().clone() + noise).argmax(2))
     }
 
     /// The most likely category of each head (the first on ties).
     fn mode(&self) -> Action<B> {
-        Self::to_actions(self.log_probs.clone().argmax(2))
+        Self::to_actions(self.lp().clone().argmax(2))
     }
 
     fn log_prob(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
-        let categories = self.log_probs.dims()[2];
+        let categories = self.dims()[2];
         let host = Action::Discrete(self.drawn_shape(actions)?.clone()).to_host_discrete()?;
         if let Some((row, &a)) = host
             .iter()
@@ -216,12 +257,12 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
     }
 
     fn log_prob_of_drawn(&self, actions: &Action<B>) -> Result<Tensor<B, 2>, CoreError> {
-        let [n, heads, categories] = self.log_probs.dims();
+        let [n, heads, categories] = self.dims();
         let actions = self.drawn_shape(actions)?;
         // One row per (environment, head), gathered as a 2-D tensor: the same values, and
         // burn-flex runs a small 2-D gather in place where a 3-D one goes through rayon.
         let chosen = self
-            .log_probs
+            .lp()
             .clone()
             .reshape([n * heads, categories])
             .gather(1, reshape(actions.clone(), [n * heads, 1]));
@@ -230,18 +271,18 @@ impl<B: Backend> Distribution<B> for Categorical<B> {
 
     /// `-sum_k p_k * max(log p_k, f32::MIN)`, summed over heads (torch's clamped form).
     fn entropy(&self) -> Tensor<B, 2> {
-        let [n, heads, _] = self.log_probs.dims();
-        let p = self.log_probs.clone().exp();
-        let plogp = p * self.log_probs.clone().clamp_min(f32::MIN);
+        let [n, heads, _] = self.lp().dims();
+        let p = self.lp().clone().exp();
+        let plogp = p * self.lp().clone().clamp_min(f32::MIN);
         plogp.sum_dim(2).reshape([n, heads]).sum_dim(1).neg()
     }
 
     fn batch_size(&self) -> usize {
-        self.log_probs.dims()[0]
+        self.dims()[0]
     }
 
     fn action_shape(&self) -> ActionShape {
-        let [_, heads, categories] = self.log_probs.dims();
+        let [_, heads, categories] = self.dims();
         ActionShape::Categorical { heads, categories }
     }
 }
