@@ -172,13 +172,17 @@ mod backends {
     }
 
     /// The arithmetic over row-major host slices: `L` head rows at a time, one per vector
-    /// lane (a row's categories are few; the rows are many).
+    /// lane (a row's categories are few; the rows are many). A run of rows is moved into
+    /// lanes (`v[c][l]`, logit `c` of row `l`), computed on whole vectors, and moved back.
     mod kernels {
         use super::Stat;
         use crate::fast_math::{exp_or_zero, ln, simd};
 
-        /// Head rows per pass: a lane each of a 512-bit vector.
+        /// Head rows per run: a lane each of a 512-bit vector.
         const L: usize = 16;
+
+        /// One value per lane.
+        type Lanes = [f32; L];
 
         /// Per head row (padded to a multiple of `L` rows): the log-sum-exp of its logits,
         /// and its entropy (for [`Stat::Entropy`]).
@@ -188,35 +192,41 @@ mod backends {
             entropy: Vec<f32>,
         }
 
-        /// Calls `f(first, v)` for each run of `L` rows of `x` (`n` logits a row) from row
-        /// `first`, with `v[c][l]` the logit `c` of row `first + l`; the last run padded with
-        /// zeros, so that every row goes through the same arithmetic.
+        /// Rows `first..first + L` of `x` (`n` logits a row) into lanes, zeros past its end
+        /// (lanes whose results are dropped; every row goes through the same arithmetic).
         #[inline(always)]
-        fn runs(x: &[f32], n: usize, mut f: impl FnMut(usize, &[[f32; L]])) {
-            let mut v = vec![[0.0; L]; n];
-            let mut chunks = x.chunks_exact(L * n);
-            for (k, chunk) in chunks.by_ref().enumerate() {
-                for (c, vc) in v.iter_mut().enumerate() {
-                    for (l, o) in vc.iter_mut().enumerate() {
-                        *o = chunk[l * n + c];
+        fn load(x: &[f32], first: usize, n: usize, v: &mut [Lanes]) {
+            match x.get(first * n..(first + L) * n) {
+                Some(run) => {
+                    for (l, row) in run.chunks_exact(n).enumerate() {
+                        for (vc, &x) in v.iter_mut().zip(row) {
+                            vc[l] = x;
+                        }
                     }
                 }
-                f(k * L, &v);
-            }
-            let rest = chunks.remainder();
-            if !rest.is_empty() {
-                for (c, vc) in v.iter_mut().enumerate() {
-                    for (l, o) in vc.iter_mut().enumerate() {
-                        *o = rest.get(l * n + c).copied().unwrap_or(0.0);
+                None => {
+                    for (c, vc) in v.iter_mut().enumerate() {
+                        for (l, o) in vc.iter_mut().enumerate() {
+                            *o = x.get((first + l) * n + c).copied().unwrap_or(0.0);
+                        }
                     }
                 }
-                f(x.len() / (L * n) * L, &v);
             }
         }
 
-        /// `lse` of `L` rows: `max + ln(sum_c e^(x_c - max))`.
+        /// The lanes `d` back into rows `first..` of `out`, as far as it goes.
         #[inline(always)]
-        fn lse(v: &[[f32; L]]) -> [f32; L] {
+        fn store(d: &[Lanes], first: usize, n: usize, out: &mut [f32]) {
+            for (l, row) in out[first * n..].chunks_exact_mut(n).take(L).enumerate() {
+                for (o, dc) in row.iter_mut().zip(d) {
+                    *o = dc[l];
+                }
+            }
+        }
+
+        /// `lse` of each lane's row: `max + ln(sum_c e^(x_c - max))`.
+        #[inline(always)]
+        fn lse(v: &[Lanes]) -> Lanes {
             let mut max = [f32::NEG_INFINITY; L];
             for vc in v {
                 for l in 0..L {
@@ -229,16 +239,15 @@ mod backends {
                     sum[l] += exp_or_zero(vc[l] - max[l]);
                 }
             }
-            // Loops, not `array::from_fn`, whose closure is not inlined into `simd`'s kernel.
             for l in 0..L {
                 sum[l] = max[l] + ln(sum[l]);
             }
             sum
         }
 
-        /// The entropy of `L` rows with log-sum-exp `lse`.
+        /// The entropy of each lane's row, whose log-sum-exp is `lse`.
         #[inline(always)]
-        fn entropy(v: &[[f32; L]], lse: &[f32]) -> [f32; L] {
+        fn entropy(v: &[Lanes], lse: &Lanes) -> Lanes {
             let mut h = [0.0; L];
             for vc in v {
                 for l in 0..L {
@@ -249,6 +258,16 @@ mod backends {
             h
         }
 
+        /// The lanes `first..first + L` of `x`, zeros past its end.
+        #[inline(always)]
+        fn lanes(x: &[f32], first: usize) -> Lanes {
+            let mut out = [0.0; L];
+            for (o, &x) in out.iter_mut().zip(x.get(first..).unwrap_or(&[])) {
+                *o = x;
+            }
+            out
+        }
+
         /// Each sample's statistic, `[N]` (summed over its `heads` rows), and what the
         /// backward needs.
         pub fn forward(x: &[f32], n: usize, heads: usize, stat: &Stat) -> (Vec<f32>, Rows) {
@@ -256,36 +275,35 @@ mod backends {
             let padded = rows.div_ceil(L) * L;
             let entropy_too = matches!(stat, Stat::Entropy);
             let mut all = Rows {
-                lse: Vec::with_capacity(padded),
-                entropy: Vec::with_capacity(if entropy_too { padded } else { 0 }),
+                lse: vec![0.0; padded],
+                entropy: vec![0.0; if entropy_too { padded } else { 0 }],
             };
             simd(
                 #[inline(always)]
                 || {
-                    runs(
-                        x,
-                        n,
-                        #[inline(always)]
-                        |_, v| {
-                            let lse = lse(v);
-                            all.lse.extend_from_slice(&lse);
-                            if entropy_too {
-                                all.entropy.extend_from_slice(&entropy(v, &lse));
-                            }
-                        },
-                    )
+                    let mut v = vec![[0.0; L]; n];
+                    for first in (0..padded).step_by(L) {
+                        load(x, first, n, &mut v);
+                        let lse = lse(&v);
+                        all.lse[first..][..L].copy_from_slice(&lse);
+                        if entropy_too {
+                            all.entropy[first..][..L].copy_from_slice(&entropy(&v, &lse));
+                        }
+                    }
                 },
             );
-            let per_row: Vec<f32> = match stat {
-                Stat::LogProb(actions) => actions
-                    .iter()
-                    .zip(&all.lse)
-                    .enumerate()
-                    .map(|(r, (&a, lse))| x[r * n + a as usize] - lse)
+            let out = match stat {
+                Stat::LogProb(actions) => {
+                    let lp = |r: usize| x[r * n + actions[r] as usize] - all.lse[r];
+                    (0..rows / heads)
+                        .map(|i| (i * heads..(i + 1) * heads).map(lp).sum())
+                        .collect()
+                }
+                Stat::Entropy => all.entropy[..rows]
+                    .chunks(heads)
+                    .map(|h| h.iter().sum())
                     .collect(),
-                Stat::Entropy => all.entropy[..rows].to_vec(),
             };
-            let out = per_row.chunks(heads).map(|h| h.iter().sum()).collect();
             (out, all)
         }
 
@@ -299,50 +317,46 @@ mod backends {
             stat: &Stat,
             g: &[f32],
         ) -> Vec<f32> {
-            let padded = rows.lse.len();
-            let mut dx = vec![0.0; padded * n];
+            // Each head row's gradient (the sample's, repeated over its heads).
+            let g: Vec<f32> = g
+                .iter()
+                .flat_map(|&g| std::iter::repeat_n(g, heads))
+                .collect();
+            let mut dx = vec![0.0; x.len()];
             simd(
                 #[inline(always)]
                 || {
-                    runs(
-                        x,
-                        n,
-                        #[inline(always)]
-                        |first, v| {
-                            let lse = &rows.lse[first..][..L];
-                            let mut gl = [0.0; L];
-                            for (l, o) in gl.iter_mut().enumerate() {
-                                *o = g.get((first + l) / heads).copied().unwrap_or(0.0);
-                            }
-                            let g = gl;
-                            let d = &mut dx[first * n..][..L * n];
-                            match stat {
-                                Stat::LogProb(_) => {
-                                    for (c, vc) in v.iter().enumerate() {
-                                        for l in 0..L {
-                                            d[l * n + c] = -g[l] * exp_or_zero(vc[l] - lse[l]);
-                                        }
-                                    }
-                                }
-                                Stat::Entropy => {
-                                    let h = &rows.entropy[first..][..L];
-                                    for (c, vc) in v.iter().enumerate() {
-                                        for l in 0..L {
-                                            let lp = vc[l] - lse[l];
-                                            d[l * n + c] =
-                                                -g[l] * exp_or_zero(lp) * (lp.max(f32::MIN) + h[l]);
-                                        }
+                    let mut v = vec![[0.0; L]; n];
+                    let mut d = vec![[0.0; L]; n];
+                    for first in (0..rows.lse.len()).step_by(L) {
+                        load(x, first, n, &mut v);
+                        let lse = lanes(&rows.lse, first);
+                        let g = lanes(&g, first);
+                        match stat {
+                            Stat::LogProb(_) => {
+                                for (dc, vc) in d.iter_mut().zip(&v) {
+                                    for l in 0..L {
+                                        dc[l] = -g[l] * exp_or_zero(vc[l] - lse[l]);
                                     }
                                 }
                             }
-                        },
-                    )
+                            Stat::Entropy => {
+                                let h = lanes(&rows.entropy, first);
+                                for (dc, vc) in d.iter_mut().zip(&v) {
+                                    for l in 0..L {
+                                        let lp = vc[l] - lse[l];
+                                        dc[l] = -g[l] * exp_or_zero(lp) * (lp.max(f32::MIN) + h[l]);
+                                    }
+                                }
+                            }
+                        }
+                        store(&d, first, n, &mut dx);
+                    }
                 },
             );
-            dx.truncate(x.len());
             if let Stat::LogProb(actions) = stat {
                 for (r, &a) in actions.iter().enumerate() {
-                    dx[r * n + a as usize] += g[r / heads];
+                    dx[r * n + a as usize] += g[r];
                 }
             }
             dx
