@@ -539,6 +539,11 @@ macro_rules! each {
 
 impl<B: Backend> Distribution<B> for DefaultDist<B> {
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
+        if let DefaultDist::Categorical(d) = self
+            && let Some(drawn) = d.logits().and_then(|l| fused_categorical::sample(&l, rng))
+        {
+            return Action::Discrete(drawn);
+        }
         each!(self, d => d.sample(rng))
     }
 
