@@ -1,5 +1,5 @@
-//! The categorical head's statistics from its logits, for the CPU backends: the log-probability
-//! of the drawn actions and the entropy, each one operation with its own backward.
+//! The categorical head from its logits, for the CPU backends: the log-probability of the
+//! drawn actions and the entropy, each one operation with its own backward, and the draw.
 //!
 //! Composed, they are Burn's `log_softmax` (a maximum, a subtraction, `exp`, a sum, `ln`, a
 //! subtraction), then a gather and a sum over the heads, or `exp`, a clamp, a product and two
@@ -13,7 +13,8 @@
 //!   `-g p_c (lp_c + H)`.
 //!
 //! The acting model's log-probabilities go through the same kernel, so the update's first
-//! epoch sees ratios of exactly 1, as when both were composed. Unmasked heads with every head's
+//! epoch sees ratios of exactly 1, as when both were composed. The draw is Gumbel-max on the
+//! logits, so acting computes no log-probabilities at all. Unmasked heads with every head's
 //! count equal only ([`Categorical::logits`]); elsewhere, and on other backends, these return
 //! `None` and the distribution composes them.
 //!
