@@ -82,7 +82,7 @@ pub(crate) fn sample<B: Backend, R: Rng + ?Sized>(
 }
 
 /// What a row of logits gives.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Stat {
     /// The log-probability of each row's category (one per head row, in `0..n`).
     LogProb(Vec<u32>),
@@ -193,23 +193,24 @@ mod backends {
         heads: usize,
         stat: Stat,
     ) -> Tensor<B, 2> {
-        let forward = |x: &I::FloatTensorPrimitive| {
+        let forward = |x: &I::FloatTensorPrimitive, stat: &Stat| {
             let categories = x.shape()[1];
-            let (out, rows) = kernels::forward(&I::slice(x), categories, heads, &stat);
+            let (out, rows) = kernels::forward(&I::slice(x), categories, heads, stat);
             let n = out.len();
             (upload::<I, 2>(out, [n, 1], &device::<I>(x)), rows)
         };
         let out = match kind {
-            Kind::Plain => cast::<_, B::FloatTensorPrimitive>(forward(&cast(x)).0),
+            Kind::Plain => cast::<_, B::FloatTensorPrimitive>(forward(&cast(x), &stat).0),
             Kind::Autodiff => {
                 let x: AutodiffTensor<I> = cast(x);
+                // Computed before the node takes `stat` (the actions), which it then owns.
+                let (out, rows) = forward(&x.primitive, &stat);
                 let prep = <StatBackward as Backward<I, 1>>::prepare::<NoCheckpointing>(
-                    StatBackward(stat.clone()),
+                    StatBackward(stat),
                     [x.node.clone()],
                 );
                 let out = match prep.compute_bound().stateful() {
                     OpsKind::Tracked(prep) => {
-                        let (out, rows) = forward(&x.primitive);
                         let state = Saved {
                             x: x.primitive,
                             rows,
@@ -217,7 +218,7 @@ mod backends {
                         };
                         prep.finish(state, out)
                     }
-                    OpsKind::UnTracked(prep) => prep.finish(forward(&x.primitive).0),
+                    OpsKind::UnTracked(prep) => prep.finish(out),
                 };
                 cast::<_, B::FloatTensorPrimitive>(out)
             }

@@ -514,14 +514,19 @@ pub enum DefaultDist<B: Backend> {
 }
 
 impl<B: Backend> DefaultDist<B> {
+    /// The logits of unmasked categorical heads, which `fused_categorical` starts from.
+    fn categorical_logits(&self) -> Option<Tensor<B, 3>> {
+        match self {
+            DefaultDist::Categorical(d) => d.logits(),
+            _ => None,
+        }
+    }
+
     /// The categorical log-probability in one fused pass from the logits, where the backend
     /// has the kernel and the heads are unmasked; `None` otherwise, also for actions of the
     /// wrong kind, shape or range (the composed path reports those).
     fn fused_log_prob(&self, actions: &Action<B>) -> Option<Tensor<B, 2>> {
-        let DefaultDist::Categorical(d) = self else {
-            return None;
-        };
-        fused_categorical::log_prob(&d.logits()?, actions.as_discrete().ok()?)
+        fused_categorical::log_prob(&self.categorical_logits()?, actions.as_discrete().ok()?)
     }
 }
 
@@ -539,9 +544,8 @@ macro_rules! each {
 
 impl<B: Backend> Distribution<B> for DefaultDist<B> {
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Action<B> {
-        if let DefaultDist::Categorical(d) = self
-            && let Some(drawn) = d.logits().and_then(|l| fused_categorical::sample(&l, rng))
-        {
+        let fused = self.categorical_logits();
+        if let Some(drawn) = fused.and_then(|l| fused_categorical::sample(&l, rng)) {
             return Action::Discrete(drawn);
         }
         each!(self, d => d.sample(rng))
@@ -566,9 +570,8 @@ impl<B: Backend> Distribution<B> for DefaultDist<B> {
     }
 
     fn entropy(&self) -> Tensor<B, 2> {
-        if let DefaultDist::Categorical(d) = self
-            && let Some(entropy) = d.logits().and_then(|l| fused_categorical::entropy(&l))
-        {
+        let fused = self.categorical_logits();
+        if let Some(entropy) = fused.and_then(|l| fused_categorical::entropy(&l)) {
             return entropy;
         }
         each!(self, d => d.entropy())
